@@ -1,0 +1,299 @@
+/* Unit tests for common/metrics.c: exposition text, atomics under contention,
+ * and the HTTP endpoints fetched with a plain socket client. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "metrics.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* Asserts that the rendered text contains line as a whole line. */
+static void assert_line(const char *text, const char *line) {
+  size_t n = strlen(line);
+  for (const char *p = text; (p = strstr(p, line)) != NULL; p++) {
+    if ((p == text || p[-1] == '\n') && p[n] == '\n')
+      return;
+  }
+  fail_msg("missing line \"%s\" in:\n%s", line, text);
+}
+
+static size_t count_substr(const char *text, const char *needle) {
+  size_t c = 0;
+  for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+    c++;
+  return c;
+}
+
+static void test_counter_gauge(void **state) {
+  (void)state;
+  metrics_t *m = metrics_new("privacy-shield");
+  metrics_counter_t *in = metrics_counter(m, "messages_in_total", "Messages consumed.", "topic",
+                                          "source.market.shopify");
+  metrics_counter_t *in2 = metrics_counter(m, "messages_in_total", "ignored", "topic",
+                                           "source.market.daraz");
+  metrics_counter_t *errs = metrics_counter(m, "errors_total", "Errors.", NULL, NULL);
+  metrics_gauge_t *lag = metrics_gauge(m, "consumer_lag", "Lag.", NULL, NULL);
+  metrics_gauge_t *temp = metrics_gauge(m, "ratio", "Ratio.", "kind", "a");
+  assert_non_null(in);
+  assert_non_null(in2);
+  assert_non_null(errs);
+  assert_non_null(lag);
+  /* same arguments, same series */
+  assert_ptr_equal(in, metrics_counter(m, "messages_in_total", NULL, "topic", "source.market.shopify"));
+  /* a name is one type only; label names must be valid */
+  assert_null(metrics_gauge(m, "messages_in_total", "x", NULL, NULL));
+  assert_null(metrics_counter(m, "bad-name", "x", NULL, NULL));
+  assert_null(metrics_counter(m, "ok_total", "x", "bad-label", "v"));
+  assert_null(metrics_counter(m, "ok_total", "x", "label", NULL));
+
+  metrics_counter_add(in, 3);
+  metrics_counter_add(in, 4);
+  metrics_counter_add(in2, 1);
+  metrics_gauge_set(lag, 12345);
+  metrics_gauge_set(temp, 0.1);
+  metrics_gauge_set(temp, -2.5);
+  char *text = metrics_render(m);
+  assert_non_null(text);
+  assert_line(text, "# HELP privacy_shield_messages_in_total Messages consumed.");
+  assert_line(text, "# TYPE privacy_shield_messages_in_total counter");
+  assert_line(text, "privacy_shield_messages_in_total{topic=\"source.market.shopify\"} 7");
+  assert_line(text, "privacy_shield_messages_in_total{topic=\"source.market.daraz\"} 1");
+  assert_line(text, "privacy_shield_errors_total 0");
+  assert_line(text, "# TYPE privacy_shield_consumer_lag gauge");
+  assert_line(text, "privacy_shield_consumer_lag 12345");
+  assert_line(text, "privacy_shield_ratio{kind=\"a\"} -2.5");
+  assert_int_equal(count_substr(text, "# TYPE privacy_shield_messages_in_total"), 1);
+  /* the two series of one family are adjacent, right after its TYPE line */
+  const char *type = strstr(text, "# TYPE privacy_shield_messages_in_total counter\n");
+  const char *expect = "# TYPE privacy_shield_messages_in_total counter\n"
+                       "privacy_shield_messages_in_total{topic=\"source.market.shopify\"} 7\n"
+                       "privacy_shield_messages_in_total{topic=\"source.market.daraz\"} 1\n";
+  assert_memory_equal(type, expect, strlen(expect));
+  free(text);
+
+  metrics_gauge_set(temp, 0.1);
+  text = metrics_render(m);
+  assert_line(text, "privacy_shield_ratio{kind=\"a\"} 0.1");
+  free(text);
+  metrics_destroy(m);
+  metrics_destroy(NULL);
+}
+
+static void test_histogram(void **state) {
+  (void)state;
+  metrics_t *m = metrics_new("risk-svc");
+  metrics_histogram_t *h = metrics_histogram(m, "request_seconds", "Latency.", "route", "score");
+  assert_non_null(h);
+  assert_null(metrics_histogram(m, "other_seconds", "x", "le", "1"));
+  metrics_histogram_observe(h, 0.00005); /* first bucket */
+  metrics_histogram_observe(h, 0.001);   /* bounds are inclusive: le="0.001" */
+  metrics_histogram_observe(h, 0.3);
+  metrics_histogram_observe(h, 20);      /* only +Inf */
+  char *text = metrics_render(m);
+  assert_line(text, "# TYPE risk_svc_request_seconds histogram");
+  assert_line(text, "risk_svc_request_seconds_bucket{route=\"score\",le=\"0.0001\"} 1");
+  assert_line(text, "risk_svc_request_seconds_bucket{route=\"score\",le=\"0.00025\"} 1");
+  assert_line(text, "risk_svc_request_seconds_bucket{route=\"score\",le=\"0.0005\"} 1");
+  assert_line(text, "risk_svc_request_seconds_bucket{route=\"score\",le=\"0.001\"} 2");
+  assert_line(text, "risk_svc_request_seconds_bucket{route=\"score\",le=\"0.25\"} 2");
+  assert_line(text, "risk_svc_request_seconds_bucket{route=\"score\",le=\"0.5\"} 3");
+  assert_line(text, "risk_svc_request_seconds_bucket{route=\"score\",le=\"1\"} 3");
+  assert_line(text, "risk_svc_request_seconds_bucket{route=\"score\",le=\"2.5\"} 3");
+  assert_line(text, "risk_svc_request_seconds_bucket{route=\"score\",le=\"10\"} 3");
+  assert_line(text, "risk_svc_request_seconds_bucket{route=\"score\",le=\"+Inf\"} 4");
+  assert_line(text, "risk_svc_request_seconds_sum{route=\"score\"} 20.30105");
+  assert_line(text, "risk_svc_request_seconds_count{route=\"score\"} 4");
+  assert_int_equal(count_substr(text, "_bucket{"), 17);
+  free(text);
+
+  metrics_histogram_t *plain = metrics_histogram(m, "poll_seconds", "Poll.", NULL, NULL);
+  text = metrics_render(m);
+  assert_line(text, "risk_svc_poll_seconds_bucket{le=\"+Inf\"} 0");
+  assert_line(text, "risk_svc_poll_seconds_sum 0");
+  assert_line(text, "risk_svc_poll_seconds_count 0");
+  free(text);
+  (void)plain;
+  metrics_destroy(m);
+}
+
+static void test_escaping(void **state) {
+  (void)state;
+  metrics_t *m = metrics_new("svc");
+  metrics_counter_t *c = metrics_counter(m, "odd_total", "Help with \\ and\nnewline.", "v",
+                                         "a\"b\\c\nd");
+  metrics_counter_add(c, 1);
+  char *text = metrics_render(m);
+  assert_line(text, "# HELP svc_odd_total Help with \\\\ and\\nnewline.");
+  assert_line(text, "svc_odd_total{v=\"a\\\"b\\\\c\\nd\"} 1");
+  free(text);
+  metrics_destroy(m);
+}
+
+#define THREADS 4
+#define ITER 100000
+
+struct worker {
+  metrics_t *m;
+  metrics_counter_t *c;
+  metrics_histogram_t *h;
+};
+
+static void *work(void *arg) {
+  struct worker *w = arg;
+  for (int i = 0; i < ITER; i++) {
+    metrics_counter_add(w->c, 1);
+    metrics_histogram_observe(w->h, 0.5);
+    if (i % 10000 == 0) /* registration of the same series races updates */
+      metrics_counter_add(metrics_counter(w->m, "hits_total", "Hits.", NULL, NULL), 0);
+  }
+  return NULL;
+}
+
+static void test_concurrency(void **state) {
+  (void)state;
+  metrics_t *m = metrics_new("svc");
+  struct worker w = {m, metrics_counter(m, "hits_total", "Hits.", NULL, NULL),
+                     metrics_histogram(m, "op_seconds", "Op.", NULL, NULL)};
+  pthread_t t[THREADS];
+  for (int i = 0; i < THREADS; i++)
+    assert_int_equal(pthread_create(&t[i], NULL, work, &w), 0);
+  for (int i = 0; i < THREADS; i++) {
+    char *text = metrics_render(m); /* scrape while writers run */
+    free(text);
+  }
+  for (int i = 0; i < THREADS; i++)
+    pthread_join(t[i], NULL);
+  char *text = metrics_render(m);
+  assert_line(text, "svc_hits_total 400000");
+  assert_line(text, "svc_op_seconds_count 400000");
+  assert_line(text, "svc_op_seconds_sum 200000"); /* 0.5 sums exactly: no lost CAS */
+  assert_line(text, "svc_op_seconds_bucket{le=\"0.25\"} 0");
+  assert_line(text, "svc_op_seconds_bucket{le=\"0.5\"} 400000");
+  free(text);
+  metrics_destroy(m);
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+/* Sends a raw request to 127.0.0.1:port and returns the whole response. */
+static char *http(int port, const char *method, const char *path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(fd >= 0);
+  struct timeval tv = {5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  struct sockaddr_in sa = {0};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  char req[256];
+  int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                   method, path);
+  assert_int_equal(send(fd, req, (size_t)n, 0), n);
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  ssize_t r;
+  while ((r = recv(fd, buf + len, cap - len - 1, 0)) > 0) {
+    len += (size_t)r;
+    assert_true(len < cap - 1);
+  }
+  buf[len] = '\0';
+  close(fd);
+  return buf;
+}
+
+static void expect_status(const char *resp, const char *status, const char *body) {
+  if (strncmp(resp, status, strlen(status)) != 0)
+    fail_msg("want \"%s\", got:\n%s", status, resp);
+  if (body) {
+    const char *b = strstr(resp, "\r\n\r\n");
+    assert_non_null(b);
+    assert_string_equal(b + 4, body);
+  }
+}
+
+static void test_http(void **state) {
+  (void)state;
+  char err[256];
+  metrics_t *m = metrics_new("enricher");
+  assert_int_equal(metrics_port(m), -1);
+  metrics_counter_add(metrics_counter(m, "messages_out_total", "Out.", "topic", "enriched.social"), 5);
+  assert_int_equal(metrics_serve(m, "127.0.0.1:0", err, sizeof(err)), 0);
+  int port = metrics_port(m);
+  assert_true(port > 0 && port < 65536);
+  assert_int_equal(metrics_serve(m, "127.0.0.1:0", err, sizeof(err)), -1);
+
+  char *r = http(port, "GET", "/metrics");
+  expect_status(r, "HTTP/1.1 200", NULL);
+  assert_non_null(strstr(r, "text/plain; version=0.0.4"));
+  assert_non_null(strstr(r, "\nenricher_messages_out_total{topic=\"enriched.social\"} 5\n"));
+  free(r);
+  r = http(port, "GET", "/healthz");
+  expect_status(r, "HTTP/1.1 200", "ok\n");
+  free(r);
+  r = http(port, "GET", "/readyz");
+  expect_status(r, "HTTP/1.1 503", "not ready\n");
+  free(r);
+  metrics_set_ready(m, 1);
+  r = http(port, "GET", "/readyz");
+  expect_status(r, "HTTP/1.1 200", "ready\n");
+  free(r);
+  metrics_set_ready(m, 0);
+  r = http(port, "GET", "/readyz");
+  expect_status(r, "HTTP/1.1 503", NULL);
+  free(r);
+  r = http(port, "GET", "/nope");
+  expect_status(r, "HTTP/1.1 404", NULL);
+  free(r);
+  r = http(port, "HEAD", "/healthz");
+  expect_status(r, "HTTP/1.1 200", "");
+  free(r);
+  r = http(port, "POST", "/metrics");
+  expect_status(r, "HTTP/1.1 405", NULL);
+  assert_non_null(strstr(r, "GET, HEAD"));
+  free(r);
+  metrics_destroy(m);
+}
+
+static void test_serve_errors(void **state) {
+  (void)state;
+  char err[256];
+  metrics_t *m = metrics_new("svc");
+  assert_int_equal(metrics_serve(m, "no-port", err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "no-port"));
+  assert_int_equal(metrics_serve(m, "127.0.0.1:70000", err, sizeof(err)), -1);
+  assert_int_equal(metrics_serve(m, "::1:9102", err, sizeof(err)), -1);
+  /* IPv6 loopback in brackets works where the host has IPv6 */
+  if (metrics_serve(m, "[::1]:0", err, sizeof(err)) == 0)
+    assert_true(metrics_port(m) > 0);
+  metrics_destroy(m);
+
+  /* a port in use is an error, not a silent second listener */
+  metrics_t *a = metrics_new("a"), *b = metrics_new("b");
+  assert_int_equal(metrics_serve(a, "127.0.0.1:0", err, sizeof(err)), 0);
+  char addr[32];
+  snprintf(addr, sizeof(addr), "127.0.0.1:%d", metrics_port(a));
+  assert_int_equal(metrics_serve(b, addr, err, sizeof(err)), -1);
+  metrics_destroy(a);
+  metrics_destroy(b);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_counter_gauge), cmocka_unit_test(test_histogram),
+      cmocka_unit_test(test_escaping),      cmocka_unit_test(test_concurrency),
+      cmocka_unit_test(test_http),          cmocka_unit_test(test_serve_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
