@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# deploy/deps.sh — install the Debian packages Sensory needs to build, test and
+# benchmark. Idempotent: asks dpkg what is missing, runs apt-get (update +
+# install) only then, and prints one summary line. Root, or sudo when present.
+# Extra packages: SENSORY_EXTRA_PACKAGES="pkg1 pkg2" deploy/deps.sh
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config git
+  librdkafka-dev libjansson-dev libyaml-dev libssl-dev libcurl4-openssl-dev
+  libhiredis-dev libpq-dev libmicrohttpd-dev libpcre2-dev libcmocka-dev
+  # local stack and integration tests (runuser/setpriv come with util-linux)
+  redis-server redis-tools postgresql-15 postgresql-client-15 kcat util-linux curl
+  # test helpers and schema checks: always run with /usr/bin/python3
+  python3 python3-confluent-kafka python3-jsonschema python3-yaml
+)
+# shellcheck disable=SC2206
+packages+=(${SENSORY_EXTRA_PACKAGES:-})
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
+  [[ "$status" == "installed" ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if ((EUID == 0)); then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo)
+else
+  echo "deps: missing ${missing[*]}; run as root or install sudo" >&2
+  exit 1
+fi
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+export DEBIAN_FRONTEND=noninteractive
+if ! "${as_root[@]}" apt-get update -qq >"$log" 2>&1 ||
+  ! "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$log" 2>&1; then
+  tail -n 20 "$log" >&2
+  echo "deps: FAILED installing ${missing[*]}" >&2
+  exit 1
+fi
+echo "deps: installed ${#missing[@]} of ${#packages[@]} packages: ${missing[*]}"

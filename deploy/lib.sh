@@ -1,0 +1,269 @@
+# deploy/lib.sh — bash helpers for the local stack; source it, don't run it:
+#   source deploy/lib.sh
+#   stack_dir "$dir"; start_dev_broker "$dir"; start_redis "$dir"; start_postgres "$dir"
+#   ...; stop_all "$dir"
+#
+# Everything listens on 127.0.0.1 only, on ports found free at start time.
+# Every process we start is recorded as DIR/pids/NAME.pid ("PID STARTTIME",
+# STARTTIME from /proc/PID/stat) and stop_all signals only those, and only if
+# the start time still matches, so a recycled PID is never hit.
+#
+# The caller's shell options are left alone; the functions return non-zero
+# on failure and say why on stderr.
+
+SENSORY_SOURCE_DIR="${SENSORY_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+SENSORY_BIN="${SENSORY_BIN:-$SENSORY_SOURCE_DIR/build/bin}"
+# Debian's PostgreSQL 15, named explicitly: /usr/local/bin holds stray
+# initdb/pg_ctl/postgres binaries of another version.
+SENSORY_PG_BIN="${SENSORY_PG_BIN:-/usr/lib/postgresql/15/bin}"
+
+sensory_log() { printf 'stack: %s\n' "$*" >&2; }
+
+# sensory_deps: install missing Debian packages (see deps.sh).
+sensory_deps() { bash "$SENSORY_SOURCE_DIR/deploy/deps.sh" "$@"; }
+
+# stack_dir DIR: create DIR and its subfolders. DIR gets mode 0711 so the
+# unprivileged PostgreSQL user can reach DIR/pg without reading anything else.
+stack_dir() {
+  local dir="${1:?stack_dir DIR}"
+  mkdir -p "$dir/pids" "$dir/logs" || return 1
+  chmod 0711 "$dir" || return 1
+}
+
+# free_port: print a TCP port that is free on 127.0.0.1 right now (the kernel
+# picks it; another process could still take it before we bind, rarely).
+free_port() {
+  if [[ -x /usr/bin/python3 ]]; then
+    /usr/bin/python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+    return
+  fi
+  local port i
+  for ((i = 0; i < 200; i++)); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      printf '%s\n' "$port"
+      return 0
+    fi
+  done
+  sensory_log "free_port: no free port found"
+  return 1
+}
+
+# wait_for_port PORT [TIMEOUT_S [PID]]: wait until 127.0.0.1:PORT accepts a
+# connection; give up early if PID (when given) dies.
+wait_for_port() {
+  local port="${1:?wait_for_port PORT}" timeout="${2:-15}" pid="${3:-}"
+  local deadline=$((SECONDS + timeout))
+  while ((SECONDS < deadline)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      return 0
+    fi
+    if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
+      sensory_log "wait_for_port $port: process $pid exited"
+      return 1
+    fi
+    sleep 0.1
+  done
+  sensory_log "wait_for_port $port: timed out after ${timeout}s"
+  return 1
+}
+
+# _proc_start PID: the process start time (clock ticks since boot), which
+# together with the PID identifies one process for its whole life.
+_proc_start() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }" # the command name may contain spaces; skip past it
+  # shellcheck disable=SC2086
+  set -- $stat
+  printf '%s\n' "${20}"
+}
+
+# record_pid DIR NAME PID
+record_pid() {
+  local dir="$1" name="$2" pid="$3" start
+  start="$(_proc_start "$pid")" || { sensory_log "$name (pid $pid) is not running"; return 1; }
+  printf '%s %s\n' "$pid" "$start" >"$dir/pids/$name.pid"
+}
+
+# recorded_pid DIR NAME: print the PID if it is recorded and still the same
+# process; fail otherwise.
+recorded_pid() {
+  local file="$1/pids/$2.pid" pid start now
+  [[ -f "$file" ]] || return 1
+  read -r pid start <"$file" || return 1
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  now="$(_proc_start "$pid")" || return 1
+  [[ "$now" == "$start" ]] || return 1
+  printf '%s\n' "$pid"
+}
+
+# start_dev_broker DIR: start build/bin/dev-broker in the background; exports
+# KAFKA_BROKERS and DEV_BROKER_CONTROL_PORT. DEV_BROKER_BROKERS (default 1)
+# and DEV_BROKER_PORT (first fixed port; default random) are honoured.
+start_dev_broker() {
+  local dir="${1:?start_dev_broker DIR}" bin="$SENSORY_BIN/dev-broker" cport pid i
+  local -a extra=()
+  [[ -x "$bin" ]] || { sensory_log "no $bin (build it: cmake --build build --target dev-broker)"; return 1; }
+  stack_dir "$dir" || return 1
+  mkdir -p "$dir/kafka" || return 1
+  rm -f "$dir/kafka/bootstrap"
+  cport="$(free_port)" || return 1
+  if [[ -n "${DEV_BROKER_PORT:-}" ]]; then extra=(--port "$DEV_BROKER_PORT"); fi
+  "$bin" --topics "$SENSORY_SOURCE_DIR/schemas/topics.yaml" \
+    --brokers "${DEV_BROKER_BROKERS:-1}" \
+    --bootstrap-file "$dir/kafka/bootstrap" \
+    --control-port "$cport" "${extra[@]}" \
+    </dev/null >"$dir/logs/dev-broker.out" 2>"$dir/logs/dev-broker.log" &
+  pid=$!
+  for ((i = 0; i < 100; i++)); do
+    [[ -s "$dir/kafka/bootstrap" ]] && break
+    if ! kill -0 "$pid" 2>/dev/null; then
+      sensory_log "dev-broker exited; see $dir/logs/dev-broker.log"
+      tail -n 5 "$dir/logs/dev-broker.log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  [[ -s "$dir/kafka/bootstrap" ]] || { sensory_log "dev-broker: no bootstrap file after 10s"; return 1; }
+  record_pid "$dir" dev-broker "$pid" || return 1
+  printf '%s\n' "$cport" >"$dir/kafka/control-port"
+  KAFKA_BROKERS="$(<"$dir/kafka/bootstrap")"
+  DEV_BROKER_CONTROL_PORT="$cport"
+  export KAFKA_BROKERS DEV_BROKER_CONTROL_PORT
+}
+
+# dev_broker_ctl DIR COMMAND...: send one control command (e.g. "broker-down 1")
+# to the dev broker of DIR; prints the reply; succeeds only on "ok...".
+dev_broker_ctl() {
+  local dir="${1:?dev_broker_ctl DIR COMMAND}" port reply fd
+  shift
+  port="$(<"$dir/kafka/control-port")" || return 1
+  exec {fd}<>"/dev/tcp/127.0.0.1/$port" || return 1
+  printf '%s\n' "$*" >&"$fd"
+  IFS= read -r -t 10 reply <&"$fd" || reply="error no reply"
+  exec {fd}>&-
+  printf '%s\n' "$reply"
+  [[ "$reply" == ok* ]]
+}
+
+# start_redis DIR: redis-server on 127.0.0.1:<free port>, no persistence;
+# exports REDIS_URL.
+start_redis() {
+  local dir="${1:?start_redis DIR}" port pid
+  stack_dir "$dir" || return 1
+  mkdir -p "$dir/redis" || return 1
+  port="$(free_port)" || return 1
+  redis-server --bind 127.0.0.1 --port "$port" --protected-mode yes \
+    --save "" --appendonly no --dir "$dir/redis" --daemonize no \
+    --pidfile "$dir/redis/redis.pid" --logfile "$dir/logs/redis.log" \
+    </dev/null >/dev/null 2>&1 &
+  pid=$!
+  wait_for_port "$port" 15 "$pid" || { tail -n 5 "$dir/logs/redis.log" >&2; return 1; }
+  record_pid "$dir" redis "$pid" || return 1
+  REDIS_URL="redis://127.0.0.1:$port"
+  export REDIS_URL
+}
+
+# _pg_user: the OS and database superuser PostgreSQL runs as. initdb refuses
+# to run as root, so root hands the cluster to "postgres" (created by the
+# Debian package), or to a dedicated system user if that does not exist.
+_pg_user() {
+  if ((EUID != 0)); then
+    id -un
+  elif id postgres >/dev/null 2>&1; then
+    printf 'postgres\n'
+  else
+    id sensory-pg >/dev/null 2>&1 ||
+      useradd --system --no-create-home --shell /usr/sbin/nologin sensory-pg || return 1
+    printf 'sensory-pg\n'
+  fi
+}
+
+# _as_pg USER CMD...: run CMD as USER (directly when that is us already).
+_as_pg() {
+  local user="$1"
+  shift
+  if [[ "$(id -un)" == "$user" ]]; then "$@"; else runuser -u "$user" -- "$@"; fi
+}
+
+# start_postgres DIR: a throwaway PostgreSQL 15 cluster in DIR/pg on
+# 127.0.0.1:<free port> (socket in DIR/pg/sock), database "sensory" with
+# deploy/sql/postgres.sql applied; exports DATABASE_URL.
+# Trust auth and fsync=off: loopback-only, disposable data, fast tests.
+start_postgres() {
+  local dir="${1:?start_postgres DIR}" user port pid data psql
+  stack_dir "$dir" || return 1
+  user="$(_pg_user)" || { sensory_log "cannot find or create a PostgreSQL user"; return 1; }
+  [[ -x "$SENSORY_PG_BIN/initdb" ]] || { sensory_log "no $SENSORY_PG_BIN/initdb (run deploy/deps.sh)"; return 1; }
+  data="$dir/pg/data"
+  psql="$SENSORY_PG_BIN/psql"
+  mkdir -p "$dir/pg/sock" || return 1
+  touch "$dir/logs/postgres.log"
+  if ((EUID == 0)); then chown -R "$user" "$dir/pg" "$dir/logs/postgres.log" || return 1; fi
+  if [[ ! -f "$data/PG_VERSION" ]]; then
+    _as_pg "$user" "$SENSORY_PG_BIN/initdb" -D "$data" -U "$user" -A trust -E UTF8 \
+      --no-locale >"$dir/logs/initdb.log" 2>&1 ||
+      { sensory_log "initdb failed; see $dir/logs/initdb.log"; tail -n 5 "$dir/logs/initdb.log" >&2; return 1; }
+  fi
+  port="$(free_port)" || return 1
+  _as_pg "$user" "$SENSORY_PG_BIN/pg_ctl" -D "$data" -l "$dir/logs/postgres.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k '$dir/pg/sock' -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >/dev/null ||
+    { sensory_log "postgres did not start; see $dir/logs/postgres.log"; tail -n 5 "$dir/logs/postgres.log" >&2; return 1; }
+  pid="$(head -n 1 "$data/postmaster.pid")" || return 1
+  record_pid "$dir" postgres "$pid" || return 1
+  if ! "$psql" -X -q -h 127.0.0.1 -p "$port" -U "$user" -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname = 'sensory'" | grep -q 1; then
+    "$psql" -X -q -h 127.0.0.1 -p "$port" -U "$user" -d postgres -c 'CREATE DATABASE sensory' ||
+      return 1
+  fi
+  DATABASE_URL="postgresql://$user@127.0.0.1:$port/sensory"
+  export DATABASE_URL
+  "$psql" -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -f "$SENSORY_SOURCE_DIR/deploy/sql/postgres.sql" \
+    >"$dir/logs/schema.log" 2>&1 ||
+    { sensory_log "schema failed; see $dir/logs/schema.log"; tail -n 5 "$dir/logs/schema.log" >&2; return 1; }
+}
+
+# stop_all DIR [TIMEOUT_S]: TERM every process recorded in DIR/pids, wait,
+# then KILL what is left. Never touches a process it did not record.
+stop_all() {
+  local dir="${1:?stop_all DIR}" timeout="${2:-15}" file name pid deadline
+  local -a pids=() files=()
+  [[ -d "$dir/pids" ]] || return 0
+  for file in "$dir"/pids/*.pid; do
+    [[ -f "$file" ]] || continue
+    name="$(basename "$file" .pid)"
+    if pid="$(recorded_pid "$dir" "$name")"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+    files+=("$file")
+  done
+  deadline=$((SECONDS + timeout))
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      sensory_log "pid $pid ignored TERM for ${timeout}s; sending KILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    # Reap our own children so they do not linger as zombies (no-op otherwise).
+    wait "$pid" 2>/dev/null || true
+  done
+  if ((${#files[@]})); then rm -f "${files[@]}"; fi
+}
+
+# stack_status DIR: one line per recorded process: NAME PID running|stopped.
+stack_status() {
+  local dir="${1:?stack_status DIR}" file name pid
+  for file in "$dir"/pids/*.pid; do
+    [[ -f "$file" ]] || continue
+    name="$(basename "$file" .pid)"
+    if pid="$(recorded_pid "$dir" "$name")"; then
+      printf '%-12s pid %-8s running\n' "$name" "$pid"
+    else
+      printf '%-12s %-12s stopped\n' "$name" "-"
+    fi
+  done
+}
