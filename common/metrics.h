@@ -5,7 +5,8 @@
  * once to metrics_new() with dashes turned into underscores. Series are
  * registered at start-up or on first use (one label pair at most, e.g.
  * topic="clean.social"); label values must never carry personal data.
- * Updates are lock-free atomics and safe from any thread.
+ * Updates are lock-free atomics and safe from any thread; registration and
+ * rendering take one mutex.  Nothing here logs: errors come back to the caller.
  */
 #ifndef SENSORY_METRICS_H
 #define SENSORY_METRICS_H
@@ -18,7 +19,9 @@ typedef struct metrics_counter metrics_counter_t;
 typedef struct metrics_gauge metrics_gauge_t;
 typedef struct metrics_histogram metrics_histogram_t;
 
-/* service: e.g. "privacy-shield". Caller owns the result. */
+/* service: e.g. "privacy-shield"; every character not allowed in a metric name
+ * becomes '_' in the prefix ("privacy_shield"). Caller owns the result; NULL on
+ * allocation failure or an empty service. */
 metrics_t *metrics_new(const char *service);
 
 /* Stops the server (if started) and frees everything; NULL is accepted. */
@@ -26,32 +29,51 @@ void metrics_destroy(metrics_t *m);
 
 /* Returns the counter "<prefix>_<name>" with the given label (label_name and
  * label_value may both be NULL), creating it on first call; the same arguments
- * return the same series. help is used on creation. Never NULL except on
- * allocation failure. */
+ * return the same series, owned by m. name is used as given, so counters pass
+ * the "_total" suffix themselves ("messages_in_total"). help is used when the
+ * family is created (NULL: empty). Returns NULL on allocation failure and on
+ * programming errors: an invalid metric or label name, only one of
+ * label_name/label_value, or a name already registered with another type.
+ * The update functions accept NULL and do nothing. Same rules for gauges and
+ * histograms (which also reserve the label name "le"). */
 metrics_counter_t *metrics_counter(metrics_t *m, const char *name, const char *help,
                                    const char *label_name, const char *label_value);
+/* Adds n to the counter; lock-free, any thread. */
 void metrics_counter_add(metrics_counter_t *c, uint64_t n);
 
+/* Returns the gauge "<prefix>_<name>"; see metrics_counter(). */
 metrics_gauge_t *metrics_gauge(metrics_t *m, const char *name, const char *help,
                                const char *label_name, const char *label_value);
+/* Sets the gauge; lock-free, any thread. */
 void metrics_gauge_set(metrics_gauge_t *g, double v);
 
-/* Histogram with Prometheus default-like latency buckets in seconds
- * (0.0001 .. 10). */
+/* Histogram with latency buckets in seconds, upper bounds inclusive:
+ * 0.0001 0.00025 0.0005 0.001 0.0025 0.005 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5
+ * 5 10 +Inf, rendered as _bucket{le=...} (cumulative), _sum and _count. See
+ * metrics_counter() for naming and NULL returns. */
 metrics_histogram_t *metrics_histogram(metrics_t *m, const char *name, const char *help,
                                        const char *label_name, const char *label_value);
+/* Records one observation; lock-free, any thread. NaN is ignored. */
 void metrics_histogram_observe(metrics_histogram_t *h, double seconds);
 
 /* Liveness/readiness as reported by /healthz (200 while alive) and /readyz
  * (200 only when ready != 0, else 503). */
 void metrics_set_ready(metrics_t *m, int ready);
 
-/* Renders the text exposition format (version 0.0.4). Caller frees. */
+/* Renders the text exposition format (version 0.0.4): per family one HELP
+ * and one TYPE line, then its series in registration order. Caller frees;
+ * NULL on allocation failure or when the text would exceed 16 MiB. */
 char *metrics_render(metrics_t *m);
 
-/* Starts serving on addr "host:port" (e.g. "0.0.0.0:9102", "127.0.0.1:0").
- * Port 0 picks a free port; metrics_port() tells which. Returns 0 or -1. */
+/* Starts serving on addr "host:port" (e.g. "0.0.0.0:9102", "127.0.0.1:0",
+ * "[::1]:9102", ":9102" for every interface) on a libmicrohttpd thread.
+ * Port 0 picks a free port; metrics_port() tells which. Routes: GET/HEAD
+ * /metrics, /healthz (200 "ok"), /readyz (200 "ready" or 503 "not ready"),
+ * else 404; other methods 405. Returns 0, or -1 with errstr (bad address,
+ * port in use, already serving). */
 int metrics_serve(metrics_t *m, const char *addr, char *errstr, size_t errstr_size);
+
+/* The port being served, or -1 before a successful metrics_serve(). */
 int metrics_port(const metrics_t *m);
 
 #endif
