@@ -3,6 +3,7 @@
 -- Idempotent: safe to apply on every start. Primary keys are chosen so a
 -- replayed Kafka message upserts the same row instead of adding a duplicate.
 -- No raw PII: customer identifiers arrive as keyed hashes ("k1:<hex>").
+SET client_min_messages = warning; -- keep re-runs quiet about "already exists"
 
 CREATE TABLE IF NOT EXISTS orders (
     order_id             TEXT           NOT NULL,
