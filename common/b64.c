@@ -5,7 +5,9 @@
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t b64_encoded_len(size_t n) { return (n + 2) / 3 * 4; }
+size_t b64_encoded_len(size_t n) {
+  return (n + 2) / 3 * 4;
+}
 
 char *b64_encode(const void *in, size_t n) {
   const unsigned char *p = in;

@@ -44,7 +44,9 @@ void dlq_key_destroy(dlq_key_t *key) {
   free(key);
 }
 
-const char *dlq_key_id(const dlq_key_t *key) { return key ? key->id : NULL; }
+const char *dlq_key_id(const dlq_key_t *key) {
+  return key ? key->id : NULL;
+}
 
 static int hexval(unsigned char c) {
   if (c >= '0' && c <= '9')
@@ -191,7 +193,9 @@ out:
   return enc;
 }
 
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *str_or_null(const char *s) {
+  return s ? json_string(s) : json_null();
+}
 
 json_t *dlq_envelope_new(const void *payload, size_t payload_len, const dlq_error_t *error,
                          const dlq_origin_t *origin, const dlq_key_t *seal_key,
@@ -420,7 +424,8 @@ int dlq_envelope_payload(const json_t *envelope, const dlq_key_t *key, unsigned 
     return 0;
   }
   /* The topic is the AAD: an envelope whose topic was edited fails here. */
-  const char *topic = json_string_value(json_object_get(json_object_get(envelope, "source"), "topic"));
+  const char *topic =
+      json_string_value(json_object_get(json_object_get(envelope, "source"), "topic"));
   const json_t *topic_v = json_object_get(json_object_get(envelope, "source"), "topic");
   if (!topic || strlen(topic) != json_string_length(topic_v)) {
     snprintf(errstr, errstr_size, "dlq envelope: sealed payload needs a string source.topic");

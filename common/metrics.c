@@ -14,9 +14,8 @@
 #include <sys/socket.h>
 
 /* Upper bounds in seconds; the implicit last bucket is +Inf. */
-static const double hist_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                     0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
-                                     1,      2.5,     5,      10};
+static const double hist_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                     0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 #define HIST_NB (sizeof(hist_bounds) / sizeof(hist_bounds[0]) + 1)
 
 /* A scrape is bounded: a runaway label set must not exhaust memory. */
@@ -245,7 +244,8 @@ void metrics_histogram_observe(metrics_histogram_t *h, double seconds) {
     i++;
   atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
   uint64_t old = atomic_load_explicit(&h->sum_bits, memory_order_relaxed);
-  while (!atomic_compare_exchange_weak_explicit(&h->sum_bits, &old, dbl_bits(bits_dbl(old) + seconds),
+  while (!atomic_compare_exchange_weak_explicit(&h->sum_bits, &old,
+                                                dbl_bits(bits_dbl(old) + seconds),
                                                 memory_order_relaxed, memory_order_relaxed)) {
   }
 }
@@ -283,7 +283,9 @@ static void sb_append(sbuf_t *b, const char *s, size_t n) {
   b->buf[b->len] = '\0';
 }
 
-static void sb_puts(sbuf_t *b, const char *s) { sb_append(b, s, strlen(s)); }
+static void sb_puts(sbuf_t *b, const char *s) {
+  sb_append(b, s, strlen(s));
+}
 
 __attribute__((format(printf, 2, 3))) static void sb_printf(sbuf_t *b, const char *fmt, ...) {
   char tmp[128];
@@ -551,4 +553,6 @@ int metrics_serve(metrics_t *m, const char *addr, char *errstr, size_t errstr_si
   return 0;
 }
 
-int metrics_port(const metrics_t *m) { return m && m->daemon ? m->port : -1; }
+int metrics_port(const metrics_t *m) {
+  return m && m->daemon ? m->port : -1;
+}

@@ -1,9 +1,12 @@
 /* Unit tests for common/dlq.c: envelope round trips, sealing, tampering and key files. */
+/* cmocka.h needs these first, in this order. */
+// clang-format off
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+// clang-format on
 
 #include "b64.h"
 #include "dlq.h"
@@ -23,8 +26,9 @@
 #define HAVE_SCHEMA 0
 #endif
 
-static const unsigned char KEY_A[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-                                        17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static const unsigned char KEY_A[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                        12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                        23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 static const unsigned char KEY_B[32] = {0xff, 0xee, 0xdd};
 
 static const dlq_error_t ERR = {"privacy-shield", "schema", "must be > 0", "/quantity"};
@@ -182,18 +186,26 @@ static void test_sealed_hides_plaintext(void **state) {
   dlq_key_t *k = dlq_key_new(KEY_A);
   const char *msg = "{\"author_username\":\"MARKER-rahim-karim-MARKER\"}";
   dlq_origin_t o = origin("user-MARKER-rahim");
-  json_t *env = dlq_envelope_new(msg, strlen(msg), &ERR, &o, k, "scraper-ingest/0.1.0", 1, err,
-                                 sizeof(err));
+  json_t *env =
+      dlq_envelope_new(msg, strlen(msg), &ERR, &o, k, "scraper-ingest/0.1.0", 1, err, sizeof(err));
   assert_non_null(env);
   char *text = json_dumps(env, JSON_COMPACT);
   assert_null(strstr(text, "MARKER"));
   assert_null(strstr(text, "rahim"));
   json_t *src = json_object_get(env, "source");
   assert_null(json_object_get(src, "key"));
-  /* sha256("user-MARKER-rahim") */
+  /* only the hex SHA-256 of the key remains */
   const char *h = json_string_value(json_object_get(src, "key_sha256"));
   assert_non_null(h);
   assert_int_equal(strlen(h), 64);
+  json_decref(env);
+  free(text);
+  o = origin("order-1001");
+  env = dlq_envelope_new(msg, strlen(msg), &ERR, &o, k, "p/1", 1, err, sizeof(err));
+  text = json_dumps(env, JSON_COMPACT);
+  assert_string_equal(
+      json_string_value(json_object_get(json_object_get(env, "source"), "key_sha256")),
+      "50ac93f41009bb5828fbeb9b39ca5129a5888ba493196a343d69c38b2df5a412");
   free(text);
   json_decref(env);
   dlq_key_destroy(k);
@@ -292,7 +304,8 @@ static void test_malformed(void **state) {
   char err[256];
   unsigned char *out;
   size_t n;
-  json_t *env = json_pack("{s:i, s:s, s:s}", "envelope_version", 1, "payload", "a", "payload_b64", "YQ==");
+  json_t *env =
+      json_pack("{s:i, s:s, s:s}", "envelope_version", 1, "payload", "a", "payload_b64", "YQ==");
   assert_int_equal(dlq_envelope_payload(env, NULL, &out, &n, err, sizeof(err)), -1);
   json_decref(env);
   env = json_pack("{s:i, s:s}", "envelope_version", 2, "payload", "a");
@@ -331,8 +344,9 @@ static void test_timestamps(void **state) {
   const char *last = json_string_value(json_object_get(env, "last_failed_at"));
   assert_true(is_rfc3339_ms(first));
   assert_string_equal(first, last);
-  assert_string_equal(json_string_value(json_object_get(json_object_get(env, "source"), "timestamp")),
-                      "2026-11-27T23:29:08.123Z");
+  assert_string_equal(
+      json_string_value(json_object_get(json_object_get(env, "source"), "timestamp")),
+      "2026-11-27T23:29:08.123Z");
   assert_int_equal(json_integer_value(json_object_get(env, "attempts")), 1);
   json_decref(env);
   o.timestamp_ms = -1;
@@ -340,7 +354,8 @@ static void test_timestamps(void **state) {
   o.offset = -1;
   env = dlq_envelope_new("a", 1, &ERR, &o, NULL, "p/1", 3, err, sizeof(err));
   assert_true(json_is_null(json_object_get(json_object_get(env, "source"), "timestamp")));
-  assert_int_equal(json_integer_value(json_object_get(json_object_get(env, "source"), "partition")), -1);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(env, "source"), "partition")),
+                   -1);
   json_decref(env);
 }
 
@@ -441,8 +456,8 @@ static void test_schema(void **state) {
     if (variant == 1)
       e.path = NULL;
     json_t *env = variant == 2 ? dlq_envelope_new(bin, 2, &e, &o, NULL, "p/1", 1, err, sizeof(err))
-                               : dlq_envelope_new("x", 1, &e, &o, variant ? k : NULL, "p/1", 1,
-                                                  err, sizeof(err));
+                               : dlq_envelope_new("x", 1, &e, &o, variant ? k : NULL, "p/1", 1, err,
+                                                  sizeof(err));
     assert_non_null(env);
     if (schema_validate(sc, env, err, sizeof(err)) != 0)
       fail_msg("variant %d does not validate: %s", variant, err);
@@ -458,13 +473,20 @@ static void test_schema(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_plaintext_utf8),     cmocka_unit_test(test_plaintext_binary),
-      cmocka_unit_test(test_plaintext_empty),    cmocka_unit_test(test_sealed_roundtrip),
-      cmocka_unit_test(test_sealed_large),       cmocka_unit_test(test_fresh_iv),
-      cmocka_unit_test(test_sealed_hides_plaintext), cmocka_unit_test(test_key_binary_plain),
-      cmocka_unit_test(test_wrong_key),          cmocka_unit_test(test_tamper),
-      cmocka_unit_test(test_malformed),          cmocka_unit_test(test_timestamps),
-      cmocka_unit_test(test_key_files),          cmocka_unit_test(test_key_errors_hide_content),
+      cmocka_unit_test(test_plaintext_utf8),
+      cmocka_unit_test(test_plaintext_binary),
+      cmocka_unit_test(test_plaintext_empty),
+      cmocka_unit_test(test_sealed_roundtrip),
+      cmocka_unit_test(test_sealed_large),
+      cmocka_unit_test(test_fresh_iv),
+      cmocka_unit_test(test_sealed_hides_plaintext),
+      cmocka_unit_test(test_key_binary_plain),
+      cmocka_unit_test(test_wrong_key),
+      cmocka_unit_test(test_tamper),
+      cmocka_unit_test(test_malformed),
+      cmocka_unit_test(test_timestamps),
+      cmocka_unit_test(test_key_files),
+      cmocka_unit_test(test_key_errors_hide_content),
       cmocka_unit_test(test_schema),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

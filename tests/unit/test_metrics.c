@@ -1,10 +1,13 @@
 /* Unit tests for common/metrics.c: exposition text, atomics under contention,
  * and the HTTP endpoints fetched with a plain socket client. */
+/* cmocka.h needs these first, in this order. */
+// clang-format off
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+// clang-format on
 
 #include "metrics.h"
 
@@ -40,8 +43,8 @@ static void test_counter_gauge(void **state) {
   metrics_t *m = metrics_new("privacy-shield");
   metrics_counter_t *in = metrics_counter(m, "messages_in_total", "Messages consumed.", "topic",
                                           "source.market.shopify");
-  metrics_counter_t *in2 = metrics_counter(m, "messages_in_total", "ignored", "topic",
-                                           "source.market.daraz");
+  metrics_counter_t *in2 =
+      metrics_counter(m, "messages_in_total", "ignored", "topic", "source.market.daraz");
   metrics_counter_t *errs = metrics_counter(m, "errors_total", "Errors.", NULL, NULL);
   metrics_gauge_t *lag = metrics_gauge(m, "consumer_lag", "Lag.", NULL, NULL);
   metrics_gauge_t *temp = metrics_gauge(m, "ratio", "Ratio.", "kind", "a");
@@ -50,7 +53,8 @@ static void test_counter_gauge(void **state) {
   assert_non_null(errs);
   assert_non_null(lag);
   /* same arguments, same series */
-  assert_ptr_equal(in, metrics_counter(m, "messages_in_total", NULL, "topic", "source.market.shopify"));
+  assert_ptr_equal(in,
+                   metrics_counter(m, "messages_in_total", NULL, "topic", "source.market.shopify"));
   /* a name is one type only; label names must be valid */
   assert_null(metrics_gauge(m, "messages_in_total", "x", NULL, NULL));
   assert_null(metrics_counter(m, "bad-name", "x", NULL, NULL));
@@ -99,7 +103,7 @@ static void test_histogram(void **state) {
   metrics_histogram_observe(h, 0.00005); /* first bucket */
   metrics_histogram_observe(h, 0.001);   /* bounds are inclusive: le="0.001" */
   metrics_histogram_observe(h, 0.3);
-  metrics_histogram_observe(h, 20);      /* only +Inf */
+  metrics_histogram_observe(h, 20); /* only +Inf */
   char *text = metrics_render(m);
   assert_line(text, "# TYPE risk_svc_request_seconds histogram");
   assert_line(text, "risk_svc_request_seconds_bucket{route=\"score\",le=\"0.0001\"} 1");
@@ -130,8 +134,8 @@ static void test_histogram(void **state) {
 static void test_escaping(void **state) {
   (void)state;
   metrics_t *m = metrics_new("svc");
-  metrics_counter_t *c = metrics_counter(m, "odd_total", "Help with \\ and\nnewline.", "v",
-                                         "a\"b\\c\nd");
+  metrics_counter_t *c =
+      metrics_counter(m, "odd_total", "Help with \\ and\nnewline.", "v", "a\"b\\c\nd");
   metrics_counter_add(c, 1);
   char *text = metrics_render(m);
   assert_line(text, "# HELP svc_odd_total Help with \\\\ and\\nnewline.");
@@ -198,8 +202,8 @@ static char *http(int port, const char *method, const char *path) {
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
   char req[256];
-  int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-                   method, path);
+  int n = snprintf(req, sizeof(req),
+                   "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", method, path);
   assert_int_equal(send(fd, req, (size_t)n, 0), n);
   size_t cap = 1 << 16, len = 0;
   char *buf = malloc(cap);
@@ -228,7 +232,8 @@ static void test_http(void **state) {
   char err[256];
   metrics_t *m = metrics_new("enricher");
   assert_int_equal(metrics_port(m), -1);
-  metrics_counter_add(metrics_counter(m, "messages_out_total", "Out.", "topic", "enriched.social"), 5);
+  metrics_counter_add(metrics_counter(m, "messages_out_total", "Out.", "topic", "enriched.social"),
+                      5);
   assert_int_equal(metrics_serve(m, "127.0.0.1:0", err, sizeof(err)), 0);
   int port = metrics_port(m);
   assert_true(port > 0 && port < 65536);
