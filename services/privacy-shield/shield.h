@@ -1,0 +1,33 @@
+/* shield — privacy-shield's transform: validate a source record against its
+ * contract, replace every identifier field by its keyed hash, replace phones
+ * and emails inside free text by tokens, validate the result against the clean
+ * contract, and emit it with one audit event. Pure: no Kafka, no I/O after
+ * shield_new(), so it is unit-tested with plain strings.
+ *
+ * Which fields are identifiers and which are free text comes from the x-pii
+ * annotations of the source schema (schemas/README.md): the policy is data.
+ */
+#ifndef SENSORY_SHIELD_H
+#define SENSORY_SHIELD_H
+
+#include <stddef.h>
+
+#include "pii.h"
+#include "stage.h"
+
+typedef struct shield shield_t;
+
+/* Loads the source and clean schemas from schemas_dir. hasher is borrowed and
+ * must outlive the shield. NULL + errstr on any schema error. */
+shield_t *shield_new(const char *schemas_dir, const pii_hasher_t *hasher, char *errstr,
+                     size_t errstr_size);
+
+void shield_destroy(shield_t *s);
+
+/* The stage transform (ctx is the shield_t). Input topics source.social.* go
+ * to clean.social, source.market.* to sink.snowflake.orders; every message
+ * also yields one audit.privacy side output. */
+int shield_transform(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t *out,
+                     stage_fail_t *fail);
+
+#endif
