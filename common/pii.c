@@ -1,0 +1,393 @@
+/* pii — keyed pseudonyms and the free-text scrubber. Phone and email grammar
+ * live in pii_phone.c and pii_email.c.
+ *
+ * The hasher holds one keyed HMAC-SHA256 context that is never updated after
+ * pii_hasher_new(): each pseudonym duplicates it (EVP_MAC_CTX_dup), so the key
+ * schedule is computed once and any number of threads may share one hasher
+ * without locking — the hasher itself is read-only after creation.
+ *
+ * Tokens and identifier hashes come from the same MAC over the same input
+ * ("phone:+8801711234567", "email:foo.bar@example.com"): a PHONE_/EMAIL_
+ * token is the first 16 hex digits of the identifier hash of that person, so
+ * an analyst can join a post mentioning a number to the order carrying it by
+ * prefix. 64 bits is plenty to keep distinct people apart in a post; the full
+ * 256 bits are kept for identifier fields, which are join keys.
+ */
+#include "pii.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pii_internal.h"
+#include "secret.h"
+
+#define KEY_ID_MAX 16
+
+struct pii_hasher {
+  EVP_MAC *mac;     /* owned */
+  EVP_MAC_CTX *ctx; /* owned; keyed, read-only after pii_hasher_new */
+  char key_id[KEY_ID_MAX + 1];
+};
+
+static void set_err(char *errstr, size_t errstr_size, const char *msg) {
+  if (errstr && errstr_size)
+    snprintf(errstr, errstr_size, "%s", msg);
+}
+
+static int key_id_valid(const char *id) {
+  size_t n = strlen(id);
+  if (n == 0 || n > KEY_ID_MAX)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = id[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '-'))
+      return 0;
+  }
+  return 1;
+}
+
+void pii_hasher_destroy(pii_hasher_t *h) {
+  if (!h)
+    return;
+  EVP_MAC_CTX_free(h->ctx); /* frees (and cleanses) its copy of the key */
+  EVP_MAC_free(h->mac);
+  free(h);
+}
+
+pii_hasher_t *pii_hasher_new(const unsigned char *key, size_t key_len, const char *key_id,
+                             char *errstr, size_t errstr_size) {
+  if (!key || key_len < PII_KEY_MIN) {
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, "HMAC key is too short: %zu bytes, need at least %d",
+               key ? key_len : 0, PII_KEY_MIN);
+    return NULL;
+  }
+  if (key_id && !key_id_valid(key_id)) {
+    set_err(errstr, errstr_size, "invalid key id: want 1-16 characters of [A-Za-z0-9_-]");
+    return NULL;
+  }
+  pii_hasher_t *h = calloc(1, sizeof(*h)); /* owned by the caller on success */
+  if (!h) {
+    set_err(errstr, errstr_size, "out of memory");
+    return NULL;
+  }
+  if (key_id)
+    snprintf(h->key_id, sizeof(h->key_id), "%s", key_id);
+  else
+    secret_key_id(key, key_len, h->key_id, sizeof(h->key_id));
+
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_end(),
+  };
+  h->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+  if (h->mac)
+    h->ctx = EVP_MAC_CTX_new(h->mac);
+  if (!h->ctx || !EVP_MAC_init(h->ctx, key, key_len, params)) {
+    set_err(errstr, errstr_size, "cannot initialise HMAC-SHA256 (OpenSSL)");
+    pii_hasher_destroy(h);
+    return NULL;
+  }
+  return h;
+}
+
+pii_hasher_t *pii_hasher_from_file(const char *path, const char *key_id, char *errstr,
+                                   size_t errstr_size) {
+  unsigned char *key = NULL;
+  size_t key_len = 0;
+  char err[256];
+  /* secret_read_file drops one trailing "\n" / "\r\n" and refuses a missing,
+   * unreadable or empty file with a message naming the file. */
+  if (secret_read_file(path, &key, &key_len, err, sizeof(err)) != 0) {
+    set_err(errstr, errstr_size, err);
+    return NULL;
+  }
+  if (key_len < PII_KEY_MIN) {
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, "key file %s is too short: %zu bytes, need at least %d", path,
+               key_len, PII_KEY_MIN);
+    secret_free(key, key_len);
+    return NULL;
+  }
+  pii_hasher_t *h = pii_hasher_new(key, key_len, key_id, err, sizeof(err));
+  secret_free(key, key_len);
+  if (!h && errstr && errstr_size)
+    snprintf(errstr, errstr_size, "key file %s: %s", path, err);
+  return h;
+}
+
+const char *pii_hasher_key_id(const pii_hasher_t *h) {
+  return h ? h->key_id : NULL;
+}
+
+/* ---- MAC ----------------------------------------------------------------- */
+
+static EVP_MAC_CTX *mac_begin(const pii_hasher_t *h, const char *kind) {
+  EVP_MAC_CTX *c = EVP_MAC_CTX_dup(h->ctx);
+  if (!c)
+    return NULL;
+  if (!EVP_MAC_update(c, (const unsigned char *)kind, strlen(kind)) ||
+      !EVP_MAC_update(c, (const unsigned char *)":", 1)) {
+    EVP_MAC_CTX_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+static int mac_update(EVP_MAC_CTX *c, const char *p, size_t n) {
+  return n == 0 || EVP_MAC_update(c, (const unsigned char *)p, n);
+}
+
+/* Finishes (and frees) c, writing nhex lowercase hex digits (<= 64) + NUL. */
+static int mac_finish_hex(EVP_MAC_CTX *c, char *hex, size_t nhex) {
+  static const char digits[] = "0123456789abcdef";
+  unsigned char md[EVP_MAX_MD_SIZE];
+  size_t mdlen = 0;
+  int ok = EVP_MAC_final(c, md, &mdlen, sizeof(md)) && mdlen == 32;
+  EVP_MAC_CTX_free(c);
+  if (!ok)
+    return -1;
+  for (size_t i = 0; i < nhex; i++)
+    hex[i] = digits[(md[i / 2] >> (i % 2 ? 0 : 4)) & 0xF];
+  hex[nhex] = '\0';
+  return 0;
+}
+
+static int mac_hex(const pii_hasher_t *h, const char *kind, const char *v, size_t n, char *hex,
+                   size_t nhex) {
+  EVP_MAC_CTX *c = mac_begin(h, kind);
+  if (!c)
+    return -1;
+  if (!mac_update(c, v, n)) {
+    EVP_MAC_CTX_free(c);
+    return -1;
+  }
+  return mac_finish_hex(c, hex, nhex);
+}
+
+static int is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+/* Usernames: trimmed, ASCII lower-cased (non-ASCII bytes unchanged: platform
+ * handles are ASCII in practice), fed to the MAC in chunks so any length works
+ * without allocating. */
+static int mac_username(EVP_MAC_CTX *c, const char *v, size_t n) {
+  char chunk[256];
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    char ch = v[i];
+    chunk[k++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+    if (k == sizeof(chunk)) {
+      if (!mac_update(c, chunk, k))
+        return 0;
+      k = 0;
+    }
+  }
+  return mac_update(c, chunk, k);
+}
+
+/* Names: trimmed, each inner run of white space fed as one ' '. Case is kept:
+ * names are not case-folded by people the way emails are. */
+static int mac_name(EVP_MAC_CTX *c, const char *v, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    size_t j = i;
+    while (j < n && !is_space(v[j]))
+      j++;
+    if (!mac_update(c, v + i, j - i))
+      return 0;
+    while (j < n && is_space(v[j]))
+      j++;
+    if (j < n && !mac_update(c, " ", 1))
+      return 0;
+    i = j;
+  }
+  return 1;
+}
+
+int pii_hash_identifier(const pii_hasher_t *h, const char *kind, const char *value, size_t len,
+                        char *out, size_t out_size, char *errstr, size_t errstr_size) {
+  char norm[320]; /* e164 or email (<= 64 + 1 + 253) + NUL */
+  if (out && out_size)
+    out[0] = '\0';
+  if (!h || !kind || !out || (!value && len > 0)) {
+    set_err(errstr, errstr_size, "invalid arguments");
+    return -1;
+  }
+  size_t klen = strlen(h->key_id);
+  if (out_size < klen + 1 + 64 + 1) {
+    set_err(errstr, errstr_size, "output buffer too small");
+    return -1;
+  }
+  if (!value)
+    value = "";
+  /* Trim once for every kind. */
+  while (len > 0 && is_space(value[0])) {
+    value++;
+    len--;
+  }
+  while (len > 0 && is_space(value[len - 1]))
+    len--;
+
+  EVP_MAC_CTX *c = NULL;
+  int ok;
+  if (strcmp(kind, "phone") == 0) {
+    if (pii_phone_normalize(value, len, norm, sizeof(norm)) != 0) {
+      set_err(errstr, errstr_size, "not a phone number");
+      return -1;
+    }
+    c = mac_begin(h, kind);
+    ok = c && mac_update(c, norm, strlen(norm));
+  } else if (strcmp(kind, "email") == 0) {
+    if (pii_email_normalize(value, len, norm, sizeof(norm)) != 0) {
+      set_err(errstr, errstr_size, "not an email address");
+      return -1;
+    }
+    c = mac_begin(h, kind);
+    ok = c && mac_update(c, norm, strlen(norm));
+  } else if (strcmp(kind, "username") == 0 || strcmp(kind, "name") == 0) {
+    if (len == 0) {
+      set_err(errstr, errstr_size, "empty value");
+      return -1;
+    }
+    c = mac_begin(h, kind);
+    ok = c && (kind[0] == 'u' ? mac_username(c, value, len) : mac_name(c, value, len));
+  } else {
+    set_err(errstr, errstr_size, "unknown identifier kind");
+    return -1;
+  }
+  if (!ok) {
+    EVP_MAC_CTX_free(c);
+    set_err(errstr, errstr_size, "HMAC failed (OpenSSL)");
+    return -1;
+  }
+  memcpy(out, h->key_id, klen);
+  out[klen] = ':';
+  if (mac_finish_hex(c, out + klen + 1, 64) != 0) {
+    out[0] = '\0';
+    set_err(errstr, errstr_size, "HMAC failed (OpenSSL)");
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- scrubber ------------------------------------------------------------ */
+
+typedef struct outbuf {
+  char *p; /* owned until handed to the caller */
+  size_t len, cap;
+} outbuf_t;
+
+static int out_put(outbuf_t *b, const char *s, size_t n) {
+  if (n == 0)
+    return 0;
+  if (n > b->cap - b->len) {
+    size_t cap = b->cap;
+    while (n > cap - b->len) {
+      if (cap > ((size_t)-1 - 1) / 2)
+        return -1;
+      cap *= 2;
+    }
+    char *p = realloc(b->p, cap + 1);
+    if (!p)
+      return -1;
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  return 0;
+}
+
+/* Bytes that may start a detection; everything else is skipped by one table
+ * lookup, which is what keeps a PII-free post well under a microsecond. */
+enum { T_NONE = 0, T_PHONE, T_AT, T_E0 };
+static const unsigned char trigger[256] = {
+    ['0'] = T_PHONE, ['1'] = T_PHONE, ['2'] = T_PHONE, ['3'] = T_PHONE, ['4'] = T_PHONE,
+    ['5'] = T_PHONE, ['6'] = T_PHONE, ['7'] = T_PHONE, ['8'] = T_PHONE, ['9'] = T_PHONE,
+    ['+'] = T_PHONE, ['('] = T_PHONE, ['@'] = T_AT,    [0xE0] = T_E0,
+};
+
+/* Writes text[*copied..start) and then the token for (kind, value). */
+static int emit(const pii_hasher_t *h, outbuf_t *b, const char *text, size_t *copied, size_t start,
+                size_t end, const char *kind, const char *prefix, const char *v, size_t vn) {
+  char tok[PII_TOKEN_MAX];
+  size_t pl = strlen(prefix);
+  memcpy(tok, prefix, pl);
+  if (mac_hex(h, kind, v, vn, tok + pl, 16) != 0)
+    return -1;
+  if (out_put(b, text + *copied, start - *copied) != 0 || out_put(b, tok, pl + 16) != 0)
+    return -1;
+  *copied = end;
+  return 0;
+}
+
+char *pii_scrub_text(const pii_hasher_t *h, const char *text, size_t len, size_t *out_len,
+                     pii_counts_t *counts) {
+  outbuf_t b = {NULL, 0, len + 64};
+  size_t i = 0, copied = 0;
+  if (out_len)
+    *out_len = 0;
+  if (!h || (!text && len > 0))
+    return NULL;
+  b.p = malloc(b.cap + 1);
+  if (!b.p)
+    return NULL;
+  while (i < len) {
+    unsigned char t = trigger[(unsigned char)text[i]];
+    if (t == T_NONE) {
+      i++;
+      continue;
+    }
+    if (t == T_E0) {
+      char d;
+      if (!pii_digit_at(text, len, i, &d)) {
+        i++;
+        continue;
+      }
+    }
+    if (t == T_AT) {
+      size_t s, e;
+      char norm[PII_E164_MAX + 320];
+      if (pii_email_at(text, len, i, copied, &s, &e) == 0 &&
+          pii_email_normalize(text + s, e - s, norm, sizeof(norm)) == 0) {
+        if (emit(h, &b, text, &copied, s, e, "email", "EMAIL_", norm, strlen(norm)) != 0)
+          goto fail;
+        if (counts)
+          counts->emails++;
+        i = e;
+      } else {
+        i++;
+      }
+      continue;
+    }
+    pii_phone_match_t m[PII_RUN_MAX_MATCHES];
+    size_t n = 0;
+    size_t next = pii_phone_scan_run(text, len, i, m, PII_RUN_MAX_MATCHES, &n);
+    for (size_t k = 0; k < n; k++) {
+      if (emit(h, &b, text, &copied, m[k].start, m[k].end, "phone", "PHONE_", m[k].e164,
+               strlen(m[k].e164)) != 0)
+        goto fail;
+      if (counts)
+        counts->phones++;
+    }
+    i = next;
+  }
+  if (out_put(&b, text + copied, len - copied) != 0)
+    goto fail;
+  b.p[b.len] = '\0';
+  if (out_len)
+    *out_len = b.len;
+  return b.p;
+fail:
+  free(b.p);
+  return NULL;
+}
