@@ -269,9 +269,11 @@ static int check_string(vctx_t *v, const schema_node_t *n, const json_t *x) {
     if (rc == PCRE2_ERROR_NOMATCH)
       return verr(v, "must match pattern %s", n->pattern_src);
     if (rc < 0)
-      return verr(v, rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21
-                         ? "must be valid UTF-8"
-                         : "could not be matched against pattern %s", n->pattern_src);
+      return verr(v,
+                  rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21
+                      ? "must be valid UTF-8"
+                      : "could not be matched against pattern %s",
+                  n->pattern_src);
   }
   switch (n->format) {
   case SCHEMA_FMT_DATE_TIME:
@@ -476,7 +478,8 @@ static int validate_node(vctx_t *v, const schema_node_t *n, const json_t *x) {
     for (i = 0; i < n->n_one_of && hits < 2; i++)
       hits += (size_t)matches(v, n->one_of[i], x);
     if (hits != 1) {
-      rc = verr(v, "must match exactly one schema in oneOf (matched %s)", hits ? "more than one" : "none");
+      rc = verr(v, "must match exactly one schema in oneOf (matched %s)",
+                hits ? "more than one" : "none");
       goto out;
     }
   }
@@ -524,7 +527,8 @@ static int depth_check(vctx_t *v, const json_t *x, size_t level) {
 
 /* ---- public API ----------------------------------------------------------- */
 
-int schema_validate(const schema_t *schema, const json_t *instance, char *errstr, size_t errstr_size) {
+int schema_validate(const schema_t *schema, const json_t *instance, char *errstr,
+                    size_t errstr_size) {
   vctx_t v;
 
   v.err = errstr;

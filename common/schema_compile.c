@@ -306,7 +306,8 @@ static int read_count(cctx_t *c, json_t *v, size_t *out, const char *kw, const c
 }
 
 static int read_type(cctx_t *c, schema_node_t *n, json_t *v, const char *loc) {
-  static const char *const names[] = {"null", "boolean", "object", "array", "number", "integer", "string"};
+  static const char *const names[] = {"null",   "boolean", "object", "array",
+                                      "number", "integer", "string"};
   const char *listed[7];
   size_t nl = 0, count = json_is_array(v) ? json_array_size(v) : 1;
 
@@ -389,12 +390,14 @@ static int read_pattern(cctx_t *c, schema_node_t *n, json_t *v, const char *loc)
   char *translated = schema_regex_translate(json_string_value(v), json_string_length(v), &tlen);
   if (!translated)
     return fail(c, "out of memory");
-  n->pattern = pcre2_compile((PCRE2_SPTR)translated, tlen, PCRE2_UTF | PCRE2_UCP, &errcode, &erroff, NULL);
+  n->pattern =
+      pcre2_compile((PCRE2_SPTR)translated, tlen, PCRE2_UTF | PCRE2_UCP, &errcode, &erroff, NULL);
   free(translated);
   if (!n->pattern) {
     PCRE2_UCHAR msg[160];
     pcre2_get_error_message(errcode, msg, sizeof(msg));
-    return fail(c, "bad \"pattern\" at %s: %s at offset %zu", loc, (const char *)msg, (size_t)erroff);
+    return fail(c, "bad \"pattern\" at %s: %s at offset %zu", loc, (const char *)msg,
+                (size_t)erroff);
   }
   /* JIT is an optimisation only; the interpreter is used where JIT is absent. */
   (void)pcre2_jit_compile(n->pattern, PCRE2_JIT_COMPLETE);
@@ -540,8 +543,10 @@ static int read_ref(cctx_t *c, schema_node_t *n, json_t *v, const entry_t *e) {
   free(frag);
   free(full);
   if (!target)
-    return fail(c, "unresolvable $ref \"%s\" at %s (only references within the same document are supported)",
-                json_string_value(v), e->loc);
+    return fail(
+        c,
+        "unresolvable $ref \"%s\" at %s (only references within the same document are supported)",
+        json_string_value(v), e->loc);
   if (json_is_object(target) && !entry_find(c, target))
     return fail(c, "$ref \"%s\" at %s does not point at a schema", json_string_value(v), e->loc);
   n->ref = compile_node(c, target, e->loc);
@@ -554,7 +559,8 @@ static int pii_location_ok(const char *loc) {
   return !strncmp(loc, p, strlen(p)) && strchr(loc + strlen(p), '/') == NULL;
 }
 
-static int compile_keyword(cctx_t *c, schema_node_t *n, const entry_t *e, const char *k, json_t *v) {
+static int compile_keyword(cctx_t *c, schema_node_t *n, const entry_t *e, const char *k,
+                           json_t *v) {
   const char *loc = e->loc;
 
   if (!strcmp(k, "type"))
@@ -696,64 +702,6 @@ static schema_node_t *compile_node(cctx_t *c, json_t *js, const char *loc) {
   return n;
 }
 
-/* ---- x-pii --------------------------------------------------------------- */
-
-static int pii_parse(cctx_t *c) {
-  json_t *props = json_object_get(c->s->doc, "properties"), *sub;
-  const char *name;
-  size_t count = 0;
-
-  if (!json_is_object(props))
-    return 0;
-  c->s->pii = calloc(json_object_size(props) + 1, sizeof(*c->s->pii));
-  if (!c->s->pii)
-    return fail(c, "out of memory");
-  json_object_foreach(props, name, sub) {
-    json_t *x = json_object_get(sub, "x-pii"), *action, *kind, *target;
-    const char *a, *k, *t, *key;
-    json_t *ignored;
-    schema_pii_field_t *f;
-
-    if (!json_is_object(sub) || !x)
-      continue;
-    if (!json_is_object(x))
-      return fail(c, "bad x-pii at #/properties/%s: must be an object", name);
-    json_object_foreach(x, key, ignored) {
-      if (strcmp(key, "action") && strcmp(key, "kind") && strcmp(key, "target"))
-        return fail(c, "bad x-pii at #/properties/%s: unknown member \"%s\"", name, key);
-    }
-    action = json_object_get(x, "action");
-    kind = json_object_get(x, "kind");
-    target = json_object_get(x, "target");
-    a = json_string_value(action);
-    f = &c->s->pii[count];
-    f->name = name;
-    if (a && !strcmp(a, "scan")) {
-      if (kind || target)
-        return fail(c, "bad x-pii at #/properties/%s: \"scan\" takes no kind or target", name);
-      f->action = SCHEMA_PII_SCAN;
-    } else if (a && !strcmp(a, "hash")) {
-      k = json_string_value(kind);
-      t = json_string_value(target);
-      if (!k || (strcmp(k, "phone") && strcmp(k, "email") && strcmp(k, "username") && strcmp(k, "name")))
-        return fail(c, "bad x-pii at #/properties/%s: kind must be phone, email, username or name", name);
-      if (!t || !*t || strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(t) || !strcmp(t, name))
-        return fail(c, "bad x-pii at #/properties/%s: target must be a new snake_case field name", name);
-      for (size_t i = 0; i < count; i++)
-        if (c->s->pii[i].target && !strcmp(c->s->pii[i].target, t))
-          return fail(c, "bad x-pii at #/properties/%s: target \"%s\" used twice", name, t);
-      f->action = SCHEMA_PII_HASH;
-      f->kind = k;
-      f->target = t;
-    } else {
-      return fail(c, "bad x-pii at #/properties/%s: action must be \"hash\" or \"scan\"", name);
-    }
-    count++;
-  }
-  c->s->n_pii = count;
-  return 0;
-}
-
 int schema_compile(schema_t *s, char *errstr, size_t errstr_size) {
   cctx_t c;
   int rc = -1;
@@ -768,7 +716,7 @@ int schema_compile(schema_t *s, char *errstr, size_t errstr_size) {
     goto out;
   if (!(s->root = compile_node(&c, s->doc, "#")))
     goto out;
-  if (pii_parse(&c) < 0)
+  if (schema_pii_parse(s, errstr, errstr_size) < 0)
     goto out;
   rc = 0;
 out:

@@ -109,16 +109,36 @@ int schema_format_uuid(const char *s, size_t len) {
  * Scripts ("Greek", "Script=Greek") are understood by PCRE2 once the prefix
  * is gone. */
 static const char *const gc_names[][2] = {
-    {"Letter", "L"},          {"Cased_Letter", "L&"},     {"Lowercase_Letter", "Ll"},
-    {"Uppercase_Letter", "Lu"}, {"Titlecase_Letter", "Lt"}, {"Modifier_Letter", "Lm"},
-    {"Other_Letter", "Lo"},   {"Mark", "M"},              {"Nonspacing_Mark", "Mn"},
-    {"Spacing_Mark", "Mc"},   {"Enclosing_Mark", "Me"},   {"Number", "N"},
-    {"Decimal_Number", "Nd"}, {"digit", "Nd"},            {"Letter_Number", "Nl"},
-    {"Other_Number", "No"},   {"Punctuation", "P"},       {"punct", "P"},
-    {"Symbol", "S"},          {"Math_Symbol", "Sm"},      {"Currency_Symbol", "Sc"},
-    {"Separator", "Z"},       {"Space_Separator", "Zs"},  {"Line_Separator", "Zl"},
-    {"Paragraph_Separator", "Zp"}, {"Other", "C"},        {"Control", "Cc"},
-    {"Format", "Cf"},         {"Private_Use", "Co"},      {"Unassigned", "Cn"},
+    {"Letter", "L"},
+    {"Cased_Letter", "L&"},
+    {"Lowercase_Letter", "Ll"},
+    {"Uppercase_Letter", "Lu"},
+    {"Titlecase_Letter", "Lt"},
+    {"Modifier_Letter", "Lm"},
+    {"Other_Letter", "Lo"},
+    {"Mark", "M"},
+    {"Nonspacing_Mark", "Mn"},
+    {"Spacing_Mark", "Mc"},
+    {"Enclosing_Mark", "Me"},
+    {"Number", "N"},
+    {"Decimal_Number", "Nd"},
+    {"digit", "Nd"},
+    {"Letter_Number", "Nl"},
+    {"Other_Number", "No"},
+    {"Punctuation", "P"},
+    {"punct", "P"},
+    {"Symbol", "S"},
+    {"Math_Symbol", "Sm"},
+    {"Currency_Symbol", "Sc"},
+    {"Separator", "Z"},
+    {"Space_Separator", "Zs"},
+    {"Line_Separator", "Zl"},
+    {"Paragraph_Separator", "Zp"},
+    {"Other", "C"},
+    {"Control", "Cc"},
+    {"Format", "Cf"},
+    {"Private_Use", "Co"},
+    {"Unassigned", "Cn"},
 };
 
 char *schema_regex_translate(const char *src, size_t len, size_t *out_len) {
@@ -129,7 +149,8 @@ char *schema_regex_translate(const char *src, size_t len, size_t *out_len) {
   if (!out)
     return NULL;
   while (i < len) {
-    if (src[i] == '\\' && i + 2 < len && (src[i + 1] == 'p' || src[i + 1] == 'P') && src[i + 2] == '{') {
+    if (src[i] == '\\' && i + 2 < len && (src[i + 1] == 'p' || src[i + 1] == 'P') &&
+        src[i + 2] == '{') {
       const char *name = src + i + 3, *end = memchr(name, '}', len - (i + 3));
       if (end) {
         size_t nl = (size_t)(end - name);

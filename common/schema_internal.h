@@ -28,7 +28,12 @@ enum {
   SCHEMA_T_STRING = 1u << 6,
 };
 
-typedef enum { SCHEMA_FMT_NONE = 0, SCHEMA_FMT_DATE_TIME, SCHEMA_FMT_DATE, SCHEMA_FMT_UUID } schema_format_t;
+typedef enum {
+  SCHEMA_FMT_NONE = 0,
+  SCHEMA_FMT_DATE_TIME,
+  SCHEMA_FMT_DATE,
+  SCHEMA_FMT_UUID
+} schema_format_t;
 
 /* A number from the schema, kept exact: integers stay int64 so bounds beyond
  * 2^53 compare exactly. */
@@ -71,11 +76,11 @@ enum {
 };
 
 struct schema_node {
-  int boolean;       /* -1: object schema, 0: false, 1: true */
-  int compiled;      /* set once the keywords are read (refs can see a node early) */
+  int boolean;  /* -1: object schema, 0: false, 1: true */
+  int compiled; /* set once the keywords are read (refs can see a node early) */
   unsigned flags;
   unsigned types;    /* 0: any */
-  char type_msg[80];  /* "must be string or null", built at load */
+  char type_msg[80]; /* "must be string or null", built at load */
 
   schema_num_t minimum, maximum, exmin, exmax;
   size_t min_len, max_len, min_items, max_items;
@@ -84,14 +89,14 @@ struct schema_node {
   const char *pattern_src;
   schema_format_t format;
 
-  json_t *const_val;  /* borrowed from the document copy */
-  json_t *enum_vals;  /* borrowed */
+  json_t *const_val;       /* borrowed from the document copy */
+  json_t *enum_vals;       /* borrowed */
   schema_str_t *enum_strs; /* fast path when every enum value is a string */
   size_t n_enum_strs;
-  char *enum_msg;     /* "must be one of [...]" */
+  char *enum_msg; /* "must be one of [...]" */
   char *const_msg;
 
-  schema_prop_t *props;        /* schema order, for deterministic errors */
+  schema_prop_t *props;         /* schema order, for deterministic errors */
   schema_prop_t **props_sorted; /* by name, for additionalProperties lookups */
   size_t n_props;
   schema_node_t *addl;
@@ -111,9 +116,9 @@ struct schema_node {
 };
 
 struct schema {
-  json_t *doc;            /* owned deep copy: nodes borrow strings from it */
+  json_t *doc; /* owned deep copy: nodes borrow strings from it */
   schema_node_t *root;
-  schema_node_t *nodes;   /* allocation list */
+  schema_node_t *nodes; /* allocation list */
   schema_node_t node_true, node_false;
   schema_pii_field_t *pii;
   size_t n_pii;
@@ -123,6 +128,9 @@ struct schema {
 
 /* Builds s->root from s->doc (schema_compile.c). 0 or -1 + errstr. */
 int schema_compile(schema_t *s, char *errstr, size_t errstr_size);
+
+/* Parses the x-pii annotations of s->doc into s->pii (schema_pii.c). */
+int schema_pii_parse(schema_t *s, char *errstr, size_t errstr_size);
 
 /* Frees the node list and compiled patterns (schema_compile.c). */
 void schema_nodes_free(schema_t *s);

@@ -2,11 +2,11 @@
  * every topic of topics.yaml names a loadable schema, the sample documents in
  * tests/fixtures/contracts/ are valid, and table-driven mutations of them fail
  * with the exact error strings services and dead letters rely on. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <dirent.h>
 #include <stdio.h>
@@ -20,8 +20,9 @@
 #define HASH "k1a2b3c4d:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 static const char *const contracts[] = {
-    "social_post",   "market_order", "weather_observation", "clean_social_post", "clean_market_order",
-    "enriched_post", "vector_record", "risk_decision",      "privacy_audit",     "dlq_envelope",
+    "social_post",        "market_order",  "weather_observation", "clean_social_post",
+    "clean_market_order", "enriched_post", "vector_record",       "risk_decision",
+    "privacy_audit",      "dlq_envelope",
 };
 
 static schema_t *load_contract(const char *name) {
@@ -127,14 +128,16 @@ typedef struct mutation {
 } mutation_t;
 
 static const mutation_t mutations[] = {
-    {"social_post", "platform", "\"instagram\"", "/platform: must be one of [\"tiktok\",\"facebook\"]"},
+    {"social_post", "platform", "\"instagram\"",
+     "/platform: must be one of [\"tiktok\",\"facebook\"]"},
     {"social_post", "content", "\"hey\"", "/content: must be at least 5 characters"},
     {"social_post", "content", "\"আমি\"", "/content: must be at least 5 characters"},
     {"social_post", "content", "\"আমি ভাল\"", NULL},
     {"social_post", "engagement_count", "-1", "/engagement_count: must be >= 0"},
     {"social_post", "engagement_count", "1.5", "/engagement_count: must be integer"},
     {"social_post", "engagement_count", "7.0", NULL},
-    {"social_post", "timestamp", "\"2026-06-01 09:30\"", "/timestamp: must be a valid date-time (RFC 3339)"},
+    {"social_post", "timestamp", "\"2026-06-01 09:30\"",
+     "/timestamp: must be a valid date-time (RFC 3339)"},
     {"social_post", "author_username", NULL, "/author_username: is required"},
     {"social_post", "author_username", "123", "/author_username: must be string"},
     {"social_post", "url", "\"https://facebook.com/x\"", "/url: unexpected property"},
@@ -151,15 +154,19 @@ static const mutation_t mutations[] = {
     {"market_order", "price", "-10.5", "/price: must be > 0"},
     {"market_order", "currency", "\"bdt\"", "/currency: must match pattern ^[A-Z]{3}$"},
     {"market_order", "currency", NULL, NULL},
-    {"market_order", "payment_method", "\"card\"", "/payment_method: must be one of [\"cod\",\"prepaid\"]"},
+    {"market_order", "payment_method", "\"card\"",
+     "/payment_method: must be one of [\"cod\",\"prepaid\"]"},
     {"market_order", "order_status", "\"lost\"",
      "/order_status: must be one of "
-     "[\"pending\",\"confirmed\",\"shipped\",\"delivered\",\"cancelled\",\"returned\",\"failed_delivery\"]"},
+     "[\"pending\",\"confirmed\",\"shipped\",\"delivered\",\"cancelled\",\"returned\",\"failed_"
+     "delivery\"]"},
     {"market_order", "customer_phone", "1711234567", "/customer_phone: must be string"},
     {"market_order", "customer_phone", NULL, NULL},
-    {"market_order", "customer_phone_hash", "\"" HASH "\"", "/customer_phone_hash: unexpected property"},
+    {"market_order", "customer_phone_hash", "\"" HASH "\"",
+     "/customer_phone_hash: unexpected property"},
     {"market_order", "order_id", NULL, "/order_id: is required"},
-    {"clean_market_order", "customer_phone", "\"01711234567\"", "/customer_phone: unexpected property"},
+    {"clean_market_order", "customer_phone", "\"01711234567\"",
+     "/customer_phone: unexpected property"},
     {"clean_market_order", "customer_email", "\"a@b.com\"", "/customer_email: unexpected property"},
     {"clean_market_order", "customer_name", "\"Rahim\"", "/customer_name: unexpected property"},
     {"clean_market_order", "customer_phone_hash", "\"abc\"",
@@ -169,7 +176,8 @@ static const mutation_t mutations[] = {
     {"clean_social_post", "author_username", "\"rahim\"", "/author_username: unexpected property"},
     {"clean_social_post", "author_name", "\"Rahim\"", "/author_name: unexpected property"},
     {"clean_social_post", "author_hash", NULL, "/author_hash: is required"},
-    {"clean_social_post", "author_hash", "\"rahim\"", "/author_hash: must match pattern ^k[0-9a-f]{8}:[0-9a-f]{64}$"},
+    {"clean_social_post", "author_hash", "\"rahim\"",
+     "/author_hash: must match pattern ^k[0-9a-f]{8}:[0-9a-f]{64}$"},
     {"enriched_post", "products", "[{\"id\":\"P-1\"}]", "/products/0/name: is required"},
     {"enriched_post", "products", "[]", NULL},
     {"enriched_post", "enriched_text", NULL, "/enriched_text: is required"},
@@ -177,7 +185,8 @@ static const mutation_t mutations[] = {
     {"weather_observation", "humidity", "101", "/humidity: must be <= 100"},
     {"weather_observation", "humidity", "-0.5", "/humidity: must be >= 0"},
     {"weather_observation", "wind_speed", "-1", "/wind_speed: must be >= 0"},
-    {"weather_observation", "is_extreme_weather", "\"yes\"", "/is_extreme_weather: must be boolean"},
+    {"weather_observation", "is_extreme_weather", "\"yes\"",
+     "/is_extreme_weather: must be boolean"},
     {"weather_observation", "temperature", "\"31\"", "/temperature: must be number"},
     {"weather_observation", "rain_1h_mm", NULL, NULL},
     {"weather_observation", "city", NULL, "/city: is required"},
@@ -185,7 +194,8 @@ static const mutation_t mutations[] = {
     {"vector_record", "id", "\"not-a-uuid\"", "/id: must be a valid uuid"},
     {"vector_record", "engagement", "-5", "/engagement: must be >= 0"},
     {"risk_decision", "score", "101", "/score: must be <= 100"},
-    {"risk_decision", "decision", "\"reject\"", "/decision: must be one of [\"accept\",\"advance_payment_required\"]"},
+    {"risk_decision", "decision", "\"reject\"",
+     "/decision: must be one of [\"accept\",\"advance_payment_required\"]"},
     {"risk_decision", "reasons", "\"x\"", "/reasons: must be array"},
     {"risk_decision", "platform", NULL, NULL},
     {"privacy_audit", "counts/phone", "-1", "/counts/phone: must be >= 0"},
@@ -193,13 +203,16 @@ static const mutation_t mutations[] = {
     {"privacy_audit", "message_key", "\"D-1\"", "/message_key: unexpected property"},
     {"privacy_audit", "key_id", "\"k1\"", "/key_id: must match pattern ^k[0-9a-f]{8}$"},
     {"privacy_audit", "event_id", NULL, NULL},
-    {"dlq_envelope", "payload", "\"x\"", ": must match exactly one schema in oneOf (matched more than one)"},
-    {"dlq_envelope", "payload_enc", NULL, ": must match exactly one schema in oneOf (matched none)"},
+    {"dlq_envelope", "payload", "\"x\"",
+     ": must match exactly one schema in oneOf (matched more than one)"},
+    {"dlq_envelope", "payload_enc", NULL,
+     ": must match exactly one schema in oneOf (matched none)"},
     {"dlq_envelope", "envelope_version", "2", "/envelope_version: must be equal to 1"},
     {"dlq_envelope", "error/path", NULL, "/error/path: is required"},
     {"dlq_envelope", "error/path", "null", NULL},
     {"dlq_envelope", "attempts", "0", "/attempts: must be >= 1"},
-    {"dlq_envelope", "payload_enc/alg", "\"AES-128-CBC\"", "/payload_enc/alg: must be equal to \"AES-256-GCM\""},
+    {"dlq_envelope", "payload_enc/alg", "\"AES-128-CBC\"",
+     "/payload_enc/alg: must be equal to \"AES-256-GCM\""},
 };
 
 static void apply(json_t **doc, const mutation_t *m) {
@@ -333,7 +346,8 @@ static void test_real_producers_match(void **state) {
   pii_hasher_t *h = pii_hasher_new(key, sizeof(key), NULL, err, sizeof(err));
   if (!h)
     fail_msg("%s", err);
-  assert_int_equal(pii_hash_identifier(h, "phone", "01711-234567", 12, hash, sizeof(hash), err, sizeof(err)), 0);
+  assert_int_equal(
+      pii_hash_identifier(h, "phone", "01711-234567", 12, hash, sizeof(hash), err, sizeof(err)), 0);
   schema_t *s = load_contract("clean_market_order");
   json_t *doc = load_sample("clean_market_order");
   json_object_set_new(doc, "customer_phone_hash", json_string(hash));

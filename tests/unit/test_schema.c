@@ -1,11 +1,11 @@
 /* test_schema — common/schema: the error message of each keyword, load-time
  * refusals, $ref resolution, deep nesting, code-point lengths, big integers,
  * x-pii parsing and the privacy rule that errors never echo instance values. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -53,14 +53,17 @@ static const vcase_t cases[] = {
     {"{\"type\":\"integer\"}", "1.0", NULL},
     {"{\"type\":\"integer\"}", "1.5", ": must be integer"},
     {"{\"type\":\"number\"}", "7", NULL},
-    {"{\"properties\":{\"customer_phone\":{\"type\":\"string\"}}}", "{\"customer_phone\":1711234567}",
-     "/customer_phone: must be string"},
+    {"{\"properties\":{\"customer_phone\":{\"type\":\"string\"}}}",
+     "{\"customer_phone\":1711234567}", "/customer_phone: must be string"},
     {"{\"required\":[\"order_id\"]}", "{}", "/order_id: is required"},
-    {"{\"properties\":{\"a\":{}},\"additionalProperties\":false}", "{\"a\":1,\"x\":2}", "/x: unexpected property"},
+    {"{\"properties\":{\"a\":{}},\"additionalProperties\":false}", "{\"a\":1,\"x\":2}",
+     "/x: unexpected property"},
     {"{\"additionalProperties\":{\"type\":\"integer\"}}", "{\"x\":\"s\"}", "/x: must be integer"},
-    {"{\"properties\":{\"a~b/c\":{\"type\":\"string\"}}}", "{\"a~b/c\":1}", "/a~0b~1c: must be string"},
+    {"{\"properties\":{\"a~b/c\":{\"type\":\"string\"}}}", "{\"a~b/c\":1}",
+     "/a~0b~1c: must be string"},
     {"{\"properties\":{\"a\":false}}", "{\"a\":1}", "/a: is not allowed"},
-    {"{\"enum\":[\"tiktok\",\"facebook\"]}", "\"instagram\"", ": must be one of [\"tiktok\",\"facebook\"]"},
+    {"{\"enum\":[\"tiktok\",\"facebook\"]}", "\"instagram\"",
+     ": must be one of [\"tiktok\",\"facebook\"]"},
     {"{\"enum\":[1,null,{\"a\":[1]}]}", "{\"a\":[1.0]}", NULL},
     {"{\"enum\":[1,null,{\"a\":[1]}]}", "{\"a\":[2]}", ": must be one of [1,null,{\"a\":[1]}]"},
     {"{\"const\":\"x\"}", "\"y\"", ": must be equal to \"x\""},
@@ -79,7 +82,8 @@ static const vcase_t cases[] = {
     {"{\"pattern\":\"^[\\\\p{L}\\\\p{M}]+$\"}", "\"রহিম\"", NULL}, /* ি is a mark */
     {"{\"pattern\":\"a+\"}", "\"xxaayy\"", NULL},
     {"{\"format\":\"date-time\"}", "\"2026-06-01T09:30:00+06:00\"", NULL},
-    {"{\"format\":\"date-time\"}", "\"2026-02-30T09:30:00Z\"", ": must be a valid date-time (RFC 3339)"},
+    {"{\"format\":\"date-time\"}", "\"2026-02-30T09:30:00Z\"",
+     ": must be a valid date-time (RFC 3339)"},
     {"{\"format\":\"date\"}", "\"2024-02-29\"", NULL},
     {"{\"format\":\"date\"}", "\"2023-02-29\"", ": must be a valid date (RFC 3339 full-date)"},
     {"{\"format\":\"uuid\"}", "\"x\"", ": must be a valid uuid"},
@@ -89,21 +93,27 @@ static const vcase_t cases[] = {
     {"{\"items\":{\"type\":\"string\"}}", "[\"a\",3]", "/1: must be string"},
     {"{\"prefixItems\":[{\"type\":\"integer\"}],\"items\":false}", "[1,2]", "/1: unexpected item"},
     {"{\"allOf\":[{\"minimum\":1},{\"maximum\":2}]}", "3", ": must be <= 2"},
-    {"{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}", "1", ": must match at least one schema in anyOf"},
+    {"{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}", "1",
+     ": must match at least one schema in anyOf"},
     {"{\"oneOf\":[{\"minimum\":0},{\"maximum\":10}]}", "5",
      ": must match exactly one schema in oneOf (matched more than one)"},
-    {"{\"oneOf\":[{\"minimum\":10},{\"maximum\":0}]}", "5", ": must match exactly one schema in oneOf (matched none)"},
+    {"{\"oneOf\":[{\"minimum\":10},{\"maximum\":0}]}", "5",
+     ": must match exactly one schema in oneOf (matched none)"},
     {"{\"not\":{\"type\":\"null\"}}", "null", ": must not match the schema in not"},
     {"false", "1", ": is not allowed"},
     {"true", "{\"anything\":[1]}", NULL},
-    {"{\"$defs\":{\"q\":{\"type\":\"integer\",\"exclusiveMinimum\":0}},\"properties\":{\"quantity\":{\"$ref\":\"#/$defs/q\"}}}",
+    {"{\"$defs\":{\"q\":{\"type\":\"integer\",\"exclusiveMinimum\":0}},\"properties\":{"
+     "\"quantity\":{\"$ref\":\"#/$defs/q\"}}}",
      "{\"quantity\":0}", "/quantity: must be > 0"},
     /* ~0 ~1 and percent-decoding in pointers */
-    {"{\"$defs\":{\"a/b\":{\"type\":\"string\"},\"c~d\":{\"type\":\"null\"},\"e%f\":{\"minimum\":1}},"
-     "\"prefixItems\":[{\"$ref\":\"#/$defs/a~1b\"},{\"$ref\":\"#/$defs/c~0d\"},{\"$ref\":\"#/$defs/e%25f\"}]}",
+    {"{\"$defs\":{\"a/"
+     "b\":{\"type\":\"string\"},\"c~d\":{\"type\":\"null\"},\"e%f\":{\"minimum\":1}},"
+     "\"prefixItems\":[{\"$ref\":\"#/$defs/a~1b\"},{\"$ref\":\"#/$defs/c~0d\"},{\"$ref\":\"#/$defs/"
+     "e%25f\"}]}",
      "[\"s\",null,0]", "/2: must be >= 1"},
     /* $anchor and $id within the document */
-    {"{\"$id\":\"https://x.test/root.json\",\"$ref\":\"#pos\",\"$defs\":{\"p\":{\"$anchor\":\"pos\",\"minimum\":1}}}",
+    {"{\"$id\":\"https://x.test/"
+     "root.json\",\"$ref\":\"#pos\",\"$defs\":{\"p\":{\"$anchor\":\"pos\",\"minimum\":1}}}",
      "0", ": must be >= 1"},
     {"{\"$id\":\"https://x.test/a/root.json\",\"properties\":{\"n\":{\"$ref\":\"node.json\"}},"
      "\"$defs\":{\"n\":{\"$id\":\"node.json\",\"type\":\"integer\"}}}",
@@ -114,7 +124,8 @@ static const vcase_t cases[] = {
     /* integers beyond 2^53 compare exactly */
     {"{\"maximum\":9007199254740992}", "9007199254740993", ": must be <= 9007199254740992"},
     {"{\"maximum\":9007199254740993}", "9007199254740993", NULL},
-    {"{\"minimum\":9223372036854775807}", "9223372036854775806", ": must be >= 9223372036854775807"},
+    {"{\"minimum\":9223372036854775807}", "9223372036854775806",
+     ": must be >= 9223372036854775807"},
     {"{\"exclusiveMaximum\":9.3e18}", "9223372036854775807", NULL},
     {"{\"maximum\":1e300}", "9223372036854775807", NULL},
     {"{\"const\":9007199254740993}", "9007199254740992.0", ": must be equal to 9007199254740993"},
@@ -131,10 +142,11 @@ static void test_keyword_messages(void **state) {
       fail_msg("bad instance %s: %s", cases[i].instance, jerr.text);
     int rc = schema_validate(s, x, err, sizeof(err));
     if (!cases[i].err && rc != 0)
-      fail_msg("case %zu %s / %s: expected valid, got \"%s\"", i, cases[i].schema, cases[i].instance, err);
+      fail_msg("case %zu %s / %s: expected valid, got \"%s\"", i, cases[i].schema,
+               cases[i].instance, err);
     if (cases[i].err && (rc == 0 || strcmp(err, cases[i].err)))
-      fail_msg("case %zu %s / %s: expected \"%s\", got \"%s\"", i, cases[i].schema, cases[i].instance,
-               cases[i].err, rc ? err : "valid");
+      fail_msg("case %zu %s / %s: expected \"%s\", got \"%s\"", i, cases[i].schema,
+               cases[i].instance, cases[i].err, rc ? err : "valid");
     json_decref(x);
     schema_destroy(s);
   }
@@ -145,7 +157,8 @@ typedef struct lcase {
 } lcase_t;
 
 static const lcase_t load_cases[] = {
-    {"{\"properties\":{\"a\":{\"dependentSchemas\":{}}}}", "unsupported keyword \"dependentSchemas\" at #/properties/a"},
+    {"{\"properties\":{\"a\":{\"dependentSchemas\":{}}}}",
+     "unsupported keyword \"dependentSchemas\" at #/properties/a"},
     {"{\"patternProperties\":{}}", "unsupported keyword \"patternProperties\" at #"},
     {"{\"$defs\":{\"unused\":{\"if\":true}}}", "unsupported keyword \"if\" at #/$defs/unused"},
     {"{\"multipleOf\":2}", "unsupported keyword \"multipleOf\""},
@@ -157,14 +170,20 @@ static const lcase_t load_cases[] = {
     {"{\"minLength\":-1}", "\"minLength\" must be a non-negative integer at #"},
     {"{\"$schema\":\"http://json-schema.org/draft-07/schema#\"}", "unsupported $schema"},
     {"{\"items\":{\"x-pii\":{\"action\":\"scan\"}}}", "only top-level properties may carry x-pii"},
-    {"{\"properties\":{\"p\":{\"x-pii\":{\"action\":\"hash\",\"kind\":\"phone\"}}}}", "bad x-pii at #/properties/p"},
-    {"{\"properties\":{\"p\":{\"x-pii\":{\"action\":\"hash\",\"kind\":\"iban\",\"target\":\"p_hash\"}}}}", "kind must be"},
+    {"{\"properties\":{\"p\":{\"x-pii\":{\"action\":\"hash\",\"kind\":\"phone\"}}}}",
+     "bad x-pii at #/properties/p"},
+    {"{\"properties\":{\"p\":{\"x-pii\":{\"action\":\"hash\",\"kind\":\"iban\",\"target\":\"p_"
+     "hash\"}}}}",
+     "kind must be"},
     {"{\"properties\":{\"p\":{\"x-pii\":{\"action\":\"drop\"}}}}", "action must be"},
-    {"{\"properties\":{\"p\":{\"x-pii\":{\"action\":\"scan\",\"kind\":\"phone\"}}}}", "takes no kind"},
+    {"{\"properties\":{\"p\":{\"x-pii\":{\"action\":\"scan\",\"kind\":\"phone\"}}}}",
+     "takes no kind"},
     {"{\"properties\":{\"p\":{\"x-pii\":\"hash\"}}}", "must be an object"},
-    {"{\"properties\":{\"p\":{\"x-pii\":{\"action\":\"scan\",\"extra\":1}}}}", "unknown member \"extra\""},
+    {"{\"properties\":{\"p\":{\"x-pii\":{\"action\":\"scan\",\"extra\":1}}}}",
+     "unknown member \"extra\""},
     {"{\"properties\":{\"a\":{\"x-pii\":{\"action\":\"hash\",\"kind\":\"name\",\"target\":\"h\"}},"
-     "\"b\":{\"x-pii\":{\"action\":\"hash\",\"kind\":\"name\",\"target\":\"h\"}}}}", "used twice"},
+     "\"b\":{\"x-pii\":{\"action\":\"hash\",\"kind\":\"name\",\"target\":\"h\"}}}}",
+     "used twice"},
     {"{\"properties\":{\"a\":1}}", "schema must be an object or a boolean at #/properties/a"},
 };
 
@@ -173,8 +192,8 @@ static void test_load_errors(void **state) {
   for (size_t i = 0; i < sizeof(load_cases) / sizeof(load_cases[0]); i++) {
     const char *err = load_error(load_cases[i].schema);
     if (!strstr(err, load_cases[i].needle))
-      fail_msg("%s: expected error containing \"%s\", got \"%s\"", load_cases[i].schema, load_cases[i].needle,
-               *err ? err : "(loaded)");
+      fail_msg("%s: expected error containing \"%s\", got \"%s\"", load_cases[i].schema,
+               load_cases[i].needle, *err ? err : "(loaded)");
   }
 }
 
@@ -199,7 +218,8 @@ static void test_recursive_ref_loads_and_self_loop_is_bounded(void **state) {
   assert_string_equal(err, ": schema recursion too deep");
   json_decref(x);
   schema_destroy(s);
-  s = compile("{\"$defs\":{\"a\":{\"$ref\":\"#/$defs/b\"},\"b\":{\"items\":{\"$ref\":\"#/$defs/a\"}}},\"$ref\":\"#/$defs/a\"}");
+  s = compile("{\"$defs\":{\"a\":{\"$ref\":\"#/$defs/b\"},\"b\":{\"items\":{\"$ref\":\"#/$defs/"
+              "a\"}}},\"$ref\":\"#/$defs/a\"}");
   x = json_loads("[[[[]]]]", 0, NULL);
   assert_int_equal(schema_validate(s, x, err, sizeof(err)), 0);
   json_decref(x);
@@ -237,8 +257,10 @@ static void test_deep_nesting(void **state) {
 /* Privacy rule: no failure message may contain the instance's value. */
 static void test_errors_never_echo_values(void **state) {
   static const char *const schemas[] = {
-      "{\"enum\":[\"a\"]}", "{\"const\":\"a\"}", "{\"type\":\"integer\"}", "{\"maxLength\":3}",
-      "{\"pattern\":\"^x$\"}", "{\"format\":\"date-time\"}", "{\"not\":{}}", "{\"anyOf\":[{\"type\":\"null\"}]}",
+      "{\"enum\":[\"a\"]}",     "{\"const\":\"a\"}",
+      "{\"type\":\"integer\"}", "{\"maxLength\":3}",
+      "{\"pattern\":\"^x$\"}",  "{\"format\":\"date-time\"}",
+      "{\"not\":{}}",           "{\"anyOf\":[{\"type\":\"null\"}]}",
   };
   char err[512];
   (void)state;
@@ -269,7 +291,8 @@ static void test_pii_fields_and_name(void **state) {
   const schema_pii_field_t *f;
   (void)state;
   schema_t *s = compile("{\"title\":\"t\",\"properties\":{"
-                        "\"phone\":{\"type\":\"string\",\"x-pii\":{\"action\":\"hash\",\"kind\":\"phone\",\"target\":\"phone_hash\"}},"
+                        "\"phone\":{\"type\":\"string\",\"x-pii\":{\"action\":\"hash\",\"kind\":"
+                        "\"phone\",\"target\":\"phone_hash\"}},"
                         "\"plain\":{},"
                         "\"text\":{\"x-pii\":{\"action\":\"scan\"}}}}");
   assert_int_equal(schema_pii_fields(s, &f), 2);
@@ -310,11 +333,13 @@ typedef struct thread_arg {
 static void *validate_many(void *p) {
   thread_arg_t *a = p;
   char err[256];
-  json_t *good = json_loads("{\"c\":\"ABC\",\"n\":3}", 0, NULL), *bad = json_loads("{\"c\":\"abc\",\"n\":3}", 0, NULL);
+  json_t *good = json_loads("{\"c\":\"ABC\",\"n\":3}", 0, NULL),
+         *bad = json_loads("{\"c\":\"abc\",\"n\":3}", 0, NULL);
   for (int i = 0; i < 2000; i++) {
     if (schema_validate(a->s, good, err, sizeof(err)) != 0)
       a->failures++;
-    if (schema_validate(a->s, bad, err, sizeof(err)) != -1 || strcmp(err, "/c: must match pattern ^[A-Z]{3}$"))
+    if (schema_validate(a->s, bad, err, sizeof(err)) != -1 ||
+        strcmp(err, "/c: must match pattern ^[A-Z]{3}$"))
       a->failures++;
   }
   json_decref(good);
@@ -326,7 +351,8 @@ static void test_concurrent_validation(void **state) {
   pthread_t t[4];
   thread_arg_t a[4];
   (void)state;
-  schema_t *s = compile("{\"properties\":{\"c\":{\"pattern\":\"^[A-Z]{3}$\"},\"n\":{\"type\":\"integer\"}}}");
+  schema_t *s =
+      compile("{\"properties\":{\"c\":{\"pattern\":\"^[A-Z]{3}$\"},\"n\":{\"type\":\"integer\"}}}");
   for (int i = 0; i < 4; i++) {
     a[i].s = s;
     a[i].failures = 0;

@@ -9,11 +9,11 @@
  * One documented deviation: format.json says format is annotation-only by
  * default, but our contracts rely on format asserting (date-time, date, uuid),
  * so its "only an annotation by default" tests are counted as skipped. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <dirent.h>
 #include <stdio.h>
@@ -65,7 +65,8 @@ static void run_file(const char *path, const char *label, totals_t *t) {
       int want = json_is_true(json_object_get(tc, "valid"));
       const char *tdesc = json_string_value(json_object_get(tc, "description"));
       int got = schema_validate(s, json_object_get(tc, "data"), err, sizeof(err)) == 0;
-      if (got != want && !strcmp(label, "format.json") && strstr(tdesc, "only an annotation by default")) {
+      if (got != want && !strcmp(label, "format.json") &&
+          strstr(tdesc, "only an annotation by default")) {
         t->skipped_tests++;
         continue;
       }

@@ -1,10 +1,10 @@
 /* test_utf8 — strict decoding (overlongs, surrogates, truncation), lengths in
  * code points for Bengali text, and encode/decode round trips. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <string.h>
 
@@ -28,15 +28,15 @@ static void test_decode_invalid(void **state) {
     const char *s;
     size_t len;
   } bad[] = {
-      {"", 0},                     /* empty */
-      {"\x80", 1},                 /* lone continuation */
-      {"\xC0\xAF", 2},             /* overlong '/' */
-      {"\xE0\x80\xAF", 3},         /* overlong 3-byte */
-      {"\xF0\x80\x80\xAF", 4},     /* overlong 4-byte */
-      {"\xED\xA0\x80", 3},         /* surrogate U+D800 */
-      {"\xF4\x90\x80\x80", 4},     /* above U+10FFFF */
-      {"\xE0\xA7", 2},             /* truncated */
-      {"\xC3\x28", 2},             /* bad continuation */
+      {"", 0},                 /* empty */
+      {"\x80", 1},             /* lone continuation */
+      {"\xC0\xAF", 2},         /* overlong '/' */
+      {"\xE0\x80\xAF", 3},     /* overlong 3-byte */
+      {"\xF0\x80\x80\xAF", 4}, /* overlong 4-byte */
+      {"\xED\xA0\x80", 3},     /* surrogate U+D800 */
+      {"\xF4\x90\x80\x80", 4}, /* above U+10FFFF */
+      {"\xE0\xA7", 2},         /* truncated */
+      {"\xC3\x28", 2},         /* bad continuation */
       {"\xFF", 1},
   };
   uint32_t cp;
@@ -61,7 +61,8 @@ static void test_length_and_valid(void **state) {
 }
 
 static void test_encode_roundtrip(void **state) {
-  static const uint32_t cps[] = {0, 'x', 0x7F, 0x80, 0x7FF, 0x800, 0x09E6, 0xFFFD, 0x10000, 0x10FFFF};
+  static const uint32_t cps[] = {0,     'x',    0x7F,   0x80,    0x7FF,
+                                 0x800, 0x09E6, 0xFFFD, 0x10000, 0x10FFFF};
   char buf[4];
   uint32_t back;
   (void)state;
