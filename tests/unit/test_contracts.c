@@ -2,11 +2,13 @@
  * every topic of topics.yaml names a loadable schema, the sample documents in
  * tests/fixtures/contracts/ are valid, and table-driven mutations of them fail
  * with the exact error strings services and dead letters rely on. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
+#include <cmocka.h>
 
 #include <dirent.h>
 #include <stdio.h>

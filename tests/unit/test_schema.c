@@ -1,11 +1,13 @@
 /* test_schema — common/schema: the error message of each keyword, load-time
  * refusals, $ref resolution, deep nesting, code-point lengths, big integers,
  * x-pii parsing and the privacy rule that errors never echo instance values. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
+#include <cmocka.h>
 
 #include <pthread.h>
 #include <stdio.h>

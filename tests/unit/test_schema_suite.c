@@ -9,11 +9,13 @@
  * One documented deviation: format.json says format is annotation-only by
  * default, but our contracts rely on format asserting (date-time, date, uuid),
  * so its "only an annotation by default" tests are counted as skipped. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
+#include <cmocka.h>
 
 #include <dirent.h>
 #include <stdio.h>

@@ -1,10 +1,12 @@
 /* test_utf8 — strict decoding (overlongs, surrogates, truncation), lengths in
  * code points for Bengali text, and encode/decode round trips. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
+#include <cmocka.h>
 
 #include <string.h>
 
