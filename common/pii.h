@@ -10,7 +10,15 @@
  *
  * Pseudonyms are HMAC-SHA256(key, kind ":" normalised value), written as
  * "<key_id>:<64 hex>" for identifier fields and "PHONE_<16 hex>" /
- * "EMAIL_<16 hex>" for tokens replacing PII inside free text.
+ * "EMAIL_<16 hex>" for tokens replacing PII inside free text. A token is the
+ * first 16 hex digits of the identifier hash of the same value (same MAC,
+ * same input "phone:+8801711234567"), so a post mentioning a number joins the
+ * orders carrying it by prefix.
+ *
+ * Threads: a hasher is read-only after pii_hasher_new(); pii_hash_identifier
+ * and pii_scrub_text may be called concurrently on one hasher (each call
+ * duplicates the precomputed keyed HMAC context). Nothing here logs; error
+ * strings never contain the key or the value being hashed.
  */
 #ifndef SENSORY_PII_H
 #define SENSORY_PII_H
@@ -49,10 +57,18 @@ void pii_hasher_destroy(pii_hasher_t *h);
 const char *pii_hasher_key_id(const pii_hasher_t *h);
 
 /* Normalises a phone number as written by a person to E.164 in out
- * (>= PII_E164_MAX bytes). Returns 0, or -1 if it is not a plausible phone. */
+ * (>= PII_E164_MAX bytes). Returns 0, or -1 if it is not a plausible phone.
+ * The value is taken to be a phone field, so this accepts more than text
+ * detection does: BD fixed lines ("029876543"), a bare 10-digit mobile NSN
+ * ("1711234567") and "00"-prefixed international numbers. BD numbers must fit
+ * the BD plan (010/012 mobiles are refused); other country codes 8-15 digits. */
 int pii_phone_normalize(const char *in, size_t len, char *out, size_t out_size);
 
-/* Trims and lower-cases an email into out; returns 0, or -1 if not an email. */
+/* Trims and lower-cases an email into out; returns 0, or -1 if not an email.
+ * Practical grammar, shared with text detection: ASCII local part (atext
+ * without '/'), LDH domain with a dot and an alphabetic (or xn--) TLD.
+ * Internationalised addresses (non-ASCII local part or U-label domain) are
+ * refused — a documented gap. */
 int pii_email_normalize(const char *in, size_t len, char *out, size_t out_size);
 
 /* Pseudonym of an identifier field of the given kind ("phone", "email",
@@ -66,8 +82,16 @@ int pii_hash_identifier(const pii_hasher_t *h, const char *kind, const char *val
 /* Returns a newly allocated copy of text (UTF-8, len bytes) in which every phone
  * number and email address is replaced by its PHONE_<hex> / EMAIL_<hex> token,
  * adding what it replaced to *counts (may be NULL). Invalid UTF-8 is copied
- * through byte for byte (detection still runs on the valid parts). Sets *out_len.
- * Returns NULL only on allocation failure. Caller frees. */
+ * through byte for byte (detection still runs on the valid parts). Sets *out_len
+ * (may be NULL); the copy is also NUL-terminated. Returns NULL only on
+ * allocation failure (or h NULL). Caller frees. One pass, linear in len.
+ * In text only unmistakable phones are taken, for precision: a BD mobile
+ * written nationally (exactly 11 digits 01[13-9]...), after 880 / +880 /
+ * 00880, or any number with a leading "+" country code; separators are single
+ * spaces, dashes, dots and parentheses around a group. A number glued to a
+ * letter, digit, '_', '#', '@' or to "digit-"/"digit." is not taken (order
+ * ids, tracking numbers, hashtags, versions), nor is a spaced slice of a
+ * longer spaced digit run. */
 char *pii_scrub_text(const pii_hasher_t *h, const char *text, size_t len, size_t *out_len,
                      pii_counts_t *counts);
 

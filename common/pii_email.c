@@ -49,36 +49,46 @@ static int local_ok(const char *s, size_t n) {
   return 1;
 }
 
-/* Domain s[0..n): labels of LDH characters, no leading/trailing '-', at
- * least two labels, last label alphabetic (or punycode "xn--...") >= 2. */
-static int domain_ok(const char *s, size_t n) {
-  size_t labels = 0, start = 0;
-  if (n == 0 || n > DOMAIN_MAX)
+static int tld_ok(const char *s, size_t l) {
+  if (l < 2)
     return 0;
+  /* Punycode TLD ("xn--54b7fta0cc") is ASCII and allowed. */
+  if (l > 4 && (s[0] == 'x' || s[0] == 'X') && (s[1] == 'n' || s[1] == 'N') && s[2] == '-' &&
+      s[3] == '-')
+    return 1;
+  for (size_t k = 0; k < l; k++)
+    if (!is_alpha((unsigned char)s[k]))
+      return 0;
+  return 1;
+}
+
+/* Length of the longest prefix of s[0..n) that is a domain: LDH labels of
+ * 1..63 characters not starting or ending with '-', at least two labels, the
+ * last one a TLD. 0 if none. One left-to-right pass, so that a long run of
+ * junk after '@' ("a@1.1.1.1...") costs linear time. */
+static size_t domain_prefix(const char *s, size_t n) {
+  size_t labels = 0, start = 0, best = 0;
+  if (n > DOMAIN_MAX)
+    n = DOMAIN_MAX;
   for (size_t i = 0; i <= n; i++) {
     if (i < n && s[i] != '.') {
       if (!is_domain((unsigned char)s[i]))
-        return 0;
+        break;
       continue;
     }
     size_t l = i - start;
     if (l == 0 || l > LABEL_MAX || s[start] == '-' || s[i - 1] == '-')
-      return 0;
+      break;
     labels++;
-    if (i == n) {
-      if (l < 2)
-        return 0;
-      if (!(l > 4 && (s[start] == 'x' || s[start] == 'X') &&
-            (s[start + 1] == 'n' || s[start + 1] == 'N') && s[start + 2] == '-' &&
-            s[start + 3] == '-')) {
-        for (size_t k = start; k < n; k++)
-          if (!is_alpha((unsigned char)s[k]))
-            return 0;
-      }
-    }
+    if (labels >= 2 && tld_ok(s + start, l))
+      best = i;
     start = i + 1;
   }
-  return labels >= 2;
+  return best;
+}
+
+static int domain_ok(const char *s, size_t n) {
+  return n > 0 && n <= DOMAIN_MAX && domain_prefix(s, n) == n;
 }
 
 int pii_email_at(const char *s, size_t len, size_t at, size_t floor, size_t *start, size_t *end) {
@@ -104,20 +114,14 @@ int pii_email_at(const char *s, size_t len, size_t at, size_t floor, size_t *sta
   if (de - at - 1 > DOMAIN_MAX)
     return -1;
   /* Trailing punctuation ("mail foo@x.com." / "foo@x.com-") is not part of
-   * the domain; then drop trailing labels until the rest is a domain
-   * ("foo@example.com.123"). */
-  for (;;) {
-    while (de > at + 1 && (s[de - 1] == '.' || s[de - 1] == '-'))
-      de--;
-    if (domain_ok(s + at + 1, de - at - 1))
-      break;
-    size_t k = de;
-    while (k > at + 1 && s[k - 1] != '.')
-      k--;
-    if (k <= at + 1)
-      return -1;
-    de = k - 1;
-  }
+   * the domain; then take the longest prefix that is a domain
+   * ("foo@example.com.123" -> example.com). */
+  while (de > at + 1 && (s[de - 1] == '.' || s[de - 1] == '-'))
+    de--;
+  size_t dl = domain_prefix(s + at + 1, de - at - 1);
+  if (dl == 0)
+    return -1;
+  de = at + 1 + dl;
   /* Glued on the right: "foo@x.com_bar", "a@b.co@c.d", or a letter of another
    * script directly after the TLD. */
   if (de < len) {
@@ -144,8 +148,8 @@ int pii_email_normalize(const char *in, size_t len, char *out, size_t out_size) 
     in++;
     len--;
   }
-  while (len > 0 && (in[len - 1] == ' ' || in[len - 1] == '\t' || in[len - 1] == '\r' ||
-                     in[len - 1] == '\n'))
+  while (len > 0 &&
+         (in[len - 1] == ' ' || in[len - 1] == '\t' || in[len - 1] == '\r' || in[len - 1] == '\n'))
     len--;
   const char *at = memchr(in, '@', len);
   if (!at)

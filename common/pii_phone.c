@@ -214,9 +214,9 @@ int pii_phone_normalize(const char *in, size_t len, char *out, size_t out_size) 
   if (!in || !out || out_size == 0)
     return -1;
   out[0] = '\0';
-  /* A field is lenient about layout: any mix of spaces, tabs, dashes, dots,
-   * slashes-free parentheses between digits; '+' only before the first digit.
-   * Anything else (letters, "ext.") makes it not a phone. */
+  /* A field is lenient about layout: any mix of spaces, tabs, dashes, dots
+   * and parentheses between digits; '+' only before the first digit. Anything
+   * else (letters, "ext.", '/') makes it not a phone. */
   while (i < len) {
     unsigned char c = (unsigned char)in[i];
     char dg;
@@ -227,8 +227,8 @@ int pii_phone_normalize(const char *in, size_t len, char *out, size_t out_size) 
       d[n++] = dg;
       seen = 1;
       i += k;
-    } else if (c == ' ' || c == '\t' || c == '-' || c == '.' || c == '(' || c == ')' ||
-               c == '\r' || c == '\n') {
+    } else if (c == ' ' || c == '\t' || c == '-' || c == '.' || c == '(' || c == ')' || c == '\r' ||
+               c == '\n') {
       i++;
     } else if (c == '+' && !seen && !plus) {
       plus = 1;
@@ -245,8 +245,8 @@ int pii_phone_normalize(const char *in, size_t len, char *out, size_t out_size) 
 typedef struct group {
   size_t start, end; /* byte span, including a wrapping "(...)" and a leading '+' */
   char dig[GROUP_MAX_DIGITS];
-  unsigned ndig;     /* may exceed GROUP_MAX_DIGITS (then only counted) */
-  char gap;          /* separator before this group: ' ', '-', '.', or 0 */
+  unsigned ndig; /* may exceed GROUP_MAX_DIGITS (then only counted) */
+  char gap;      /* separator before this group: ' ', '-', '.', or 0 */
   unsigned char plus, paren, bad;
 } group_t;
 
@@ -317,8 +317,8 @@ static int runs_into_email(const char *s, size_t len, size_t i) {
     unsigned char c = (unsigned char)s[i];
     if (c == '@')
       return 1;
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '.' || c == '-' || c == '+' || c == '_' || c == '%'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '-' || c == '+' || c == '_' || c == '%'))
       return 0;
   }
   return 0;

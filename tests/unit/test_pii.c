@@ -1,11 +1,14 @@
 /* test_pii — phone/email normalisation, keyed pseudonyms, key handling and the
  * free-text scrubber (robustness, linear time, thread safety, speed).
  * Precision/recall over the labelled corpus is in test_pii_corpus.c. */
+/* cmocka.h needs these first, in this order. */
+// clang-format off
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+// clang-format on
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <jansson.h>
@@ -46,9 +49,8 @@ static double now_s(void) {
  * the identifier hash (that shared prefix is part of the contract). */
 static void token_for(const pii_hasher_t *h, const char *kind, const char *value, char *tok) {
   char hash[PII_HASH_MAX], err[128];
-  assert_int_equal(pii_hash_identifier(h, kind, value, strlen(value), hash, sizeof(hash), err,
-                                       sizeof(err)),
-                   0);
+  assert_int_equal(
+      pii_hash_identifier(h, kind, value, strlen(value), hash, sizeof(hash), err, sizeof(err)), 0);
   const char *hex = strchr(hash, ':') + 1;
   snprintf(tok, PII_TOKEN_MAX, "%s_%.16s", strcmp(kind, "phone") == 0 ? "PHONE" : "EMAIL", hex);
 }
@@ -64,18 +66,22 @@ static void test_hash_vectors(void **state) {
   static const struct {
     const char *kind, *value, *hex;
   } v[] = {
-      {"phone", "+8801711234567", "edb31c5c1e04b418505f6e6009111a37db5be370c94a042eda75fc9ed43d5a57"},
+      {"phone", "+8801711234567",
+       "edb31c5c1e04b418505f6e6009111a37db5be370c94a042eda75fc9ed43d5a57"},
       {"phone", "01711-234567", "edb31c5c1e04b418505f6e6009111a37db5be370c94a042eda75fc9ed43d5a57"},
       {"phone", " (+880) 1711 234567 ",
        "edb31c5c1e04b418505f6e6009111a37db5be370c94a042eda75fc9ed43d5a57"},
-      {"phone", "\xe0\xa7\xa6\xe0\xa7\xa7\xe0\xa7\xad\xe0\xa7\xa7\xe0\xa7\xa7\xe0\xa7\xa8\xe0\xa7"
-                "\xa9\xe0\xa7\xaa\xe0\xa7\xab\xe0\xa7\xac\xe0\xa7\xad", /* ০১৭১১২৩৪৫৬৭ */
+      {"phone",
+       "\xe0\xa7\xa6\xe0\xa7\xa7\xe0\xa7\xad\xe0\xa7\xa7\xe0\xa7\xa7\xe0\xa7\xa8\xe0\xa7"
+       "\xa9\xe0\xa7\xaa\xe0\xa7\xab\xe0\xa7\xac\xe0\xa7\xad", /* ০১৭১১২৩৪৫৬৭ */
        "edb31c5c1e04b418505f6e6009111a37db5be370c94a042eda75fc9ed43d5a57"},
       {"phone", "01812345678", "1c33d9b8d5489335b3d4629529b5540da554cca000063d1a846ba012114d76e2"},
       {"email", " Foo.Bar@Example.COM ",
        "6d2e0f7d6cb5a5924d0c62c55a98173cc0c7217b32e7b3383b05db7e5f7cde44"},
-      {"username", "  Rahim_99\n", "13d24c8007cf1e0a8873ae16bb36f26517600417c9f2061fa5fb97864ef8ed7d"},
-      {"name", " Abdul \t  Karim  ", "742f2f48b745c089c587dbda9b08564fb897c648a2aac052e4db8698e00b708f"},
+      {"username", "  Rahim_99\n",
+       "13d24c8007cf1e0a8873ae16bb36f26517600417c9f2061fa5fb97864ef8ed7d"},
+      {"name", " Abdul \t  Karim  ",
+       "742f2f48b745c089c587dbda9b08564fb897c648a2aac052e4db8698e00b708f"},
   };
   pii_hasher_t *h = new_hasher();
   assert_string_equal(pii_hasher_key_id(h), KEY_ID);
@@ -94,9 +100,8 @@ static void test_hash_vectors(void **state) {
   char err[128], out[PII_HASH_MAX];
   h = pii_hasher_new(k0b, sizeof(k0b), "rfc4231", err, sizeof(err));
   assert_non_null(h);
-  assert_int_equal(pii_hash_identifier(h, "phone", "+8801711234567", 14, out, sizeof(out), err,
-                                       sizeof(err)),
-                   0);
+  assert_int_equal(
+      pii_hash_identifier(h, "phone", "+8801711234567", 14, out, sizeof(out), err, sizeof(err)), 0);
   assert_string_equal(out,
                       "rfc4231:0d985861fbfb7a0cb4e252b2c7f98a45d5b9c8f7694987509dd282c989a3e4dd");
   pii_hasher_destroy(h);
@@ -106,30 +111,25 @@ static void test_hash_errors(void **state) {
   (void)state;
   pii_hasher_t *h = new_hasher();
   char out[PII_HASH_MAX], err[128];
-  assert_int_equal(pii_hash_identifier(h, "phone", "4501234567x", 11, out, sizeof(out), err,
-                                       sizeof(err)),
-                   -1);
+  assert_int_equal(
+      pii_hash_identifier(h, "phone", "4501234567x", 11, out, sizeof(out), err, sizeof(err)), -1);
   assert_string_equal(err, "not a phone number");
-  assert_int_equal(pii_hash_identifier(h, "email", "foo@bar", 7, out, sizeof(out), err,
-                                       sizeof(err)),
-                   -1);
+  assert_int_equal(
+      pii_hash_identifier(h, "email", "foo@bar", 7, out, sizeof(out), err, sizeof(err)), -1);
   assert_string_equal(err, "not an email address");
   assert_int_equal(pii_hash_identifier(h, "ssn", "1", 1, out, sizeof(out), err, sizeof(err)), -1);
-  assert_int_equal(pii_hash_identifier(h, "username", "   ", 3, out, sizeof(out), err,
-                                       sizeof(err)),
+  assert_int_equal(pii_hash_identifier(h, "username", "   ", 3, out, sizeof(out), err, sizeof(err)),
                    -1);
   /* The error never echoes the value. */
   assert_null(strstr(err, "   x"));
   char small[40];
-  assert_int_equal(pii_hash_identifier(h, "username", "a", 1, small, sizeof(small), err,
-                                       sizeof(err)),
-                   -1);
+  assert_int_equal(
+      pii_hash_identifier(h, "username", "a", 1, small, sizeof(small), err, sizeof(err)), -1);
   /* Usernames of any length stream through the MAC. */
   char big[5000];
   memset(big, 'A', sizeof(big));
-  assert_int_equal(pii_hash_identifier(h, "username", big, sizeof(big), out, sizeof(out), err,
-                                       sizeof(err)),
-                   0);
+  assert_int_equal(
+      pii_hash_identifier(h, "username", big, sizeof(big), out, sizeof(out), err, sizeof(err)), 0);
   /* Kinds are domain-separated: the same string hashes differently. */
   char a[PII_HASH_MAX], b[PII_HASH_MAX];
   assert_int_equal(pii_hash_identifier(h, "username", "abc", 3, a, sizeof(a), err, sizeof(err)), 0);
@@ -184,17 +184,15 @@ static void test_key_file(void **state) {
   h = pii_hasher_from_file(p, NULL, err, sizeof(err));
   assert_non_null(h);
   assert_string_equal(pii_hasher_key_id(h), KEY_ID);
-  assert_int_equal(pii_hash_identifier(h, "phone", "01711234567", 11, out1, sizeof(out1), err,
-                                       sizeof(err)),
-                   0);
+  assert_int_equal(
+      pii_hash_identifier(h, "phone", "01711234567", 11, out1, sizeof(out1), err, sizeof(err)), 0);
   pii_hasher_destroy(h);
   write_file(p, "0123456789abcdef\n", 17);
   h = pii_hasher_from_file(p, NULL, err, sizeof(err));
   assert_non_null(h);
   assert_string_equal(pii_hasher_key_id(h), KEY_ID);
-  assert_int_equal(pii_hash_identifier(h, "phone", "01711234567", 11, out2, sizeof(out2), err,
-                                       sizeof(err)),
-                   0);
+  assert_int_equal(
+      pii_hash_identifier(h, "phone", "01711234567", 11, out2, sizeof(out2), err, sizeof(err)), 0);
   assert_string_equal(out1, out2);
   pii_hasher_destroy(h);
 
@@ -228,12 +226,23 @@ static void test_key_file(void **state) {
 static void test_phone_normalize(void **state) {
   (void)state;
   static const char *same[] = {
-      "+8801711234567", "8801711234567", "01711234567", "01711-234567", "017 1123 4567",
-      "(+880) 1711 234567", "008801711234567", "0088 01711234567", "+880-1711-234567",
-      "+880 1711-234567", "+88 01711-234567", "+880 01711234567", "1711234567",
+      "+8801711234567",
+      "8801711234567",
+      "01711234567",
+      "01711-234567",
+      "017 1123 4567",
+      "(+880) 1711 234567",
+      "008801711234567",
+      "0088 01711234567",
+      "+880-1711-234567",
+      "+880 1711-234567",
+      "+88 01711-234567",
+      "+880 01711234567",
+      "1711234567",
       "\xe0\xa7\xa6\xe0\xa7\xa7\xe0\xa7\xad\xe0\xa7\xa7\xe0\xa7\xa7\xe0\xa7\xa8\xe0\xa7\xa9\xe0\xa7"
       "\xaa\xe0\xa7\xab\xe0\xa7\xac\xe0\xa7\xad",
-      "0\xe0\xa7\xa7\x37\xe0\xa7\xa7\x31\xe0\xa7\xa8\x33\xe0\xa7\xaa\x35\xe0\xa7\xac\x37", /* mixed */
+      "0\xe0\xa7\xa7\x37\xe0\xa7\xa7\x31\xe0\xa7\xa8\x33\xe0\xa7\xaa\x35\xe0\xa7\xac\x37", /* mixed
+                                                                                            */
       " 01711.234.567\n",
   };
   char out[PII_E164_MAX];
@@ -244,23 +253,33 @@ static void test_phone_normalize(void **state) {
   static const struct {
     const char *in, *want;
   } ok[] = {
-      {"+44 20 7946 0958", "+442079460958"},
-      {"+1 (555) 123-4567", "+15551234567"},
+      {"+44 20 7946 0958", "+442079460958"},  {"+1 (555) 123-4567", "+15551234567"},
       {"0044 20 7946 0958", "+442079460958"}, /* field: 00 is BD's international prefix */
-      {"029876543", "+88029876543"},           /* field: Dhaka fixed line */
-      {"+880 2 9876543", "+88029876543"},
-      {"+8801912345678", "+8801912345678"},
+      {"029876543", "+88029876543"},          /* field: Dhaka fixed line */
+      {"+880 2 9876543", "+88029876543"},     {"+8801912345678", "+8801912345678"},
   };
   for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
     assert_int_equal(pii_phone_normalize(ok[i].in, strlen(ok[i].in), out, sizeof(out)), 0);
     assert_string_equal(out, ok[i].want);
   }
   static const char *bad[] = {
-      "",           "+",          "01212345678",     "01012345678",      "0171123456",
-      "017112345678", "+1234567", "+1234567890123456", "4501234567",
-      "01711234567 ext 5", "0171123456a", "+0171123456", "+8801212345678", "12/01/2024",
+      "",
+      "+",
+      "01212345678",
+      "01012345678",
+      "0171123456",
+      "017112345678",
+      "+1234567",
+      "+1234567890123456",
+      "4501234567",
+      "01711234567 ext 5",
+      "0171123456a",
+      "+0171123456",
+      "+8801212345678",
+      "12/01/2024",
       /* "1705312800" IS accepted: a field holding a bare 10-digit mobile NSN. */
-      "0171+1234567", "0044 12",
+      "0171+1234567",
+      "0044 12",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
     assert_int_equal(pii_phone_normalize(bad[i], strlen(bad[i]), out, sizeof(out)), -1);
@@ -284,9 +303,23 @@ static void test_email_normalize(void **state) {
     assert_string_equal(out, ok[i].want);
   }
   static const char *bad[] = {
-      "",         "foo",          "foo@bar",      "@bar.com",    "foo@.com",     "foo@bar.c",
-      "foo@bar.c0m", "a..b@x.com", ".a@x.com",    "a.@x.com",    "a@b@x.com",    "a b@x.com",
-      "a@-x.com", "a@x-.com",     "a@x..com",     "a@[1.2.3.4]", "a@1.2.3.4",
+      "",
+      "foo",
+      "foo@bar",
+      "@bar.com",
+      "foo@.com",
+      "foo@bar.c",
+      "foo@bar.c0m",
+      "a..b@x.com",
+      ".a@x.com",
+      "a.@x.com",
+      "a@b@x.com",
+      "a b@x.com",
+      "a@-x.com",
+      "a@x-.com",
+      "a@x..com",
+      "a@[1.2.3.4]",
+      "a@1.2.3.4",
       "\xe0\xa6\x95@example.com", /* IDN local part: documented as not supported */
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -349,7 +382,7 @@ static void test_bd_csv(void **state) {
       line[ll - 1] = '\0';
     if (!*line)
       continue;
-    char *f[7];
+    char *f[7] = {0};
     size_t nf = 0;
     /* Fields have no commas or quotes in this file; empty fields matter. */
     for (char *p = line; nf < 7; nf++) {
@@ -504,13 +537,17 @@ static void test_scrub_table(void **state) {
       {"01711234567.bd@gmail.com", "{E:01711234567.bd@gmail.com}", 0, 1},
       {"foo@example.com.123", "{E:foo@example.com}.123", 0, 1},
       {"US +1 (555) 123-4567", "US {P:+15551234567}", 1, 0},
-      {"PHONE_0123456789abcdef EMAIL_0123456789abcdef", "PHONE_0123456789abcdef EMAIL_0123456789abcdef",
-       0, 0},
-      {"order #1001, order 4501234567, ORD-20240115-00123", "order #1001, order 4501234567, ORD-20240115-00123", 0, 0},
+      {"PHONE_0123456789abcdef EMAIL_0123456789abcdef",
+       "PHONE_0123456789abcdef EMAIL_0123456789abcdef", 0, 0},
+      {"order #1001, order 4501234567, ORD-20240115-00123",
+       "order #1001, order 4501234567, ORD-20240115-00123", 0, 0},
       {"৳1,250 1250.00 BDT Tk 12,500", "৳1,250 1250.00 BDT Tk 12,500", 0, 0},
-      {"1705312800000 20240115 2024-01-15T10:30:00Z", "1705312800000 20240115 2024-01-15T10:30:00Z", 0, 0},
-      {"DEX1234567890BD RR123456785BD 9A7B6C5D4E", "DEX1234567890BD RR123456785BD 9A7B6C5D4E", 0, 0},
-      {"4111 1111 1111 1111 and 192.168.1.1 v1.2.3", "4111 1111 1111 1111 and 192.168.1.1 v1.2.3", 0, 0},
+      {"1705312800000 20240115 2024-01-15T10:30:00Z", "1705312800000 20240115 2024-01-15T10:30:00Z",
+       0, 0},
+      {"DEX1234567890BD RR123456785BD 9A7B6C5D4E", "DEX1234567890BD RR123456785BD 9A7B6C5D4E", 0,
+       0},
+      {"4111 1111 1111 1111 and 192.168.1.1 v1.2.3", "4111 1111 1111 1111 and 192.168.1.1 v1.2.3",
+       0, 0},
       {"", "", 0, 0},
   };
   pii_hasher_t *h = new_hasher();
@@ -557,7 +594,10 @@ static void test_scrub_invalid_utf8(void **state) {
   assert_memory_equal(o, want, n);
   free(o);
   /* Invalid byte glued to digits is not a letter: the number is still found. */
-  o = pii_scrub_text(h, "\x80" "01711234567\xff", 13, &n, NULL);
+  o = pii_scrub_text(h,
+                     "\x80"
+                     "01711234567\xff",
+                     13, &n, NULL);
   snprintf(want, sizeof(want), "\x80%s\xff", tok);
   assert_memory_equal(o, want, n);
   free(o);
@@ -597,8 +637,22 @@ static void test_scrub_linear(void **state) {
   (void)state;
   static const char *unit[] = {
       "call 01711-234567 or foo.bar@example.com, order 4501234567 ৳1,250. ",
-      "0 ", "0", "@", "a@", "a.", "(", "+", "1.", "01711234567 ", "0171-", "০", "a@b.",
-      "x\xff", "(+880) ",
+      "0 ",
+      "0",
+      "@",
+      "a@",
+      "a.",
+      "(",
+      "+",
+      "1.",
+      "01711234567 ",
+      "0171-",
+      "০",
+      "a@b.",
+      "x\xff",
+      "(+880) ",
+      "a@1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1."
+      "1 ",
   };
   pii_hasher_t *h = new_hasher();
   const size_t size = 1 << 20;
@@ -642,10 +696,10 @@ static void *thr_main(void *p) {
   for (int i = 0; i < 2000 && a->ok; i++) {
     char *o = pii_scrub_text(a->h, in, strlen(in), NULL, NULL);
     char hash[PII_HASH_MAX];
-    a->ok = o && strcmp(o, ref) == 0 &&
-            pii_hash_identifier(a->h, "phone", "01711234567", 11, hash, sizeof(hash), NULL, 0) ==
-                0 &&
-            strncmp(hash + strlen(KEY_ID) + 1, strstr(ref, "PHONE_") + 6, 16) == 0;
+    a->ok =
+        o && strcmp(o, ref) == 0 &&
+        pii_hash_identifier(a->h, "phone", "01711234567", 11, hash, sizeof(hash), NULL, 0) == 0 &&
+        strncmp(hash + strlen(KEY_ID) + 1, strstr(ref, "PHONE_") + 6, 16) == 0;
     free(o);
   }
   free(ref);
@@ -691,8 +745,8 @@ static void test_speed(void **state) {
     free(o);
   }
   double ns_pii = (now_s() - t0) / 20000.0 * 1e9;
-  printf("pii scrub: %zu-byte post without PII %.0f ns/op (%.2f M/s); with 2 PII %.0f ns/op\n",
-         len, ns, 1e3 / ns, ns_pii);
+  printf("pii scrub: %zu-byte post without PII %.0f ns/op (%.2f M/s); with 2 PII %.0f ns/op\n", len,
+         ns, 1e3 / ns, ns_pii);
   /* Loose bound so Debug/ASan builds pass; Release is well under 1 us. */
   assert_true(ns < 50000.0);
   pii_hasher_destroy(h);
@@ -700,12 +754,18 @@ static void test_speed(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_hash_vectors),     cmocka_unit_test(test_hash_errors),
-      cmocka_unit_test(test_key_file),         cmocka_unit_test(test_phone_normalize),
-      cmocka_unit_test(test_email_normalize),  cmocka_unit_test(test_bd_csv),
-      cmocka_unit_test(test_bd_metadata),      cmocka_unit_test(test_scrub_table),
-      cmocka_unit_test(test_scrub_invalid_utf8), cmocka_unit_test(test_scrub_linear),
-      cmocka_unit_test(test_threads),          cmocka_unit_test(test_speed),
+      cmocka_unit_test(test_hash_vectors),
+      cmocka_unit_test(test_hash_errors),
+      cmocka_unit_test(test_key_file),
+      cmocka_unit_test(test_phone_normalize),
+      cmocka_unit_test(test_email_normalize),
+      cmocka_unit_test(test_bd_csv),
+      cmocka_unit_test(test_bd_metadata),
+      cmocka_unit_test(test_scrub_table),
+      cmocka_unit_test(test_scrub_invalid_utf8),
+      cmocka_unit_test(test_scrub_linear),
+      cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_speed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,11 +11,14 @@
  * is matched to an expected entity by token (PHONE_/EMAIL_ + 16 hex), so a
  * number found but normalised wrongly counts as both a false positive and a
  * false negative. */
+/* cmocka.h needs these first, in this order. */
+// clang-format off
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+// clang-format on
 
 #include <dirent.h>
 #include <stdio.h>
@@ -133,8 +136,8 @@ static void test_labelled(void **state) {
             *comma = '\0';
           int is_phone = e[0] == '+';
           char hash[PII_HASH_MAX], tok[PII_TOKEN_MAX];
-          if (pii_hash_identifier(h, is_phone ? "phone" : "email", e, strlen(e), hash,
-                                  sizeof(hash), err, sizeof(err)) != 0)
+          if (pii_hash_identifier(h, is_phone ? "phone" : "email", e, strlen(e), hash, sizeof(hash),
+                                  err, sizeof(err)) != 0)
             fail_msg("labelled.tsv: bad expected entity \"%s\"", e);
           snprintf(tok, sizeof(tok), "%s_%.16s", is_phone ? "PHONE" : "EMAIL",
                    strchr(hash, ':') + 1);
