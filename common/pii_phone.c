@@ -398,9 +398,11 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match
   if (overflow)
     return end;
 
-  if (left_glued(s, pos))
+  /* A parenthesised group is already separated from its neighbours:
+   * "number(01711234567)" is a phone. */
+  if (!g[0].paren && left_glued(s, pos))
     g[0].bad = 1;
-  if (right_glued(s, len, end))
+  if (!g[ng - 1].paren && right_glued(s, len, end))
     g[ng - 1].bad = 1;
 
   /* Split the run at spaces into numbers: from each split point take the
