@@ -681,7 +681,7 @@ def check_pod(o, spec, objs, ctx, errs, prod):
                         known = set()
                     keys = known
                     mode = ref.get("defaultMode")
-                    if mode is not None and mode & 0o044 == 0 and not psc.get("runAsUser") in (0,):
+                    if mode is not None and (mode & 0o040) == 0:
                         errs.append(f"{cw}: Secret {rname} defaultMode {oct(mode)} is unreadable "
                                     "by the non-root user (fsGroup needs group read, 0440)")
                 else:
@@ -908,10 +908,23 @@ def apt_packages(run_arg):
     return pkgs
 
 
+_APT_KNOWN = {}
+
+
 def apt_known(pkg):
-    r = subprocess.run(["apt-cache", "show", pkg], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-    return r.returncode == 0
+    if pkg not in _APT_KNOWN:
+        r = subprocess.run(["apt-cache", "show", pkg], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        _APT_KNOWN[pkg] = r.returncode == 0
+    return _APT_KNOWN[pkg]
+
+
+def apt_prefetch(pkgs):
+    """One apt-cache call for all names; per-name calls only if one is unknown."""
+    pkgs = [p for p in set(pkgs) if p not in _APT_KNOWN]
+    if pkgs and subprocess.run(["apt-cache", "show"] + pkgs, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL).returncode == 0:
+        _APT_KNOWN.update({p: True for p in pkgs})
 
 
 def check_dockerfile(path, repo, bin_dir, require_exact_runtime=True):
@@ -935,6 +948,9 @@ def check_dockerfile(path, repo, bin_dir, require_exact_runtime=True):
     if stages[-1]["from"].split()[0] != "debian:12-slim":
         errs.append(f"runtime stage is {stages[-1]['from']}, not debian:12-slim")
     have_apt = shutil.which("apt-cache") is not None
+    if have_apt:
+        apt_prefetch([p for st in stages for o, a in st["ops"] if o == "RUN"
+                      for p in apt_packages(a)])
     copied_top = set()
     for si, st in enumerate(stages):
         for op, arg in st["ops"]:
