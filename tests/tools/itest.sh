@@ -28,8 +28,24 @@ finish() {
 }
 
 T="$(mktemp -d)"
+# stop_services: TERM the services (not the stack) and wait, so they drain
+# and commit while the broker is still up.
+stop_services() {
+  local f name pid
+  for f in "$T"/pids/*.pid; do
+    [[ -f "$f" ]] || continue
+    name="$(basename "$f" .pid)"
+    case "$name" in dev-broker | redis | postgres) continue ;; esac
+    if pid="$(recorded_pid "$T" "$name")"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+}
 itest_cleanup() {
   local rc=$?
+  stop_services
   stop_all "$T" 5 || true
   if [[ $rc != 0 || $failed != 0 ]]; then
     for f in "$T"/logs/*.log; do
