@@ -88,4 +88,31 @@ wait_count() {
   return 1
 }
 
+# wait_ready NAME [TIMEOUT]: until NAME's /readyz answers 200 (partitions assigned).
+wait_ready() {
+  local port deadline=$((SECONDS + ${2:-60}))
+  port="$(<"$T/$1.port")"
+  while ((SECONDS < deadline)); do
+    curl -sf "http://127.0.0.1:$port/readyz" -o /dev/null && return 0
+    sleep 0.2
+  done
+  echo "wait_ready: $1 not ready after ${2:-60}s" >&2
+  return 1
+}
+
+# committed GROUP TOPICS: sum of the group's committed offsets.
+committed() { $PY "$TOOLS/kafka_tool.py" committed -b "$KAFKA_BROKERS" --group "$1" --topics "$2"; }
+
+# wait_committed GROUP TOPICS N [TIMEOUT]
+wait_committed() {
+  local deadline=$((SECONDS + ${4:-120})) have=0
+  while ((SECONDS < deadline)); do
+    have="$(committed "$1" "$2")"
+    ((have >= $3)) && return 0
+    sleep 0.5
+  done
+  echo "wait_committed: $1 has $have of $3 committed" >&2
+  return 1
+}
+
 topic_count() { $PY "$TOOLS/kafka_tool.py" count -b "$KAFKA_BROKERS" --topics "$1"; }

@@ -35,6 +35,7 @@ def cmd_produce(a):
             failed.append(err)
 
     n = 0
+    t0 = time.time()
     data = sys.stdin.buffer.read().split(b"\n")
     for line in data:
         if not line:
@@ -47,8 +48,12 @@ def cmd_produce(a):
             except BufferError:
                 p.poll(0.05)
         n += 1
-        if n % 1000 == 0:
+        if n % 100 == 0:
             p.poll(0)
+            if a.rate:  # spread the load so a test can act mid-stream
+                ahead = n / a.rate - (time.time() - t0)
+                if ahead > 0:
+                    time.sleep(ahead)
     left = p.flush(60)
     if left or failed:
         print("produce: %d undelivered, %d failed: %s" % (left, len(failed), failed[:3]),
@@ -135,6 +140,7 @@ def main():
     ap.add_argument("--idle", type=float, default=10.0)
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--out")
+    ap.add_argument("--rate", type=float, help="produce: messages per second at most")
     a = ap.parse_args()
     return {"produce": cmd_produce, "consume": cmd_consume, "count": cmd_count,
             "committed": cmd_committed}[a.cmd](a)
