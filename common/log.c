@@ -49,7 +49,7 @@ void log_timestamp(char *out, size_t out_size) {
   gmtime_r(&ts.tv_sec, &tm);
   char base[32];
   strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out, out_size, "%s.%03ldZ", base, ts.tv_nsec / 1000000L);
+  snprintf(out, out_size, "%.19s.%03dZ", base, (int)(ts.tv_nsec / 1000000L));
 }
 
 void log_event(log_level_t level, const char *event, json_t *fields, const char *fmt, ...) {

@@ -83,7 +83,10 @@ static const route_t *route_for(const shield_t *s, const char *topic) {
 static void fail_from_schema(stage_fail_t *fail, const char *code, const char *prefix,
                              const char *err) {
   fail->code = code;
-  snprintf(fail->message, sizeof(fail->message), "%s%s", prefix, err);
+  /* A reason longer than the field is cut; the path below stays whole. */
+  if (snprintf(fail->message, sizeof(fail->message), "%s%s", prefix, err) >=
+      (int)sizeof(fail->message))
+    fail->message[sizeof(fail->message) - 1] = '\0';
   const char *colon = strstr(err, ": ");
   if (colon && (size_t)(colon - err) < sizeof(fail->path))
     snprintf(fail->path, sizeof(fail->path), "%.*s", (int)(colon - err), err);

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing (Debian packages), builds, and
+# runs every test with ctest — first the release build, then the whole suite
+# again under AddressSanitizer + UndefinedBehaviorSanitizer.
+#
+#   tests/run.sh              # everything
+#   tests/run.sh -L unit      # extra arguments go to both ctest runs
+#   SENSORY_SKIP_ASAN=1 tests/run.sh   # release build only
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash deploy/deps.sh
+
+jobs="$(nproc)"
+run_suite() { # BUILD_DIR CMAKE_ARGS...
+  local dir="$1"
+  shift
+  cmake -S . -B "$dir" "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
+  cmake --build "$dir" -j "$jobs" 2>&1 | grep -Ev '^\[ *[0-9]+%\]' || true
+  test "${PIPESTATUS[0]}" -eq 0
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" "${ctest_args[@]}")
+}
+ctest_args=("$@")
+
+echo "== release build"
+run_suite build -DCMAKE_BUILD_TYPE=Release
+if [[ -z "${SENSORY_SKIP_ASAN:-}" ]]; then
+  echo "== sanitizer build (ASan + UBSan)"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DSENSORY_SANITIZE=ON
+fi
