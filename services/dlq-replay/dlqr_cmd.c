@@ -448,6 +448,12 @@ static int summarize(const summary_t *s, int dry_run, int fatal) {
   return rc;
 }
 
+/* error.code of an envelope for messages, "?" when there is none. */
+static const char *error_code(const json_t *env) {
+  const char *c = json_string_value(json_object_get(json_object_get(env, "error"), "code"));
+  return c ? c : "?";
+}
+
 /* ---- replay --file: payloads to stdout --------------------------------------- */
 
 typedef struct file_replay {
@@ -489,7 +495,8 @@ static int file_replay_visit(void *vctx, letter_t *l) {
               l->where, errstr);
   } else {
     if (c->cfg->dry_run)
-      printf("would replay %s -> %s (%zu bytes)\n", l->where, it.topic, it.payload_len);
+      printf("would replay %s code=%s -> stdout (%zu bytes)\n", l->where, error_code(l->env),
+             it.payload_len);
     else if (fwrite(it.payload, 1, it.payload_len, stdout) != it.payload_len ||
              fputc('\n', stdout) == EOF)
       c->write_failed = 1;
@@ -716,6 +723,8 @@ static void kreplay_letter(kreplay_t *k, rd_kafka_message_t *m) {
                                    errstr, sizeof(errstr)) == 0;
   if (!l.env)
     snprintf(errstr, sizeof(errstr), "%s", l.bad);
+  char code[64];
+  snprintf(code, sizeof(code), "%s", error_code(l.env));
   json_decref(l.env);
   if (!ok) {
     count_refusal(&k->s, why);
@@ -733,8 +742,8 @@ static void kreplay_letter(kreplay_t *k, rd_kafka_message_t *m) {
     return;
   }
   if (k->cfg->dry_run) {
-    printf("would replay %s -> %s key=%s (%zu bytes, attempts %lld)\n", where, it.topic,
-           it.key ? "original" : "none", it.payload_len, it.attempts);
+    printf("would replay %s code=%s -> %s key=%s (%zu bytes, attempts %lld)\n", where, code,
+           it.topic, it.key ? "original" : "none", it.payload_len, it.attempts);
     k->s.replayed++;
     replay_item_free(&it);
     return;
@@ -803,8 +812,8 @@ static int cmd_replay_kafka(const dlqr_config_t *cfg, const conf_result_t *res,
     log_event(LOG_LEVEL_INFO, "range",
               json_pack("{s:s,s:i,s:I,s:I}", "topic", cfg->topic, "partition", k.pt[i].partition,
                         "from", (json_int_t)start, "to", (json_int_t)end),
-              "%s [%d]: %lld letter(s) to read (offsets %lld..%lld)", cfg->topic, k.pt[i].partition,
-              (long long)(end - start), (long long)start, (long long)end - 1);
+              "%s [%d]: %lld letter(s) to read from offset %lld", cfg->topic, k.pt[i].partition,
+              (long long)(end - start), (long long)start);
   }
   log_event(LOG_LEVEL_INFO, "started",
             json_pack("{s:s,s:s?,s:b,s:b}", "topic", cfg->topic, "group", group, "commit", k.commit,

@@ -64,7 +64,9 @@ rd_kafka_t *dlqr_kafka_consumer(const dlqr_kafka_opts_t *o, const char *group, c
       set(conf, "client.id", "dlq-replay-consumer", errstr, errstr_size) ||
       set(conf, "enable.partition.eof", "true", errstr, errstr_size) ||
       apply_props(conf, o, "consumer", errstr, errstr_size) ||
-      (group && set(conf, "group.id", group, errstr, errstr_size)) ||
+      /* librdkafka (2.0) refuses assign() without a group id even when
+       * nothing is committed; a reader gets one that never commits. */
+      set(conf, "group.id", group ? group : "dlq-replay-reader", errstr, errstr_size) ||
       /* Set after the pass-through on purpose: an offset must only ever be
        * committed by us, after its replay is acknowledged. */
       set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||

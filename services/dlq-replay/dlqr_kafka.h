@@ -22,7 +22,9 @@ typedef struct dlqr_kafka_opts {
 
 /* Creates a consumer that never commits on its own (enable.auto.commit and
  * enable.auto.offset.store are false whatever the pass-through says). group
- * may be NULL: no group, nothing can be committed (list, show, --no-commit).
+ * may be NULL (list, show, --no-commit): the consumer then carries the group
+ * id "dlq-replay-reader" only because assign() needs one, and never commits
+ * or reads that group's offsets.
  * Returns NULL with errstr on a bad property or client failure. */
 rd_kafka_t *dlqr_kafka_consumer(const dlqr_kafka_opts_t *o, const char *group, char *errstr,
                                 size_t errstr_size);
