@@ -107,6 +107,21 @@ static void test_hash_vectors(void **state) {
   pii_hasher_destroy(h);
 }
 
+/* A key longer than SHA-256's 64-byte block is hashed first (RFC 2104).
+ * Expected: printf 'username:abc' | openssl dgst -sha256 -hmac "$(printf 'a%.0s' $(seq 100))" */
+static void test_hash_long_key(void **state) {
+  (void)state;
+  unsigned char key[100];
+  memset(key, 'a', sizeof(key));
+  char err[128], out[PII_HASH_MAX];
+  pii_hasher_t *h = pii_hasher_new(key, sizeof(key), "long", err, sizeof(err));
+  assert_non_null(h);
+  assert_int_equal(pii_hash_identifier(h, "username", "abc", 3, out, sizeof(out), err, sizeof(err)),
+                   0);
+  assert_string_equal(out, "long:19947d8bdcb5c829081863f56be4382491053d2f18dfc5e64de74a48f81adbe2");
+  pii_hasher_destroy(h);
+}
+
 static void test_hash_errors(void **state) {
   (void)state;
   pii_hasher_t *h = new_hasher();
@@ -767,6 +782,7 @@ int main(void) {
       cmocka_unit_test(test_scrub_invalid_utf8),
       cmocka_unit_test(test_scrub_linear),
       cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_hash_long_key),
       cmocka_unit_test(test_speed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
