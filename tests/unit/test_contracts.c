@@ -295,6 +295,7 @@ static void test_pii_annotations(void **state) {
       {"author_username", "username", "author_hash", SCHEMA_PII_HASH},
       {"author_name", "name", "author_name_hash", SCHEMA_PII_HASH},
       {"content", NULL, NULL, SCHEMA_PII_SCAN},
+      {"hashtags", NULL, NULL, SCHEMA_PII_SCAN},
   };
   static const pii_expect_t order[] = {
       {"customer_phone", "phone", "customer_phone_hash", SCHEMA_PII_HASH},
