@@ -304,7 +304,7 @@ static void test_pii_annotations(void **state) {
       {"note", NULL, NULL, SCHEMA_PII_SCAN},
   };
   (void)state;
-  check_pii("social_post", social, 3);
+  check_pii("social_post", social, 4);
   check_pii("market_order", order, 4);
   for (size_t i = 2; i < sizeof(contracts) / sizeof(contracts[0]); i++)
     check_pii(contracts[i], NULL, 0); /* only source contracts carry policy */
