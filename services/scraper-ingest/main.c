@@ -1,0 +1,299 @@
+/* scraper-ingest: one run per CronJob schedule. Pulls new records from each
+ * configured source (or a JSONL file), validates them against the source
+ * contracts, produces them to the source topics and moves each source's
+ * cursor only after Kafka acknowledged everything up to it.
+ *
+ * Exit codes (also in --help and docs):
+ *   0  every source ran to completion (or was skipped: another run holds it)
+ *   1  internal error (out of memory, cannot write the metrics file)
+ *   2  configuration error, before any connection
+ *   3  source unreachable: no source succeeded and some API/file could not be
+ *      reached after retries
+ *   4  partial failure: some source failed (malformed page, HTTP 4xx, missing
+ *      secret) or was unreachable while another succeeded
+ *   5  Kafka unreachable or records not acknowledged: cursors not moved
+ *   6  Redis unreachable or a source lock lost: cursors not moved
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "scr_config.h"
+#include "scr_report.h"
+#include "scr_run.h"
+#include "scr_source.h"
+
+#ifndef SENSORY_VERSION
+#define SENSORY_VERSION "dev"
+#endif
+
+enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_CONFIG = 2, EXIT_UNREACHABLE = 3, EXIT_PARTIAL = 4,
+       EXIT_KAFKA = 5, EXIT_STATE = 6 };
+
+static const char usage[] =
+    "usage: scraper-ingest [--config FILE] --sources shopify,daraz,weather,facebook,tiktok\n"
+    "       scraper-ingest [--config FILE] --from file:PATH --topic source.market.shopify\n"
+    "       scraper-ingest --stdio --from file:PATH --topic TOPIC --dlq-file DLQ.jsonl > out\n"
+    "\n"
+    "One ingestion run: fetch what is new since each source's cursor (Redis), validate,\n"
+    "produce to the source topics (invalid records: sealed dead letters), advance the\n"
+    "cursor once Kafka acknowledged everything up to it. A Redis lock per source stops\n"
+    "overlapping runs. --from file:- (or -) reads stdin.\n"
+    "\n"
+    "exit codes: 0 ok (locked sources are skipped), 1 internal error, 2 config error,\n"
+    "3 source unreachable, 4 partial failure, 5 Kafka unreachable (cursors kept),\n"
+    "6 Redis unreachable or lock lost (cursors kept).";
+
+static int is_source_topic(const char *t) {
+  return scr_topic_key_field(t) != NULL;
+}
+
+/* Worst outcome wins; a skipped (locked) source is not a failure. */
+static int exit_code_for(const scr_stats_t *st, size_t n) {
+  int any_ok = 0, unreachable = 0, partial = 0, kafka = 0, state = 0;
+  for (size_t i = 0; i < n; i++) {
+    switch (st[i].status) {
+    case SCR_SRC_OK:
+    case SCR_SRC_LOCKED:
+      any_ok = 1;
+      break;
+    case SCR_SRC_UNREACHABLE:
+      unreachable = 1;
+      break;
+    case SCR_SRC_CONFIG:
+    case SCR_SRC_PARTIAL:
+      partial = 1;
+      break;
+    case SCR_SRC_KAFKA:
+      kafka = 1;
+      break;
+    case SCR_SRC_STATE:
+      state = 1;
+      break;
+    }
+  }
+  if (kafka)
+    return EXIT_KAFKA;
+  if (state)
+    return EXIT_STATE;
+  if (unreachable && !any_ok && !partial)
+    return EXIT_UNREACHABLE;
+  if (unreachable || partial)
+    return EXIT_PARTIAL;
+  return EXIT_OK;
+}
+
+/* Runs one source under its lock and fills st. */
+static void run_one(scr_run_t *run, scr_stats_t *st, const char *lock_name,
+                    const scr_source_def_t *def, const char *path, const char *topic) {
+  char err[512];
+  st->started = scr_now();
+  int locked = 0;
+  if (run->state) {
+    int got = scr_state_lock(run->state, lock_name, run->cfg->lock_ttl_ms, err, sizeof(err));
+    if (got < 0) {
+      st->status = SCR_SRC_STATE;
+      snprintf(st->error, sizeof(st->error), "%s", err);
+    } else if (got == 0) {
+      st->status = SCR_SRC_LOCKED;
+      snprintf(st->error, sizeof(st->error), "another run holds the lock; skipped");
+    }
+    locked = got == 1;
+  }
+  if (st->status == SCR_SRC_OK) {
+    if (def)
+      def->run(run, st);
+    else
+      scr_src_file(run, st, path, topic);
+  }
+  if (locked && scr_state_unlock(run->state, err, sizeof(err)) != 0 && st->status == SCR_SRC_OK) {
+    st->status = SCR_SRC_STATE;
+    snprintf(st->error, sizeof(st->error), "unlock: %s", err);
+  }
+  st->duration = scr_now() - st->started;
+}
+
+int main(int argc, char **argv) {
+  scr_config_t cfg = {0};
+  conf_section_t sec[] = {{scr_config_entries(), &cfg}};
+  conf_result_t conf = {0};
+  char errstr[1024];
+  int code = EXIT_CONFIG;
+  scr_run_t run = {.cfg = &cfg, .producer = "scraper-ingest/" SENSORY_VERSION};
+  dlq_key_t *key = NULL;
+  scr_sink_t *sink = NULL;
+  scr_state_t *state = NULL;
+  metrics_t *metrics = NULL;
+  FILE *dlq_fp = NULL;
+  scr_stats_t *stats = NULL;
+  char **names = NULL;
+  size_t nnames = 0, nstats = 0;
+  double t0 = scr_now();
+
+  log_init("scraper-ingest", LOG_LEVEL_INFO);
+  int rc = conf_load(sec, 1, argc, argv, usage, "scraper-ingest " SENSORY_VERSION, &conf, errstr,
+                     sizeof(errstr));
+  if (rc == CONF_EXIT) {
+    code = EXIT_OK;
+    goto out;
+  }
+  if (rc != CONF_OK) {
+    log_error("config", "%s", errstr);
+    goto out;
+  }
+  log_level_t level;
+  if (log_level_parse(cfg.log_level, &level) != 0) {
+    log_error("config", "log.level: '%s' is not debug, info, warn or error", cfg.log_level);
+    goto out;
+  }
+  log_init("scraper-ingest", level);
+
+  /* --from file:PATH | PATH | - ; everything else comes from --sources. */
+  const char *path = NULL;
+  if (cfg.from && *cfg.from) {
+    path = strncmp(cfg.from, "file:", 5) == 0 ? cfg.from + 5 : cfg.from;
+    if (!*path) {
+      log_error("config", "--from: empty path (use file:PATH or - for stdin)");
+      goto out;
+    }
+    if (!cfg.topic || !is_source_topic(cfg.topic)) {
+      log_error("config", "--from needs --topic naming a source topic "
+                          "(source.social.tiktok|facebook, source.market.shopify|daraz, "
+                          "context.weather)");
+      goto out;
+    }
+  }
+  if (!(names = conf_list_split(cfg.sources ? cfg.sources : "", &nnames))) {
+    code = EXIT_INTERNAL;
+    goto out;
+  }
+  for (size_t i = 0; i < nnames; i++) {
+    if (!scr_source_find(names[i])) {
+      log_error("config", "sources: unknown source '%s' (shopify, daraz, weather, facebook, "
+                          "tiktok)", names[i]);
+      goto out;
+    }
+  }
+  if (!path && nnames == 0) {
+    log_error("config", "nothing to do: give --from file:PATH --topic TOPIC or --sources");
+    goto out;
+  }
+  if (cfg.stdio && (!path || nnames)) {
+    log_error("config", "--stdio runs the file source only: --from file:PATH --topic TOPIC");
+    goto out;
+  }
+  if (cfg.stdio && (!cfg.dlq_file || !*cfg.dlq_file)) {
+    log_error("config", "--stdio needs --dlq-file FILE");
+    goto out;
+  }
+  if (!cfg.stdio && (!cfg.redis_url || !*cfg.redis_url)) {
+    log_error("config", "redis.url (REDIS_URL) is required for cursors and locks");
+    goto out;
+  }
+  if (!(key = dlq_key_load(cfg.dlq_key_file, errstr, sizeof(errstr)))) {
+    log_error("config", "dlq.key_file (DLQ_KEY_FILE): %s", errstr);
+    goto out;
+  }
+  run.dlq_key = key;
+  if (scr_run_load_schemas(&run, cfg.schemas_dir, errstr, sizeof(errstr)) != 0) {
+    log_error("config", "schemas.dir (SCHEMAS_DIR): %s", errstr);
+    goto out;
+  }
+  if (!(metrics = metrics_new("scraper-ingest"))) {
+    code = EXIT_INTERNAL;
+    goto out;
+  }
+
+  /* Connections: Kafka first (exit 5), then Redis (exit 6). */
+  if (cfg.stdio) {
+    if (!(dlq_fp = fopen(cfg.dlq_file, "a"))) {
+      log_error("config", "cannot open --dlq-file %s", cfg.dlq_file);
+      goto out;
+    }
+    static char outbuf[1 << 16];
+    setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+    sink = scr_sink_stdio_new(stdout, dlq_fp);
+  } else {
+    sink = scr_sink_kafka_new(cfg.brokers, conf.kafka, conf.kafka_count,
+                              (long)cfg.kafka_timeout_ms, errstr, sizeof(errstr));
+    if (!sink) {
+      log_error("kafka_unreachable", "%s", errstr);
+      code = EXIT_KAFKA;
+      goto out;
+    }
+    state = scr_state_connect(cfg.redis_url, cfg.redis_prefix, 5000, errstr, sizeof(errstr));
+    if (!state) {
+      log_error("redis_unreachable", "%s", errstr);
+      code = EXIT_STATE;
+      goto out;
+    }
+  }
+  run.sink = sink;
+  run.state = state;
+
+  nstats = nnames + (path ? 1 : 0);
+  if (!(stats = calloc(nstats, sizeof(*stats)))) {
+    code = EXIT_INTERNAL;
+    goto out;
+  }
+  size_t k = 0;
+  if (path) {
+    char lock[4096];
+    stats[k].source = "file";
+    snprintf(lock, sizeof(lock), "file:%s:%s", cfg.topic, path);
+    run_one(&run, &stats[k], lock, NULL, path, cfg.topic);
+    scr_report_log(&stats[k]);
+    k++;
+  }
+  for (size_t i = 0; i < nnames; i++, k++) {
+    const scr_source_def_t *def = scr_source_find(names[i]);
+    stats[k].source = def->name;
+    run_one(&run, &stats[k], def->name, def, NULL, NULL);
+    scr_report_log(&stats[k]);
+    /* Kafka is shared: once it fails, later sources would fail the same way. */
+    if (stats[k].status == SCR_SRC_KAFKA) {
+      k++;
+      break;
+    }
+  }
+  nstats = k;
+  code = exit_code_for(stats, nstats);
+
+out:
+  if (metrics && stats) {
+    for (size_t i = 0; i < nstats; i++)
+      scr_report_metrics(metrics, &stats[i]);
+    scr_report_run(metrics, code, scr_now() - t0);
+    if (cfg.metrics_file && *cfg.metrics_file &&
+        scr_report_write_file(metrics, cfg.metrics_file, errstr, sizeof(errstr)) != 0) {
+      log_error("metrics", "metrics.file: %s", errstr);
+      if (code == EXIT_OK)
+        code = EXIT_INTERNAL;
+    }
+    if (cfg.pushgateway_url && *cfg.pushgateway_url &&
+        scr_report_push(metrics, cfg.pushgateway_url, cfg.sources && *cfg.sources ? cfg.sources : "file",
+                        5000, errstr, sizeof(errstr)) != 0)
+      log_warn("metrics", "pushgateway: %s", errstr);
+  }
+  if (stats)
+    log_event(code == EXIT_OK ? LOG_LEVEL_INFO : LOG_LEVEL_ERROR, "run_done",
+              json_pack("{s:i,s:f}", "exit_code", code, "duration_s", scr_now() - t0),
+              "run finished");
+  scr_sink_destroy(sink);
+  scr_state_destroy(state);
+  if (dlq_fp)
+    fclose(dlq_fp);
+  if (cfg.stdio)
+    fflush(stdout);
+  scr_run_fini(&run);
+  metrics_destroy(metrics);
+  dlq_key_destroy(key);
+  free(stats);
+  conf_list_free(names);
+  conf_free(&sec[0]);
+  conf_result_free(&conf);
+  return code;
+}

@@ -1,0 +1,10 @@
+/* shopify source: not implemented yet. */
+#include <stdio.h>
+
+#include "scr_source.h"
+
+void scr_src_shopify(scr_run_t *run, scr_stats_t *st) {
+  (void)run;
+  st->status = SCR_SRC_CONFIG;
+  snprintf(st->error, sizeof(st->error), "the shopify source is not implemented yet");
+}
