@@ -189,3 +189,20 @@ void scr_hashtags_from_text(const char *text, json_t *arr) {
     p = e - 1;
   }
 }
+
+json_t *scr_parse_page(const scr_http_resp_t *resp, scr_stats_t *st, const char *what) {
+  json_error_t jerr;
+  json_t *doc = resp->body ? json_loadb(resp->body, resp->len, 0, &jerr) : NULL;
+  if (!doc || !json_is_object(doc)) {
+    json_decref(doc);
+    st->status = SCR_SRC_PARTIAL;
+    snprintf(st->error, sizeof(st->error), "%s: malformed page (not a JSON object)", what);
+    return NULL;
+  }
+  return doc;
+}
+
+void scr_set_str(json_t *rec, const char *key, const char *s) {
+  if (s && *s)
+    json_object_set_new(rec, key, json_string(s));
+}

@@ -68,3 +68,52 @@ int scr_json_id(const json_t *v, char *out, size_t out_size);
 void scr_hashtags_from_text(const char *text, json_t *arr);
 
 #endif
+
+/* Parses a page body as a JSON object; on failure sets st PARTIAL ("what:
+ * malformed page") and returns NULL. Caller owns the result. */
+json_t *scr_parse_page(const scr_http_resp_t *resp, scr_stats_t *st, const char *what);
+
+/* Sets key to a non-empty string value if s is one (skips NULL / ""). */
+void scr_set_str(json_t *rec, const char *key, const char *s);
+
+/* ---- mappers (pure; unit-tested) ---------------------------------------- */
+
+/* One market_order per line item of a Shopify order (REST Admin "order"
+ * object), appended to out. Returns the number appended; an order without
+ * line items yields one record without product fields (dead-lettered by the
+ * schema check, naming /product_id). */
+size_t scr_map_shopify_order(const json_t *order, const char *merchant_id, json_t *out);
+
+/* The market_order order_status of a Shopify order (schemas/README.md). */
+const char *scr_shopify_status(const json_t *order);
+
+/* One market_order per Daraz order item (GetOrders order + its items from
+ * GetMultipleOrderItems; items may be NULL), appended to out. */
+size_t scr_map_daraz_order(const json_t *order, const json_t *items, const char *merchant_id,
+                           json_t *out);
+
+/* The market_order order_status of a Daraz item/order status, or NULL. */
+const char *scr_daraz_status(const char *status);
+
+/* Lazada Open Platform signature: HMAC-SHA256(secret, path + sorted name+value
+ * pairs) in upper-case hex into out (65 bytes). names/values have n entries
+ * (excluding "sign"). Returns 0, or -1 on allocation failure. */
+int scr_daraz_sign(const char *path, const char *const *names, const char *const *values,
+                   size_t n, const char *secret, char out[65]);
+
+/* Extreme-weather rules (documented in README.md): heat >= 38 °C, cold <= 10 °C,
+ * wind >= 17.2 m/s or gust >= 24.5 m/s, rain >= 7.6 mm in the last hour, or an
+ * OpenWeatherMap condition id of a severe event. rain_1h / gust < 0: unknown. */
+int scr_weather_is_extreme(double temp_c, double wind_ms, double gust_ms, double rain_1h_mm,
+                           long condition_id);
+
+/* A weather_observation from an OpenWeatherMap current-weather response for
+ * city. kelvin: the response is in the API's default units (K), else metric.
+ * Returns a new object (caller owns), NULL on a non-object. */
+json_t *scr_map_weather(const json_t *doc, const char *city, int kelvin);
+
+/* A social_post from a Graph API comment of post_id. Caller owns the result. */
+json_t *scr_map_facebook_comment(const json_t *comment, const char *post_id);
+
+/* A social_post from a TikTok Research API video. Caller owns the result. */
+json_t *scr_map_tiktok_video(const json_t *video);
