@@ -250,35 +250,40 @@ static void json_error_reason(const json_error_t *je, char *out, size_t out_size
   snprintf(out, out_size, "invalid JSON at byte %d: %.*s", je->position, n, je->text);
 }
 
-int stage_handle(stage_runtime_t *rt, const stage_msg_t *msg, size_t original_len,
-                 stage_result_t *res) {
+/* Size, UTF-8 and JSON checks shared by every stage. Returns the parsed
+ * object, or NULL with res holding the dead letter (or -1 in *fatal). */
+static json_t *stage_prepare(stage_runtime_t *rt, const stage_msg_t *msg, size_t original_len,
+                             stage_result_t *res, int *fatal) {
   stage_fail_t fail = {0};
   if ((int64_t)original_len > rt->cfg->max_message_bytes) {
     fail.code = "too_large";
     snprintf(fail.message, sizeof(fail.message), "message of %zu bytes exceeds the limit of %lld",
              original_len, (long long)rt->cfg->max_message_bytes);
-    return stage_make_dead_letter(rt, msg, original_len, &fail, res);
-  }
-  if (!utf8_valid(msg->payload, msg->len)) {
+  } else if (!utf8_valid(msg->payload, msg->len)) {
     fail.code = "invalid_utf8";
     snprintf(fail.message, sizeof(fail.message), "message is not valid UTF-8");
-    return stage_make_dead_letter(rt, msg, original_len, &fail, res);
+  } else {
+    json_error_t je;
+    json_t *doc = json_loadb(msg->payload, msg->len, JSON_REJECT_DUPLICATES, &je);
+    if (doc && json_is_object(doc))
+      return doc;
+    if (doc) {
+      json_decref(doc);
+      fail.code = "schema";
+      snprintf(fail.message, sizeof(fail.message), "must be object");
+    } else {
+      fail.code = "invalid_json";
+      json_error_reason(&je, fail.message, sizeof(fail.message));
+    }
   }
-  json_error_t je;
-  json_t *doc = json_loadb(msg->payload, msg->len, JSON_REJECT_DUPLICATES, &je);
-  if (!doc) {
-    fail.code = "invalid_json";
-    json_error_reason(&je, fail.message, sizeof(fail.message));
-    return stage_make_dead_letter(rt, msg, original_len, &fail, res);
-  }
-  if (!json_is_object(doc)) {
-    json_decref(doc);
-    fail.code = "schema";
-    snprintf(fail.message, sizeof(fail.message), "must be object");
-    return stage_make_dead_letter(rt, msg, original_len, &fail, res);
-  }
-  int rc = rt->opts->transform(rt->opts->ctx, msg, doc, &res->out, &fail);
-  json_decref(doc);
+  if (stage_make_dead_letter(rt, msg, original_len, &fail, res) != 0)
+    *fatal = 1;
+  return NULL;
+}
+
+/* Turns a transform's verdict into the result. */
+static int stage_finish(stage_runtime_t *rt, const stage_msg_t *msg, size_t original_len, int rc,
+                        stage_fail_t *fail, stage_result_t *res) {
   if (rc == STAGE_OK) {
     res->status = STAGE_OK;
     return 0;
@@ -288,9 +293,57 @@ int stage_handle(stage_runtime_t *rt, const stage_msg_t *msg, size_t original_le
     res->status = STAGE_RETRY;
     return 0;
   }
-  if (!fail.code)
-    fail.code = "transform";
-  return stage_make_dead_letter(rt, msg, original_len, &fail, res);
+  if (!fail->code)
+    fail->code = "transform";
+  return stage_make_dead_letter(rt, msg, original_len, fail, res);
+}
+
+size_t stage_batch_size(const stage_runtime_t *rt) {
+  if (!rt->opts->transform_batch)
+    return 1;
+  return rt->opts->batch_max ? rt->opts->batch_max : 32;
+}
+
+int stage_handle_batch(stage_runtime_t *rt, const stage_msg_t *msgs, const size_t *original_lens,
+                       size_t n, stage_result_t *res) {
+  int fatal = 0;
+  if (!rt->opts->transform_batch) {
+    for (size_t i = 0; i < n && !fatal; i++) {
+      json_t *doc = stage_prepare(rt, &msgs[i], original_lens[i], &res[i], &fatal);
+      if (!doc)
+        continue;
+      stage_fail_t fail = {0};
+      int rc = rt->opts->transform(rt->opts->ctx, &msgs[i], doc, &res[i].out, &fail);
+      json_decref(doc);
+      fatal = stage_finish(rt, &msgs[i], original_lens[i], rc, &fail, &res[i]) != 0;
+    }
+    return fatal ? -1 : 0;
+  }
+  stage_batch_item_t *items = calloc(n, sizeof(*items)); /* owned here */
+  stage_fail_t *fails = calloc(n, sizeof(*fails));
+  size_t *index = calloc(n, sizeof(*index));
+  size_t k = 0;
+  if (!items || !fails || !index)
+    fatal = 1;
+  for (size_t i = 0; i < n && !fatal; i++) {
+    json_t *doc = stage_prepare(rt, &msgs[i], original_lens[i], &res[i], &fatal);
+    if (!doc)
+      continue;
+    items[k] = (stage_batch_item_t){&msgs[i], doc, &res[i].out, &fails[k], STAGE_DEAD_LETTER};
+    index[k++] = i;
+  }
+  if (!fatal && k)
+    rt->opts->transform_batch(rt->opts->ctx, items, k);
+  for (size_t j = 0; j < k; j++) {
+    size_t i = index[j];
+    json_decref(items[j].doc);
+    if (!fatal)
+      fatal = stage_finish(rt, &msgs[i], original_lens[i], items[j].status, &fails[j], &res[i]) != 0;
+  }
+  free(items);
+  free(fails);
+  free(index);
+  return fatal ? -1 : 0;
 }
 
 int stage_run(const stage_config_t *cfg, const stage_options_t *opts) {

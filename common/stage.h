@@ -95,10 +95,29 @@ enum { STAGE_OK = 0, STAGE_DEAD_LETTER = -1, STAGE_RETRY = 1 };
 typedef int (*stage_transform_fn)(void *ctx, const stage_msg_t *msg, json_t *doc,
                                   stage_out_t *out, stage_fail_t *fail);
 
+/* One message of a batch handed to a batch transform. The transform sets
+ * status (STAGE_OK, STAGE_DEAD_LETTER with *fail filled, or STAGE_RETRY) and
+ * emits into out, for every item. */
+typedef struct stage_batch_item {
+  const stage_msg_t *msg;
+  json_t *doc;        /* the parsed object (borrowed; may be modified) */
+  stage_out_t *out;
+  stage_fail_t *fail;
+  int status;
+} stage_batch_item_t;
+
+/* A batch transform, for stages that work better on many messages at once
+ * (the embedder runs one forward pass per batch). Items are in consumption
+ * order; only messages that passed the size/UTF-8/JSON checks are included. */
+typedef void (*stage_batch_fn)(void *ctx, stage_batch_item_t *items, size_t n);
+
 typedef struct stage_options {
   const char *service;     /* "privacy-shield" */
   const char *version;     /* build version */
-  stage_transform_fn transform;
+  stage_transform_fn transform;        /* one message at a time, or: */
+  stage_batch_fn transform_batch;      /* batches (transform is then unused) */
+  size_t batch_max;        /* most messages per batch (default 32) */
+  int batch_linger_ms;     /* longest wait for a batch to fill (default 5) */
   void *ctx;
   /* Seal dead-letter payloads with the DLQ key (stages before privacy-shield). */
   int seal_dead_letters;

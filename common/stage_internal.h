@@ -51,12 +51,17 @@ extern volatile sig_atomic_t stage_stop_flag;
 
 void stage_install_signals(void);
 
-/* Runs checks and the transform on msg (payload may be shorter than
- * original_len when the input was cut at max_message_bytes). Fills res, which
- * the caller resets with stage_result_reset() before reuse. Returns 0, or -1
- * only when a dead letter could not even be built (fatal). */
-int stage_handle(stage_runtime_t *rt, const stage_msg_t *msg, size_t original_len,
-                 stage_result_t *res);
+/* Runs checks and the transform on msgs[0..n) (a payload may be shorter than
+ * its original_lens[i] when the input was cut at max_message_bytes), through
+ * the batch transform when the stage has one. Fills res[i] (reset by the
+ * caller with stage_result_reset() before reuse). Returns 0, or -1 only when
+ * a dead letter could not even be built (fatal). */
+int stage_handle_batch(stage_runtime_t *rt, const stage_msg_t *msgs, const size_t *original_lens,
+                       size_t n, stage_result_t *res);
+
+/* The batch size the transport should aim for: batch_max, or 1 without a
+ * batch transform. */
+size_t stage_batch_size(const stage_runtime_t *rt);
 
 /* Builds the dead-letter envelope for msg into res (status STAGE_DEAD_LETTER). */
 int stage_make_dead_letter(stage_runtime_t *rt, const stage_msg_t *msg, size_t original_len,

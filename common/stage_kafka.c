@@ -410,94 +410,142 @@ static rd_kafka_t *make_client(kctx_t *k, rd_kafka_type_t type) {
   return rk;
 }
 
-/* Handles one consumed message: transform, produce, track. Returns 0, or -1 to
- * stop (fatal). Takes ownership of m. */
-static int handle_message(kctx_t *k, rd_kafka_message_t *m) {
-  stage_runtime_t *rt = k->rt;
-  if (m->err) {
-    /* Consumer errors are informational (librdkafka retries); only fatal ones
-     * surface through error_cb. */
-    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-      log_warn("consume_error", "%s", rd_kafka_message_errstr(m));
-    rd_kafka_message_destroy(m);
-    return 0;
-  }
+/* Starts tracking a consumed message. Returns NULL (fatal) on no memory. */
+static tracker_t *track(kctx_t *k, rd_kafka_message_t *m) {
   const char *topic = rd_kafka_topic_name(m->rkt);
   partq_t *pq = partq_get(k, topic, m->partition);
   tracker_t *t = calloc(1, sizeof(*t));
   if (!pq || !t || partq_push(pq, t) != 0) {
     log_error("out_of_memory", "cannot track %s [%d]", topic, m->partition);
     free(t);
-    rd_kafka_message_destroy(m);
-    return -1;
+    return NULL;
   }
   tracker_link(k, t);
   t->pq = pq;
   t->rkm = m;
   t->t0 = stage_now();
-  t->tm = stage_metrics_for(rt, topic);
-  rt->in++;
-  if (t->tm && t->tm->in)
-    metrics_counter_add(t->tm->in, 1);
-
-  stage_msg_t msg = {topic,  m->partition, m->offset, m->key, m->key_len, m->payload ? m->payload : "",
-                     m->len, rd_kafka_message_timestamp(m, NULL)};
+  t->tm = stage_metrics_for(k->rt, topic);
   /* A guard reference: a delivery report served while later outputs are still
    * being produced must not finish the tracker early. */
   t->pending = 1;
-  stage_result_t res = {0};
-  double backoff = 0.1;
-  for (;;) {
-    stage_result_reset(&res);
-    if (stage_handle(rt, &msg, m->len, &res) != 0) {
-      stage_result_free(&res);
-      return -1;
-    }
-    if (res.status != STAGE_RETRY)
-      break;
-    /* A dependency is down: keep the message, keep delivery reports flowing,
-     * and try again with a growing pause. Nothing is committed meanwhile. */
-    if (stage_stop_flag) {
-      stage_result_free(&res);
-      return -1;
-    }
-    rd_kafka_poll(k->producer, (int)(backoff * 1000));
-    backoff = backoff * 2 > 5 ? 5 : backoff * 2;
-  }
-  int rc = 0;
-  if (res.status == STAGE_DEAD_LETTER) {
+  k->rt->in++;
+  if (t->tm && t->tm->in)
+    metrics_counter_add(t->tm->in, 1);
+  return t;
+}
+
+/* Produces one message's outputs or dead letter. Returns 0, or -1 (fatal). */
+static int produce_result(kctx_t *k, tracker_t *t, stage_result_t *res) {
+  stage_runtime_t *rt = k->rt;
+  rd_kafka_message_t *m = t->rkm;
+  if (res->status == STAGE_DEAD_LETTER) {
     rt->dead++;
     if (t->tm && t->tm->dead)
       metrics_counter_add(t->tm->dead, 1);
     t->dead_lettered = 1;
-    int err = produce_one(k, t, res.dead_topic, m->key, m->key_len, res.dead, res.dead_len);
-    if (err) {
-      log_error("produce_failed", "dead letter to %s: %s", res.dead_topic,
+    int err = produce_one(k, t, res->dead_topic, m->key, m->key_len, res->dead, res->dead_len);
+    if (err)
+      log_error("produce_failed", "dead letter to %s: %s", res->dead_topic,
                 rd_kafka_err2str((rd_kafka_resp_err_t)err));
-      rc = -1;
-    }
-  } else {
-    for (size_t i = 0; i < res.out.count && !rc; i++) {
-      stage_item_t *it = &res.out.items[i];
-      int err = produce_one(k, t, it->topic, it->key, it->key_len, it->payload, it->len);
-      if (err && message_level_error((rd_kafka_resp_err_t)err)) {
-        char why[256];
-        snprintf(why, sizeof(why), "output to %s rejected: %s", it->topic,
-                 rd_kafka_err2str((rd_kafka_resp_err_t)err));
-        dead_letter_tracker(k, t, "output_rejected", why);
-        break;
-      } else if (err) {
-        log_error("produce_failed", "output to %s: %s", it->topic,
-                  rd_kafka_err2str((rd_kafka_resp_err_t)err));
-        rc = -1;
-      }
-    }
-    rt->out += res.out.count;
+    return err ? -1 : 0;
   }
-  stage_result_free(&res);
-  t->pending--;
-  if (!rc)
-    tracker_finish(k, t); /* finishes at once when nothing is in flight */
+  for (size_t i = 0; i < res->out.count; i++) {
+    stage_item_t *it = &res->out.items[i];
+    int err = produce_one(k, t, it->topic, it->key, it->key_len, it->payload, it->len);
+    if (err && message_level_error((rd_kafka_resp_err_t)err)) {
+      char why[256];
+      snprintf(why, sizeof(why), "output to %s rejected: %s", it->topic,
+               rd_kafka_err2str((rd_kafka_resp_err_t)err));
+      dead_letter_tracker(k, t, "output_rejected", why);
+      return 0;
+    }
+    if (err) {
+      log_error("produce_failed", "output to %s: %s", it->topic,
+                rd_kafka_err2str((rd_kafka_resp_err_t)err));
+      return -1;
+    }
+  }
+  rt->out += res->out.count;
+  return 0;
+}
+
+/* Handles consumed messages in batches of the stage's batch size: transform,
+ * produce, track. Takes ownership of every message. Returns 0, or -1 (fatal). */
+static int handle_messages(kctx_t *k, rd_kafka_message_t **ms, size_t n) {
+  size_t batch = stage_batch_size(k->rt);
+  tracker_t **ts = calloc(batch, sizeof(*ts)); /* owned here, per call */
+  stage_msg_t *msgs = calloc(batch, sizeof(*msgs));
+  size_t *lens = calloc(batch, sizeof(*lens));
+  stage_result_t *res = calloc(batch, sizeof(*res));
+  int rc = ts && msgs && lens && res ? 0 : -1;
+  size_t i = 0;
+  while (!rc && i < n) {
+    size_t b = 0;
+    for (; i < n && b < batch; i++) {
+      rd_kafka_message_t *m = ms[i];
+      ms[i] = NULL;
+      if (m->err) {
+        /* Consumer errors are informational (librdkafka retries); only fatal
+         * ones surface through error_cb. */
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+          log_warn("consume_error", "%s", rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+        continue;
+      }
+      if (!(ts[b] = track(k, m))) {
+        rd_kafka_message_destroy(m);
+        rc = -1;
+        break;
+      }
+      msgs[b] = (stage_msg_t){rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+                              m->key, m->key_len, m->payload ? m->payload : "", m->len,
+                              rd_kafka_message_timestamp(m, NULL)};
+      lens[b] = m->len;
+      b++;
+    }
+    /* Transform the batch; messages whose dependency is down are offered
+     * again, alone, with a growing pause, keeping delivery reports flowing.
+     * Nothing is committed for them meanwhile. */
+    double backoff = 0.1;
+    size_t from = 0;
+    while (!rc && from < b) {
+      for (size_t j = from; j < b; j++)
+        stage_result_reset(&res[j]);
+      if (stage_handle_batch(k->rt, msgs + from, lens + from, b - from, res + from) != 0) {
+        rc = -1;
+        break;
+      }
+      size_t j = from;
+      for (; j < b && res[j].status != STAGE_RETRY; j++)
+        if (produce_result(k, ts[j], &res[j]) != 0) {
+          rc = -1;
+          break;
+        }
+      if (rc || j == b)
+        break;
+      if (stage_stop_flag) {
+        rc = -1;
+        break;
+      }
+      from = j;
+      rd_kafka_poll(k->producer, (int)(backoff * 1000));
+      backoff = backoff * 2 > 5 ? 5 : backoff * 2;
+    }
+    for (size_t j = 0; j < b; j++) {
+      ts[j]->pending--; /* drop the guard */
+      if (!rc)
+        tracker_finish(k, ts[j]); /* at once when nothing is in flight */
+    }
+  }
+  for (; i < n; i++)
+    if (ms[i])
+      rd_kafka_message_destroy(ms[i]);
+  for (size_t j = 0; res && j < batch; j++)
+    stage_result_free(&res[j]);
+  free(ts);
+  free(msgs);
+  free(lens);
+  free(res);
   return rc;
 }
 
@@ -540,16 +588,19 @@ int stage_run_kafka(stage_runtime_t *rt) {
 
   rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(k.consumer);
   rd_kafka_message_t *batch[BATCH_SIZE];
+  size_t want = stage_batch_size(rt);
+  int linger = rt->opts->batch_linger_ms > 0 ? rt->opts->batch_linger_ms : 5;
   while (!stage_stop_flag && !k.fatal) {
-    ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, BATCH_SIZE);
-    for (ssize_t i = 0; i < n; i++) {
-      if (k.fatal || handle_message(&k, batch[i]) != 0) {
-        k.fatal = 1;
-        for (ssize_t j = i + 1; j < n; j++)
-          rd_kafka_message_destroy(batch[j]);
-        break;
-      }
-    }
+    /* Take what is there at once; when nothing is, wait for one message
+     * (a full-timeout batch call would add its whole timeout to latency). */
+    ssize_t n = rd_kafka_consume_batch_queue(q, 0, batch, BATCH_SIZE);
+    if (n == 0 && (batch[0] = rd_kafka_consumer_poll(k.consumer, 100)))
+      n = 1 + rd_kafka_consume_batch_queue(q, 0, batch + 1, BATCH_SIZE - 1);
+    /* A batch transform waits a little for a fuller batch. */
+    if (n > 0 && (size_t)n < want)
+      n += rd_kafka_consume_batch_queue(q, linger, batch + n, want - (size_t)n);
+    if (n > 0 && handle_messages(&k, batch, (size_t)n) != 0)
+      k.fatal = 1;
     rd_kafka_poll(k.producer, 0);
   }
   rd_kafka_queue_destroy(q);

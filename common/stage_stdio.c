@@ -8,24 +8,48 @@
 #include "log.h"
 #include "stage_internal.h"
 
-/* Reads one line into buf (capacity cap, lines longer than cap are cut there
- * and the rest discarded). Returns the line's full length, or -1 at end of
- * input. *kept receives how many bytes are in buf. */
-static long long read_line(FILE *in, char *buf, size_t cap, size_t *kept) {
+/* A line buffer that grows as needed up to a cap: memory follows the lines
+ * actually seen, not the configured maximum. */
+typedef struct line {
+  char *data;
+  size_t len, cap; /* bytes kept, bytes allocated */
+  long long full;  /* the line's whole length (more than len when cut) */
+  long long no;    /* line number */
+} line_t;
+
+/* Reads one line (without its newline) into l, keeping at most limit bytes
+ * and discarding the rest. Returns 0, or -1 at end of input (or on no memory). */
+static int read_line(FILE *in, line_t *l, size_t limit) {
   long long total = 0;
-  size_t n = 0;
   int c;
+  l->len = 0;
   while ((c = getc_unlocked(in)) != EOF) {
-    if (c == '\n') {
-      *kept = n;
-      return total;
+    if (c == '\n')
+      break;
+    if (l->len < limit) {
+      if (l->len == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4096;
+        if (cap > limit)
+          cap = limit;
+        char *grown = realloc(l->data, cap);
+        if (!grown)
+          return -1;
+        l->data = grown;
+        l->cap = cap;
+      }
+      l->data[l->len++] = (char)c;
     }
-    if (n < cap)
-      buf[n++] = (char)c;
     total++;
   }
-  *kept = n;
-  return total > 0 ? total : -1;
+  l->full = total;
+  return c == EOF && total == 0 ? -1 : 0;
+}
+
+static int is_blank(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+      return 0;
+  return 1;
 }
 
 static int write_side(FILE *fp, const stage_item_t *it) {
@@ -39,6 +63,46 @@ static int write_side(FILE *fp, const stage_item_t *it) {
   int rc = json_dumpf(line, fp, JSON_COMPACT) == 0 && fputc('\n', fp) != EOF ? 0 : -1;
   json_decref(line);
   return rc;
+}
+
+/* Writes one message's result where it belongs. Returns 0 or 1 (fatal). */
+static int deliver(stage_runtime_t *rt, FILE *side, FILE *dlq, stage_topic_metrics_t *in_tm,
+                   const stage_msg_t *msg, const stage_result_t *res) {
+  rt->in++;
+  if (in_tm && in_tm->in)
+    metrics_counter_add(in_tm->in, 1);
+  if (res->status == STAGE_RETRY) {
+    /* No broker to come back to on stdio: a dependency outage is fatal here. */
+    log_error("retry_unavailable", "line %lld needs a retry; stopping", (long long)msg->offset);
+    return 1;
+  }
+  if (res->status == STAGE_DEAD_LETTER) {
+    rt->dead++;
+    if (in_tm && in_tm->dead)
+      metrics_counter_add(in_tm->dead, 1);
+    if (fwrite(res->dead, 1, res->dead_len, dlq) != res->dead_len || fputc('\n', dlq) == EOF) {
+      log_error("write_failed", "cannot write dead letter: %s", strerror(errno));
+      return 1;
+    }
+    return 0;
+  }
+  for (size_t i = 0; i < res->out.count; i++) {
+    const stage_item_t *it = &res->out.items[i];
+    int werr = 0;
+    if (it->kind == STAGE_OUTPUT_PRIMARY)
+      werr = fwrite(it->payload, 1, it->len, stdout) != it->len || putchar('\n') == EOF;
+    else if (side)
+      werr = write_side(side, it) != 0;
+    if (werr) {
+      log_error("write_failed", "cannot write output: %s", strerror(errno));
+      return 1;
+    }
+    rt->out++;
+    stage_topic_metrics_t *otm = stage_metrics_for(rt, it->topic);
+    if (otm && otm->out)
+      metrics_counter_add(otm->out, 1);
+  }
+  return 0;
 }
 
 int stage_run_stdio(stage_runtime_t *rt) {
@@ -58,76 +122,55 @@ int stage_run_stdio(stage_runtime_t *rt) {
     fclose(dlq);
     return 2;
   }
-  size_t cap = (size_t)cfg->max_message_bytes + 1;
-  char *buf = malloc(cap); /* owned here: one line at a time */
-  if (!buf) {
-    fclose(dlq);
-    if (side)
-      fclose(side);
-    return 1;
-  }
+  size_t batch = stage_batch_size(rt);
+  line_t *lines = calloc(batch, sizeof(*lines)); /* owned here */
+  stage_msg_t *msgs = calloc(batch, sizeof(*msgs));
+  size_t *full = calloc(batch, sizeof(*full));
+  stage_result_t *res = calloc(batch, sizeof(*res));
   static char outbuf[1 << 16];
   setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
-  stage_result_t res = {0};
   stage_topic_metrics_t *in_tm = stage_metrics_for(rt, cfg->topic);
-  int rc = 0;
-  long long line_no = 0, full;
-  size_t kept;
-  while (!stage_stop_flag && (full = read_line(stdin, buf, cap, &kept)) >= 0) {
-    line_no++;
-    if (kept == 0 || strspn(buf, " \t\r") == kept)
-      continue; /* blank lines are not messages */
-    stage_msg_t msg = {cfg->topic, -1, line_no, NULL, 0, buf, kept, -1};
+  int rc = lines && msgs && full && res ? 0 : 1, eof = 0;
+  long long line_no = 0;
+  while (!rc && !eof && !stage_stop_flag) {
+    size_t n = 0;
+    while (n < batch) {
+      line_t *l = &lines[n];
+      if (read_line(stdin, l, (size_t)cfg->max_message_bytes + 1) != 0) {
+        eof = 1;
+        break;
+      }
+      l->no = ++line_no;
+      if (is_blank(l->data, l->len))
+        continue; /* blank lines are not messages */
+      msgs[n] = (stage_msg_t){cfg->topic, -1, l->no, NULL, 0, l->data, l->len, -1};
+      full[n] = (size_t)l->full;
+      n++;
+    }
+    if (n == 0)
+      break;
     double t0 = stage_now();
-    stage_result_reset(&res);
-    if (stage_handle(rt, &msg, (size_t)full, &res) != 0) {
+    for (size_t i = 0; i < n; i++)
+      stage_result_reset(&res[i]);
+    if (stage_handle_batch(rt, msgs, full, n, res) != 0) {
       rc = 1;
       break;
     }
-    rt->in++;
-    if (in_tm && in_tm->in)
-      metrics_counter_add(in_tm->in, 1);
-    if (res.status == STAGE_RETRY) {
-      /* No broker to come back to on stdio: a dependency outage is fatal here. */
-      log_error("retry_unavailable", "line %lld needs a retry; stopping", line_no);
-      rc = 1;
-      break;
-    }
-    if (res.status == STAGE_DEAD_LETTER) {
-      rt->dead++;
-      if (in_tm && in_tm->dead)
-        metrics_counter_add(in_tm->dead, 1);
-      if (fwrite(res.dead, 1, res.dead_len, dlq) != res.dead_len || fputc('\n', dlq) == EOF) {
-        rc = 1;
-        break;
-      }
-      continue;
-    }
-    for (size_t i = 0; i < res.out.count; i++) {
-      const stage_item_t *it = &res.out.items[i];
-      int werr = 0;
-      if (it->kind == STAGE_OUTPUT_PRIMARY)
-        werr = fwrite(it->payload, 1, it->len, stdout) != it->len || putchar('\n') == EOF;
-      else if (side)
-        werr = write_side(side, it) != 0;
-      if (werr) {
-        log_error("write_failed", "cannot write output: %s", strerror(errno));
-        rc = 1;
-        break;
-      }
-      rt->out++;
-      stage_topic_metrics_t *otm = stage_metrics_for(rt, it->topic);
-      if (otm && otm->out)
-        metrics_counter_add(otm->out, 1);
-    }
+    for (size_t i = 0; i < n && !rc; i++)
+      rc = deliver(rt, side, dlq, in_tm, &msgs[i], &res[i]);
     if (in_tm && in_tm->latency)
-      metrics_histogram_observe(in_tm->latency, stage_now() - t0);
-    if (rc)
-      break;
+      for (size_t i = 0; i < n; i++)
+        metrics_histogram_observe(in_tm->latency, stage_now() - t0);
   }
-  stage_result_free(&res);
-  free(buf);
+  for (size_t i = 0; lines && i < batch; i++)
+    free(lines[i].data);
+  for (size_t i = 0; res && i < batch; i++)
+    stage_result_free(&res[i]);
+  free(lines);
+  free(msgs);
+  free(full);
+  free(res);
   if (fflush(stdout) != 0 || fclose(dlq) != 0 || (side && fclose(side) != 0))
     rc = rc ? rc : 1;
   return rc;
