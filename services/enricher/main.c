@@ -151,7 +151,7 @@ static int load_products(const enricher_config_t *cfg, rstore_t *store, const ch
   }
   if (rc == 0 && n)
     rc = load_batch(store, ps, ts, n, &applied, &stale);
-  if (rc == 0 && bad)
+  if (rc != 0 || bad)
     rc = 1;
   printf("rows %zu loaded %zu stale %zu bad %zu\n", rows, applied, stale, bad);
   log_event(LOG_LEVEL_INFO, "load_products",
