@@ -110,7 +110,7 @@ static int load_products(const enricher_config_t *cfg, rstore_t *store, const ch
     log_error("usage", "%s", errstr);
     return 2;
   }
-  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  FILE *f = fopen(path, "rb");
   if (!f) {
     log_error("usage", "cannot open %s: %s", path, strerror(errno));
     return 2;
@@ -164,8 +164,7 @@ out:
   loader_destroy(l);
   free(ps);
   free(ts);
-  if (f != stdin)
-    fclose(f);
+  fclose(f);
   return rc;
 }
 

@@ -62,6 +62,12 @@ ALLOWED_CONFIG_KEYS = {
         "privacy.hmac_key_file", "privacy.key_id", "dlq.key_file", "log.level",
         "metrics.addr", "message.max_bytes",
     },
+    "enricher": {
+        "kafka.brokers", "kafka.group_id", "input.topics", "schemas.dir", "dlq.key_file",
+        "log.level", "metrics.addr", "message.max_bytes", "redis.url", "redis.password_file",
+        "redis.timeout_ms", "cache.size", "cache.ttl_ms", "missing.log_interval_ms",
+        "missing.log_ids",
+    },
 }
 # The env variable of a YAML key (same table entry). Env beats the file, so a
 # key set in the ConfigMap while its env is set too is dead config.
