@@ -1,0 +1,96 @@
+/* embedder: enriched.social in, sink.weaviate.vectors out. Each post's
+ * enriched_text becomes an all-MiniLM-L6-v2 sentence embedding computed in C
+ * (WordPiece tokenizer, BERT forward over OpenBLAS, mean pooling, L2 norm),
+ * batched dynamically by the stage loop. */
+#include <cblas.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "embedder.h"
+#include "log.h"
+#include "service.h"
+
+typedef struct embedder_config {
+  char *model_dir;
+  char *model_id;
+  int64_t max_tokens;
+  char *schemas_dir;
+  int64_t batch_max;
+  int64_t batch_tokens;
+  int64_t batch_linger_ms;
+  int64_t cache_entries;
+  int64_t threads;
+} embedder_config_t;
+
+static const conf_entry_t embedder_entries[] = {
+    {"model.dir", "MODEL_DIR", CONF_STRING, NULL, offsetof(embedder_config_t, model_dir), 1, 0, 0,
+     "Hugging Face model directory: config.json, vocab.txt, model.safetensors"},
+    {"model.id", "MODEL_ID", CONF_STRING, "all-MiniLM-L6-v2",
+     offsetof(embedder_config_t, model_id), 1, 0, 0,
+     "model name written in every record (and part of the cache key)"},
+    {"model.max_tokens", "MODEL_MAX_TOKENS", CONF_INT, "256",
+     offsetof(embedder_config_t, max_tokens), 0, 2, 512,
+     "longer texts are truncated (sentence-transformers max_seq_length)"},
+    {"schemas.dir", "SCHEMAS_DIR", CONF_STRING, "/usr/local/share/sensory/schemas",
+     offsetof(embedder_config_t, schemas_dir), 1, 0, 0, "directory of the JSON Schema contracts"},
+    {"batch.max_messages", "EMBEDDER_BATCH_MAX", CONF_INT, "32",
+     offsetof(embedder_config_t, batch_max), 0, 1, 1024, "most posts per forward batch"},
+    {"batch.max_tokens", "EMBEDDER_BATCH_TOKENS", CONF_INT, "8192",
+     offsetof(embedder_config_t, batch_tokens), 0, 256, 1048576,
+     "most tokens per forward pass (a batch over this is split)"},
+    {"batch.linger_ms", "EMBEDDER_BATCH_LINGER_MS", CONF_INT, "5",
+     offsetof(embedder_config_t, batch_linger_ms), 0, 0, 1000,
+     "longest wait for a batch to fill (latency bound under light load)"},
+    {"cache.entries", "EMBEDDER_CACHE_ENTRIES", CONF_INT, "4096",
+     offsetof(embedder_config_t, cache_entries), 0, 0, 1048576,
+     "vectors kept for recently seen texts (1.5 KiB each; 0 disables)"},
+    {"threads", "EMBEDDER_THREADS", CONF_INT, "0", offsetof(embedder_config_t, threads), 0, 0, 256,
+     "BLAS threads (0: OpenBLAS default, one per core)"},
+    {NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL},
+};
+
+static const char usage[] =
+    "usage: embedder --model-dir DIR [--config FILE] [options]\n"
+    "       embedder --model-dir DIR --stdio --topic enriched.social --dlq-file DLQ.jsonl < in > out\n"
+    "\n"
+    "Embeds enriched posts with all-MiniLM-L6-v2 (384-dim, mean pooled, unit\n"
+    "length), computed in C, into vector records for the vector store. Empty\n"
+    "texts go to the dead-letter topic; texts over max_tokens are truncated.";
+
+int main(int argc, char **argv) {
+  embedder_config_t cfg = {0};
+  conf_section_t own[] = {{embedder_entries, &cfg}};
+  service_t svc;
+  embedder_t *emb = NULL;
+  char errstr[1024];
+
+  if (service_init(&svc, "embedder", "enriched.social", own, 1, argc, argv, usage, 0) != 0)
+    goto out;
+  svc.exit_code = 2;
+  if (cfg.threads > 0)
+    openblas_set_num_threads((int)cfg.threads);
+  embedder_options_t eo = {.model_dir = cfg.model_dir,
+                           .model_id = cfg.model_id,
+                           .schemas_dir = cfg.schemas_dir,
+                           .max_tokens = (int)cfg.max_tokens,
+                           .batch_tokens = (int)cfg.batch_tokens,
+                           .cache_entries = (size_t)cfg.cache_entries,
+                           .metrics = svc.metrics};
+  if (!(emb = embedder_new(&eo, errstr, sizeof(errstr)))) {
+    log_error("config", "model.dir (MODEL_DIR) / schemas.dir: %s", errstr);
+    goto out;
+  }
+  log_event(LOG_LEVEL_INFO, "ready",
+            json_pack("{s:s, s:i, s:i}", "model", cfg.model_id, "dim", embedder_dim(emb),
+                      "blas_threads", openblas_get_num_threads()),
+            "model loaded");
+
+  stage_options_t opts = {.transform = embedder_transform,
+                          .ctx = emb};
+  service_stage_options(&svc, &opts);
+  svc.exit_code = stage_run(&svc.stage, &opts);
+out:
+  embedder_destroy(emb);
+  service_fini(&svc, own, 1);
+  return svc.exit_code;
+}
