@@ -1,0 +1,363 @@
+#!/usr/bin/python3
+"""Recorded-response HTTP server for scraper-ingest tests: Shopify, Daraz,
+OpenWeatherMap, Facebook Graph and TikTok Research endpoints on 127.0.0.1
+(ephemeral port), serving pages built from the documented payloads in
+tests/fixtures/api/ and checking what it receives (auth headers, Daraz
+signatures, paging parameters). Never talks to a real host.
+
+  mock_api.py --fixtures DIR --port-file F --log F [--orders N] [--bad K]
+              [--fault KIND:N ...] [--slow-page N:SECONDS]
+
+--fault 429:2 answers request #2 (per endpoint family) with 429 + Retry-After: 1,
+500:2 with a 500, timeout:2 sleeps 3 s before answering, malformed:3 serves a
+body that is not JSON (every time that page is asked for). --slow-page N:S
+delays Shopify page N by S seconds (a test kills the client meanwhile).
+Every request is logged as one JSON line; a request that breaks the API's
+rules is logged with "violation": "...". Stop it with SIGTERM.
+"""
+import argparse
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SHOPIFY_TOKEN = "shpat_test_token"
+DARAZ_APP_KEY = "123456"
+DARAZ_SECRET = "helloworld"
+DARAZ_TOKEN = "daraz_test_token"
+OWM_KEY = "owm_test_key"
+FB_TOKEN = "fb_test_token"
+TT_TOKEN = "tt_test_token"
+CITIES = ["Dhaka", "Chittagong", "Sylhet", "Khulna", "Rajshahi"]
+
+
+def b64(obj):
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+
+def unb64(s):
+    return json.loads(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)))
+
+
+class State:
+    def __init__(self, a):
+        self.a = a
+        self.lock = threading.Lock()
+        self.counts = {}
+        self.faults = {}
+        for f in a.fault or []:
+            kind, n = f.split(":")
+            self.faults.setdefault(int(n), []).append(kind)
+        self.slow = {}
+        for s in a.slow_page or []:
+            n, secs = s.split(":")
+            self.slow[int(n)] = float(secs)
+        self.log = open(a.log, "a", buffering=1)
+        fx = a.fixtures
+        single = json.load(open(fx + "/shopify_order_single.json"))["order"]
+        self.weather = json.load(open(fx + "/openweathermap_current_weather.json"))
+        # Shopify orders: the documented order, renumbered; every --bad'th has
+        # a line item with quantity 0 (the contract refuses it).
+        self.orders = []
+        for i in range(a.orders):
+            o = copy.deepcopy(single)
+            o["id"] = 1000 + i
+            o["name"] = "#%d" % (1000 + i)
+            o["shipping_address"]["city"] = CITIES[i % len(CITIES)]
+            o["currency"] = "BDT"
+            for j, li in enumerate(o["line_items"]):
+                li["id"] = (1000 + i) * 10 + j
+            if a.bad and i % a.bad == a.bad - 1:
+                o["line_items"][0]["quantity"] = 0
+            self.orders.append(o)
+        # Daraz orders, created one minute apart.
+        self.daraz = []
+        for i in range(a.orders):
+            t = 1704067200 + 60 * i  # 2024-01-01T00:00:00Z
+            self.daraz.append({
+                "order_id": 500000 + i,
+                "created_at": time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(t)),
+                "payment_method": "COD" if i % 2 else "Bkash",
+                "statuses": ["pending"],
+                "address_shipping": {"city": CITIES[i % 5], "phone": "0171100%04d" % i,
+                                     "first_name": "Buyer", "last_name": str(i)},
+                "_t": t})
+        self.comments = [{"id": "post1_%d" % i, "message": "Is the raincoat %d still available? #raincoat" % i,
+                          "created_time": "2024-03-01T10:%02d:00+0000" % (i % 60),
+                          "from": {"name": "User %d" % i, "id": str(9000 + i)},
+                          "like_count": i % 7, "comment_count": 0} for i in range(a.orders)]
+        self.videos = [{"id": 7000000000000000000 + i, "video_description": "Eid saree haul %d #eid" % i,
+                        "create_time": 1700000000 + i, "username": "seller_%d" % (i % 13),
+                        "like_count": i, "comment_count": 1, "share_count": 0,
+                        "hashtag_names": ["eid"]} for i in range(a.orders)]
+
+    def next_count(self, family):
+        with self.lock:
+            self.counts[family] = self.counts.get(family, 0) + 1
+            return self.counts[family]
+
+    def record(self, **kw):
+        self.log.write(json.dumps(kw) + "\n")
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def send_json(self, code, obj, headers=None, raw=None):
+        body = raw if raw is not None else json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def fault(self, family, n):
+        """Applies an injected fault; returns True when it answered."""
+        st = self.server.st
+        for kind in st.faults.get(n, []):
+            if kind == "429":
+                self.send_json(429, {"errors": "Exceeded 2 calls per second"}, {"Retry-After": "1"})
+                return True
+            if kind == "500":
+                self.send_json(500, {"errors": "Internal Server Error"})
+                return True
+            if kind == "timeout":
+                time.sleep(3)
+        return False
+
+    def do_GET(self):
+        self.route("GET", b"")
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.route("POST", self.rfile.read(n))
+
+    def route(self, method, body):
+        st = self.server.st
+        u = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(u.query, keep_blank_values=True))
+        p = u.path
+        if p.startswith("/admin/api/") and p.endswith("/orders.json"):
+            family = "shopify"
+        elif p.startswith("/orders/"):
+            family = "daraz" if p == "/orders/get" else "daraz_items"
+        elif p == "/data/2.5/weather":
+            family = "weather"
+        elif p.endswith("/comments"):
+            family = "facebook"
+        elif p == "/v2/research/video/query/":
+            family = "tiktok"
+        else:
+            st.record(path=p, violation="unknown path")
+            return self.send_json(404, {"error": "not found"})
+        n = st.next_count(family)
+        entry = {"family": family, "n": n, "method": method, "path": p,
+                 "query": {k: v for k, v in q.items() if k not in ("access_token", "appid", "sign")}}
+        violation = getattr(self, "check_" + family)(q, body)
+        if violation:
+            entry["violation"] = violation
+            st.record(**entry)
+            return self.send_json(401 if "auth" in violation else 400, {"error": violation})
+        st.record(**entry)
+        if self.fault(family, n):
+            return
+        return getattr(self, "serve_" + family)(q, body, n)
+
+    # ---- Shopify --------------------------------------------------------
+    def check_shopify(self, q, body):
+        if self.headers.get("X-Shopify-Access-Token") != SHOPIFY_TOKEN:
+            return "auth: bad X-Shopify-Access-Token"
+        if "page_info" in q:
+            extra = set(q) - {"page_info", "limit", "fields"}
+            if extra:
+                return "page_info with other parameters: %s" % sorted(extra)
+        elif q.get("status") != "any":
+            return "status=any missing"
+        if int(q.get("limit", "50")) > 250:
+            return "limit over 250"
+        return None
+
+    def serve_shopify(self, q, body, n):
+        st = self.server.st
+        limit = int(q.get("limit", "50"))
+        if "page_info" in q:
+            info = unb64(q["page_info"])
+            after, page = info["after"], info["page"]
+        else:
+            after, page = int(q.get("since_id", "0")), 1
+        if "malformed:%d" % page in ["%s" % f for f in self.server.st.a.fault or []]:
+            return self.send_json(200, None, raw=b'{"orders": [ {"id": 1, "truncated')
+        if page in st.slow:
+            time.sleep(st.slow[page])
+        rest = [o for o in st.orders if o["id"] > after]
+        chunk = rest[:limit]
+        headers = {}
+        if len(rest) > limit:
+            host = "http://%s:%d" % self.server.server_address[:2]
+            nxt = "%s%s?limit=%d&page_info=%s" % (host, urllib.parse.urlsplit(self.path).path, limit,
+                                                  b64({"after": chunk[-1]["id"], "page": page + 1}))
+            headers["Link"] = '<%s>; rel="next"' % nxt
+        self.send_json(200, {"orders": chunk}, headers)
+
+    # ---- Daraz ----------------------------------------------------------
+    def daraz_sign_ok(self, q, path):
+        s = path + "".join(k + q[k] for k in sorted(q) if k != "sign")
+        want = hmac.new(DARAZ_SECRET.encode(), s.encode(), hashlib.sha256).hexdigest().upper()
+        return q.get("sign") == want
+
+    def daraz_common(self, q, path):
+        for k in ("app_key", "timestamp", "sign_method", "access_token", "sign"):
+            if k not in q:
+                return "missing %s" % k
+        if q["app_key"] != DARAZ_APP_KEY or q["access_token"] != DARAZ_TOKEN:
+            return "auth: bad app_key or access_token"
+        if q["sign_method"] != "sha256":
+            return "sign_method not sha256"
+        if not self.daraz_sign_ok(q, path):
+            return "auth: bad signature"
+        if abs(int(q["timestamp"]) / 1000 - time.time()) > 7200:
+            return "timestamp not in milliseconds of now"
+        return None
+
+    def check_daraz(self, q, body):
+        v = self.daraz_common(q, "/orders/get")
+        if v:
+            return v
+        if int(q.get("limit", "0")) > 100 or int(q.get("limit", "0")) < 1:
+            return "limit not in 1..100"
+        if int(q.get("offset", "0")) > 5000:
+            return "offset over 5000"
+        if "created_after" not in q:
+            return "created_after missing"
+        return None
+
+    def check_daraz_items(self, q, body):
+        v = self.daraz_common(q, "/orders/items/get")
+        if v:
+            return v
+        try:
+            ids = json.loads(q.get("order_ids", ""))
+            assert isinstance(ids, list) and ids
+        except Exception:
+            return "order_ids is not a JSON list"
+        return None
+
+    def serve_daraz(self, q, body, n):
+        st = self.server.st
+        ca = q["created_after"]
+        t0 = time.mktime(time.strptime(ca[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        if len(ca) > 19 and ca[19] in "+-":
+            sign = 1 if ca[19] == "+" else -1
+            t0 -= sign * (int(ca[20:22]) * 3600 + int(ca[-2:]) * 60)
+        rows = [o for o in st.daraz if o["_t"] > t0]
+        off, lim = int(q["offset"]), int(q["limit"])
+        page = [{k: v for k, v in o.items() if k != "_t"} for o in rows[off:off + lim]]
+        self.send_json(200, {"code": "0", "data": {"count": len(page), "countTotal": len(rows),
+                                                   "orders": page}, "request_id": "r%d" % n})
+
+    def serve_daraz_items(self, q, body, n):
+        ids = json.loads(q["order_ids"])
+        data = [{"order_id": i, "order_items": [
+            {"order_item_id": i * 10, "sku": "P-SARI-07", "name": "Jamdani saree", "item_price": "1,500.00",
+             "currency": "BDT", "status": "delivered" if i % 3 else "failed"}]} for i in ids]
+        self.send_json(200, {"code": "0", "data": data})
+
+    # ---- OpenWeatherMap -------------------------------------------------
+    def check_weather(self, q, body):
+        if q.get("appid") != OWM_KEY:
+            return "auth: bad appid"
+        if q.get("units") != "metric" or not q.get("q", "").endswith(",BD"):
+            return "expected units=metric and q=CITY,BD"
+        return None
+
+    def serve_weather(self, q, body, n):
+        w = copy.deepcopy(self.server.st.weather)
+        city = q["q"].split(",")[0]
+        w["name"] = city
+        w["main"]["temp"] = 41.5 if city == "Rajshahi" else 29.0
+        self.send_json(200, w)
+
+    # ---- Facebook -------------------------------------------------------
+    def check_facebook(self, q, body):
+        if self.headers.get("Authorization") != "Bearer " + FB_TOKEN:
+            return "auth: bad bearer token"
+        if "access_token" in q:
+            return "token in the URL"
+        return None
+
+    def serve_facebook(self, q, body, n):
+        st = self.server.st
+        start = unb64(q["after"])["i"] if "after" in q else 0
+        lim = int(q.get("limit", "25"))
+        data = st.comments[start:start + lim]
+        end = start + len(data)
+        paging = {}
+        if data:
+            paging["cursors"] = {"before": b64({"i": start}), "after": b64({"i": end})}
+            if end < len(st.comments):
+                paging["next"] = "https://graph.facebook.com/never-followed?after=" + b64({"i": end})
+        self.send_json(200, {"data": data, "paging": paging})
+
+    # ---- TikTok ---------------------------------------------------------
+    def check_tiktok(self, q, body):
+        if self.headers.get("Authorization") != "Bearer " + TT_TOKEN:
+            return "auth: bad bearer token"
+        try:
+            b = json.loads(body)
+        except Exception:
+            return "body is not JSON"
+        for k in ("query", "start_date", "end_date", "max_count"):
+            if k not in b:
+                return "body without %s" % k
+        if b.get("cursor", 0) > 0 and "search_id" not in b:
+            return "cursor without search_id"
+        return None
+
+    def serve_tiktok(self, q, body, n):
+        st = self.server.st
+        b = json.loads(body)
+        cur, lim = b.get("cursor", 0), b["max_count"]
+        vids = st.videos[cur:cur + lim]
+        self.send_json(200, {"data": {"cursor": cur + len(vids), "has_more": cur + len(vids) < len(st.videos),
+                                      "search_id": "search-1", "videos": vids},
+                             "error": {"code": "ok", "message": "", "log_id": "l%d" % n}})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fixtures", required=True)
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--orders", type=int, default=600)
+    ap.add_argument("--bad", type=int, default=0)
+    ap.add_argument("--fault", action="append")
+    ap.add_argument("--slow-page", action="append")
+    a = ap.parse_args()
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    srv.st = State(a)
+    with open(a.port_file + ".tmp", "w") as f:
+        f.write("%d\n" % srv.server_address[1])
+    import os
+    os.rename(a.port_file + ".tmp", a.port_file)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    main()
