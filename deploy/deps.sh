@@ -14,6 +14,9 @@ packages=(
   redis-server redis-tools postgresql-15 postgresql-client-15 kcat util-linux curl
   # test helpers and schema checks: always run with /usr/bin/python3
   python3 python3-confluent-kafka python3-jsonschema python3-yaml
+  # embedder: BLAS for the model; PyTorch for its benchmark peer and golden
+  # regeneration (the tests read committed goldens and need neither)
+  libopenblas-dev python3-torch python3-numpy
 )
 # shellcheck disable=SC2206
 packages+=(${SENSORY_EXTRA_PACKAGES:-})

@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
                            .cache_entries = (size_t)cfg.cache_entries,
                            .metrics = svc.metrics};
   if (!(emb = embedder_new(&eo, errstr, sizeof(errstr)))) {
-    log_error("config", "model.dir (MODEL_DIR) / schemas.dir: %s", errstr);
+    log_error("config", "cannot start: %s (model.dir / MODEL_DIR, schemas.dir / SCHEMAS_DIR)", errstr);
     goto out;
   }
   log_event(LOG_LEVEL_INFO, "ready",
