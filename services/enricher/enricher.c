@@ -71,26 +71,26 @@ enricher_t *enricher_new(const enricher_options_t *opts, char *errstr, size_t er
   }
   metrics_t *m = opts->metrics;
   if (m) {
-    e->missing = metrics_counter(m, "products_missing_total",
-                                 "mentioned products not found (or unusable) in the store", NULL,
-                                 NULL);
-    e->hits = metrics_counter(m, "cache_hits_total", "product lookups answered by the cache",
-                              NULL, NULL);
+    e->missing =
+        metrics_counter(m, "products_missing_total",
+                        "mentioned products not found (or unusable) in the store", NULL, NULL);
+    e->hits =
+        metrics_counter(m, "cache_hits_total", "product lookups answered by the cache", NULL, NULL);
     e->misses = metrics_counter(m, "cache_misses_total", "product lookups that went to the store",
                                 NULL, NULL);
     e->unavailable = metrics_counter(m, "redis_unavailable_total",
                                      "store calls that failed (message retried)", NULL, NULL);
     e->applied = metrics_counter(m, "product_updates_total",
                                  "order-driven product updates by result", "result", "applied");
-    e->stale = metrics_counter(m, "product_updates_total",
-                               "order-driven product updates by result", "result", "stale");
+    e->stale = metrics_counter(m, "product_updates_total", "order-driven product updates by result",
+                               "result", "stale");
     e->orders_skipped = metrics_counter(m, "orders_skipped_total",
                                         "orders not usable for a product update", NULL, NULL);
-    e->enriched_posts = metrics_counter(m, "posts_enriched_total", "posts emitted to enriched.social",
-                               NULL, NULL);
+    e->enriched_posts =
+        metrics_counter(m, "posts_enriched_total", "posts emitted to enriched.social", NULL, NULL);
     e->up = metrics_gauge(m, "redis_up", "1 when the last store call succeeded", NULL, NULL);
-    e->lookup = metrics_histogram(m, "redis_roundtrip_seconds",
-                                  "time of one store round trip", NULL, NULL);
+    e->lookup =
+        metrics_histogram(m, "redis_roundtrip_seconds", "time of one store round trip", NULL, NULL);
     metrics_gauge_set(e->up, 1);
   }
   return e;
@@ -144,7 +144,8 @@ static size_t codepoints(const char *s, size_t len) {
 }
 
 /* Appends "[Product: NAME PRICE CUR] " to buf (at least strlen(name) + 96
- * bytes free: the price is at most 32 characters) with white space and control characters in NAME collapsed. */
+ * bytes free: the price is at most 32 characters) with white space and control characters in NAME
+ * collapsed. */
 static size_t append_product(char *buf, const product_t *p) {
   size_t n = 0;
   memcpy(buf, "[Product: ", 10);
@@ -260,8 +261,7 @@ static int internal(stage_fail_t *fail, const char *why) {
 
 /* Resolves ids into products[] (found ones, in id order); *nfound set.
  * Returns 0, -1 when the store is down, -2 out of memory. */
-static int resolve(enricher_t *e, const char **ids, size_t n, product_t *products,
-                   size_t *nfound) {
+static int resolve(enricher_t *e, const char **ids, size_t n, product_t *products, size_t *nfound) {
   int64_t now = e->o.now_ms();
   int state[MAX_MENTIONS];
   const char *ask[MAX_MENTIONS];

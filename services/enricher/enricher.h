@@ -43,14 +43,14 @@ typedef struct enr_store {
 } enr_store_t;
 
 typedef struct enricher_options {
-  const char *schemas_dir;        /* clean_social_post, clean_market_order, enriched_post */
-  enr_store_t store;              /* ctx borrowed; must outlive the enricher */
-  size_t cache_size;              /* entries, >= 1 */
+  const char *schemas_dir; /* clean_social_post, clean_market_order, enriched_post */
+  enr_store_t store;       /* ctx borrowed; must outlive the enricher */
+  size_t cache_size;       /* entries, >= 1 */
   int64_t cache_ttl_ms;
   int64_t missing_log_interval_ms; /* a missing id is logged at most once per interval */
-  size_t missing_log_ids;         /* how many ids that suppression remembers */
-  metrics_t *metrics;             /* may be NULL */
-  int64_t (*now_ms)(void);        /* NULL: CLOCK_MONOTONIC; tests step their own clock */
+  size_t missing_log_ids;          /* how many ids that suppression remembers */
+  metrics_t *metrics;              /* may be NULL */
+  int64_t (*now_ms)(void);         /* NULL: CLOCK_MONOTONIC; tests step their own clock */
 } enricher_options_t;
 
 typedef struct enricher enricher_t;

@@ -19,11 +19,11 @@
 struct loader {
   FILE *f;
   loader_format_t format;
-  long long line;   /* physical line number of the row being read */
+  long long line; /* physical line number of the row being read */
   int have_header;
-  int col[5];       /* CSV column of id, name, price, currency, category; -1 if absent */
+  int col[5]; /* CSV column of id, name, price, currency, category; -1 if absent */
   int col_updated;
-  char *buf;        /* one row; owned */
+  char *buf; /* one row; owned */
 };
 
 enum { COL_ID, COL_NAME, COL_PRICE, COL_CURRENCY, COL_CATEGORY };
@@ -84,8 +84,8 @@ static size_t utf8_codepoints(const char *s) {
   return n;
 }
 
-int product_fill(product_t *p, const char *id, const char *name, double price,
-                 const char *currency, const char *category, char *errstr, size_t errstr_size) {
+int product_fill(product_t *p, const char *id, const char *name, double price, const char *currency,
+                 const char *category, char *errstr, size_t errstr_size) {
   memset(p, 0, sizeof(*p));
   if (!id || !product_id_valid(id)) {
     snprintf(errstr, errstr_size, "id: must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$");
@@ -396,8 +396,7 @@ static int csv_header(loader_t *l, char **fields, int nf, char *errstr, size_t e
   return 0;
 }
 
-static int next_csv(loader_t *l, product_t *p, int64_t *updated, char *errstr,
-                    size_t errstr_size) {
+static int next_csv(loader_t *l, product_t *p, int64_t *updated, char *errstr, size_t errstr_size) {
   char *fields[LOADER_MAX_FIELDS];
   char why[160];
   int nf;
@@ -406,7 +405,8 @@ static int next_csv(loader_t *l, product_t *p, int64_t *updated, char *errstr,
     first = l->line + 1;
     nf = read_record(l, fields);
     if (nf == 0)
-      return l->have_header ? LOADER_EOF : (snprintf(errstr, errstr_size, "empty file"), LOADER_FATAL);
+      return l->have_header ? LOADER_EOF
+                            : (snprintf(errstr, errstr_size, "empty file"), LOADER_FATAL);
     if (nf == -3) {
       snprintf(errstr, errstr_size, "line %lld: read error", first);
       return LOADER_FATAL;
@@ -416,8 +416,9 @@ static int next_csv(loader_t *l, product_t *p, int64_t *updated, char *errstr,
         snprintf(errstr, errstr_size, "line %lld: malformed CSV header", first);
         return LOADER_FATAL;
       }
-      snprintf(errstr, errstr_size, "line %lld: malformed CSV row (quotes, or over %d bytes or %d columns)",
-               first, LOADER_MAX_ROW, LOADER_MAX_FIELDS);
+      snprintf(errstr, errstr_size,
+               "line %lld: malformed CSV row (quotes, or over %d bytes or %d columns)", first,
+               LOADER_MAX_ROW, LOADER_MAX_FIELDS);
       return LOADER_BAD_ROW;
     }
     if (nf == 1 && fields[0][0] == '\0')
@@ -434,8 +435,8 @@ static int next_csv(loader_t *l, product_t *p, int64_t *updated, char *errstr,
     v[k] = l->col[k] >= 0 && l->col[k] < nf ? fields[l->col[k]] : NULL;
   const char *up = l->col_updated >= 0 && l->col_updated < nf ? fields[l->col_updated] : NULL;
   if (parse_updated(up, updated, why, sizeof(why)) != 0 ||
-      product_from_fields(p, v[COL_ID], v[COL_NAME], v[COL_PRICE], v[COL_CURRENCY],
-                          v[COL_CATEGORY], why, sizeof(why)) != 0) {
+      product_from_fields(p, v[COL_ID], v[COL_NAME], v[COL_PRICE], v[COL_CURRENCY], v[COL_CATEGORY],
+                          why, sizeof(why)) != 0) {
     snprintf(errstr, errstr_size, "line %lld: %s", first, why);
     return LOADER_BAD_ROW;
   }

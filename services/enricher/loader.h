@@ -47,8 +47,8 @@ int product_from_fields(product_t *p, const char *id, const char *name, const ch
                         size_t errstr_size);
 
 /* Same, with the price already a number (JSON, orders, Redis). */
-int product_fill(product_t *p, const char *id, const char *name, double price,
-                 const char *currency, const char *category, char *errstr, size_t errstr_size);
+int product_fill(product_t *p, const char *id, const char *name, double price, const char *currency,
+                 const char *category, char *errstr, size_t errstr_size);
 
 /* 1 when id matches the contracts' product id pattern. */
 int product_id_valid(const char *id);

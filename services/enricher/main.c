@@ -55,9 +55,8 @@ static const conf_entry_t enricher_entries[] = {
     {"missing.log_ids", "ENRICHER_MISSING_LOG_IDS", CONF_INT, "10000",
      offsetof(enricher_config_t, missing_log_ids), 0, 1, 1000000,
      "missing ids remembered for that (bounded memory)"},
-    {"load.batch", "ENRICHER_LOAD_BATCH", CONF_INT, "1000",
-     offsetof(enricher_config_t, load_batch), 0, 1, 100000,
-     "load-products: rows per pipelined round trip"},
+    {"load.batch", "ENRICHER_LOAD_BATCH", CONF_INT, "1000", offsetof(enricher_config_t, load_batch),
+     0, 1, 100000, "load-products: rows per pipelined round trip"},
     {NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -155,8 +154,8 @@ static int load_products(const enricher_config_t *cfg, rstore_t *store, const ch
     rc = 1;
   printf("rows %zu loaded %zu stale %zu bad %zu\n", rows, applied, stale, bad);
   log_event(LOG_LEVEL_INFO, "load_products",
-            json_pack("{s:I,s:I,s:I,s:I}", "rows", (json_int_t)rows, "loaded",
-                      (json_int_t)applied, "stale", (json_int_t)stale, "bad", (json_int_t)bad),
+            json_pack("{s:I,s:I,s:I,s:I}", "rows", (json_int_t)rows, "loaded", (json_int_t)applied,
+                      "stale", (json_int_t)stale, "bad", (json_int_t)bad),
             "load-products finished");
 out:
   for (size_t i = 0; ps && i < n; i++)
@@ -210,8 +209,8 @@ int main(int argc, char **argv) {
       goto out;
     }
   }
-  if (!(store = rstore_new(cfg.redis_url, password, cfg.redis_timeout_ms, errstr,
-                           sizeof(errstr)))) {
+  if (!(store =
+            rstore_new(cfg.redis_url, password, cfg.redis_timeout_ms, errstr, sizeof(errstr)))) {
     log_error("config", "redis.url (REDIS_URL): %s", errstr);
     goto out;
   }

@@ -90,16 +90,15 @@ int rstore_url_parse(const char *url, rstore_url_t *out, char *errstr, size_t er
     const char *colon = memchr(p, ':', (size_t)(at - p));
     const char *uend = colon ? colon : at;
     if (decode(p, (size_t)(uend - p), out->user, sizeof(out->user)) != 0 ||
-        (colon && decode(colon + 1, (size_t)(at - colon - 1), out->password,
-                         sizeof(out->password)) != 0)) {
+        (colon &&
+         decode(colon + 1, (size_t)(at - colon - 1), out->password, sizeof(out->password)) != 0)) {
       snprintf(errstr, errstr_size, "malformed or too long user/password in the URL");
       return -1;
     }
     if (!colon && out->user[0]) {
       /* redis://secret@host: a lone userinfo is the password, as redis-cli reads it. */
-      memcpy(out->password, out->user, sizeof(out->password) < sizeof(out->user)
-                                           ? sizeof(out->password)
-                                           : sizeof(out->user));
+      memcpy(out->password, out->user,
+             sizeof(out->password) < sizeof(out->user) ? sizeof(out->password) : sizeof(out->user));
       out->user[0] = '\0';
     }
     p = at + 1;
@@ -213,8 +212,7 @@ int rstore_connect(rstore_t *s, char *errstr, size_t errstr_size) {
     return -1;
   }
   if (s->url.password[0]) {
-    const char *argv[3] = {"AUTH", s->url.user[0] ? s->url.user : s->url.password,
-                           s->url.password};
+    const char *argv[3] = {"AUTH", s->url.user[0] ? s->url.user : s->url.password, s->url.password};
     if (simple(s, "AUTH", s->url.user[0] ? 3 : 2, argv, errstr, errstr_size) != 0) {
       disconnect(s);
       return -1;
@@ -295,7 +293,14 @@ static int append_update(rstore_t *s, const product_t *p, int64_t updated_at_ms)
   snprintf(ts, sizeof(ts), "%lld", (long long)updated_at_ms);
   snprintf(price, sizeof(price), "%.15g", p->price);
   snprintf(key, sizeof(key), "product:%s", p->id);
-  const char *argv[9] = {"EVAL", update_script, "1", key, ts, p->name, price, p->currency,
+  const char *argv[9] = {"EVAL",
+                         update_script,
+                         "1",
+                         key,
+                         ts,
+                         p->name,
+                         price,
+                         p->currency,
                          p->category ? p->category : ""};
   return redisAppendCommandArgv(s->c, 9, argv, NULL) == REDIS_OK ? 0 : -1;
 }
@@ -319,8 +324,8 @@ static int read_update(rstore_t *s, char *errstr, size_t errstr_size) {
   return rc;
 }
 
-int rstore_update(void *ctx, const product_t *p, int64_t updated_at_ms, int *applied,
-                  char *errstr, size_t errstr_size) {
+int rstore_update(void *ctx, const product_t *p, int64_t updated_at_ms, int *applied, char *errstr,
+                  size_t errstr_size) {
   rstore_t *s = ctx;
   if (rstore_connect(s, errstr, errstr_size) != 0)
     return -1;

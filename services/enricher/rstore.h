@@ -51,8 +51,8 @@ int rstore_fetch(void *ctx, const char *const *ids, size_t n, product_t *out, in
                  char *errstr, size_t errstr_size);
 
 /* enr_store_t.update over Redis (ctx is the rstore_t). */
-int rstore_update(void *ctx, const product_t *p, int64_t updated_at_ms, int *applied,
-                  char *errstr, size_t errstr_size);
+int rstore_update(void *ctx, const product_t *p, int64_t updated_at_ms, int *applied, char *errstr,
+                  size_t errstr_size);
 
 /* Writes n products in one pipelined round trip, each with the same
  * newer-wins rule (updated_at_ms[i]). Adds to *applied and *stale. Returns 0,

@@ -102,8 +102,7 @@ static const char *schemas_dir(void) {
   return dir;
 }
 
-static enricher_t *make_enricher(fake_store_t *s, size_t cache_size, int64_t ttl,
-                                 metrics_t *m) {
+static enricher_t *make_enricher(fake_store_t *s, size_t cache_size, int64_t ttl, metrics_t *m) {
   char err[512];
   enricher_options_t o = {
       .schemas_dir = schemas_dir(),
@@ -137,10 +136,9 @@ static json_t *post(const char *mentions_json) {
 
 static json_t *order(const char *id, const char *name, double price, const char *ts) {
   json_t *doc = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:f,s:s,s:s,s:s,s:s}", "platform", "daraz",
-                          "order_id", "o-1", "merchant_id", "m-1", "product_id", id,
-                          "product_name", name, "quantity", 1, "price", price, "order_status",
-                          "pending", "payment_method", "cod", "shipping_city", "Dhaka",
-                          "timestamp", ts);
+                          "order_id", "o-1", "merchant_id", "m-1", "product_id", id, "product_name",
+                          name, "quantity", 1, "price", price, "order_status", "pending",
+                          "payment_method", "cod", "shipping_city", "Dhaka", "timestamp", ts);
   assert_non_null(doc);
   return doc;
 }
@@ -157,10 +155,16 @@ static void out_free(stage_out_t *out) {
 
 /* Runs the transform on doc (consumed); returns the status, *result the
  * emitted record (parsed, caller decrefs) or NULL. */
-static int run(enricher_t *e, const char *topic, json_t *doc, json_t **result,
-               stage_fail_t *fail) {
+static int run(enricher_t *e, const char *topic, json_t *doc, json_t **result, stage_fail_t *fail) {
   stage_out_t out = {0};
-  stage_msg_t msg = {topic, 0, 1, "p-1", 3, "", 0, -1};
+  stage_msg_t msg = {.topic = topic,
+                     .partition = 0,
+                     .offset = 1,
+                     .key = "p-1",
+                     .key_len = 3,
+                     .payload = "",
+                     .len = 0,
+                     .timestamp_ms = -1};
   memset(fail, 0, sizeof(*fail));
   int rc = enricher_transform(e, &msg, doc, &out, fail);
   json_decref(doc);
@@ -188,8 +192,7 @@ static void test_text(void **state) {
   char err[128];
   assert_int_equal(product_fill(&p[0], "P-1", "Raincoat", 5000, "BDT", NULL, err, sizeof(err)), 0);
   assert_int_equal(
-      product_fill(&p[1], "P-2", "  Big \t\n umbrella ", 350.5, NULL, "rain", err, sizeof(err)),
-      0);
+      product_fill(&p[1], "P-2", "  Big \t\n umbrella ", 350.5, NULL, "rain", err, sizeof(err)), 0);
   assert_int_equal(product_fill(&p[2], "P-3", "বুট", 0.25, "USD", NULL, err, sizeof(err)), 0);
   assert_string_equal(p[1].currency, "BDT"); /* the contract's default */
 
@@ -252,7 +255,7 @@ static void test_pcache(void **state) {
   assert_int_equal(pcache_put(pc, "B", &b, 10), 0);
   assert_int_equal(pcache_get(pc, "A", 20, &got), PCACHE_HIT); /* A is now most recent */
   assert_string_equal(got->name, "Apple");
-  assert_int_equal(pcache_put(pc, "C", &c, 30), 0);            /* evicts B, the LRU */
+  assert_int_equal(pcache_put(pc, "C", &c, 30), 0); /* evicts B, the LRU */
   assert_int_equal(pcache_size(pc), 2);
   assert_int_equal(pcache_evictions(pc), 1);
   assert_int_equal(pcache_get(pc, "B", 40, &got), PCACHE_MISS);
@@ -373,9 +376,9 @@ static void test_transform_missing(void **state) {
   assert_non_null(strstr(text, "enricher_products_missing_total 3"));
   free(text);
   /* More missing ids than the log-suppression set holds: still fine. */
-  assert_int_equal(run(e, "clean.social",
-                       post("[\"M-1\",\"M-2\",\"M-3\",\"M-4\",\"M-5\",\"M-6\"]"), &r, &fail),
-                   STAGE_OK);
+  assert_int_equal(
+      run(e, "clean.social", post("[\"M-1\",\"M-2\",\"M-3\",\"M-4\",\"M-5\",\"M-6\"]"), &r, &fail),
+      STAGE_OK);
   assert_string_equal(text_of(r), "Price too high");
   json_decref(r);
   enricher_destroy(e);
@@ -415,10 +418,9 @@ static void test_transform_orders(void **state) {
   enricher_t *e = make_enricher(&s, 100, 60000, m);
   json_t *r;
   stage_fail_t fail;
-  assert_int_equal(
-      run(e, "sink.snowflake.orders", order("P-1", "Raincoat", 5000, "2026-06-01T10:00:00+06:00"),
-          &r, &fail),
-      STAGE_OK);
+  assert_int_equal(run(e, "sink.snowflake.orders",
+                       order("P-1", "Raincoat", 5000, "2026-06-01T10:00:00+06:00"), &r, &fail),
+                   STAGE_OK);
   assert_null(r); /* orders emit nothing */
   assert_int_equal(s.n, 1);
   /* Newer (in UTC) wins; older does not move the price back. */
