@@ -221,12 +221,15 @@ int stage_make_dead_letter(stage_runtime_t *rt, const stage_msg_t *msg, size_t o
   if ((int64_t)original_len > rt->cfg->max_message_bytes && keep > STAGE_DLQ_MAX_PAYLOAD)
     keep = STAGE_DLQ_MAX_PAYLOAD;
   json_t *env = dlq_envelope_new(msg->payload, keep, &err, &origin,
-                                 o->seal_dead_letters ? o->dlq_key : NULL, producer, 1, errstr,
+                                 o->seal_dead_letters ? o->dlq_key : NULL, producer,
+                                 msg->attempts > 0 ? msg->attempts + 1 : 1, errstr,
                                  sizeof(errstr));
   if (!env) {
     log_error("dead_letter_failed", "cannot build dead letter for %s: %s", msg->topic, errstr);
     return -1;
   }
+  if (msg->attempts > 0 && msg->first_failed_at && *msg->first_failed_at)
+    json_object_set_new(env, "first_failed_at", json_string(msg->first_failed_at));
   if (keep < original_len) {
     json_object_set_new(env, "payload_truncated", json_true());
     json_object_set_new(env, "payload_size", json_integer((json_int_t)original_len));

@@ -61,6 +61,11 @@ typedef struct stage_msg {
   const char *payload;
   size_t len;
   int64_t timestamp_ms;  /* -1 if unknown */
+  /* Earlier failures of this message, when dlq-replay sent it back (Kafka
+   * headers sensory-dlq-attempts / sensory-dlq-first-failed-at); 0 / NULL
+   * otherwise. A new dead letter continues the count. */
+  int attempts;
+  const char *first_failed_at;
 } stage_msg_t;
 
 /* What the transform fills to dead-letter a message. code is a static string

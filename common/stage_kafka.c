@@ -31,6 +31,7 @@ typedef struct tracker {
   int done;
   double t0;
   stage_topic_metrics_t *tm;
+  char first_failed_at[40]; /* from a replay header, for a new dead letter */
 } tracker_t;
 
 struct partq {
@@ -200,6 +201,7 @@ static int produce_one(kctx_t *k, tracker_t *t, const char *topic, const char *k
 }
 
 static void tracker_finish(kctx_t *k, tracker_t *t);
+static void replay_headers(rd_kafka_message_t *m, stage_msg_t *msg, tracker_t *t);
 
 /* A tracker whose outputs were rejected for a reason tied to the message
  * itself is dead-lettered instead; any other failure is fatal so the input
@@ -215,7 +217,8 @@ static void dead_letter_tracker(kctx_t *k, tracker_t *t, const char *code, const
   rd_kafka_message_t *m = t->rkm;
   stage_msg_t msg = {rd_kafka_topic_name(m->rkt), m->partition, m->offset,
                      m->key, m->key_len, m->payload, m->len,
-                     rd_kafka_message_timestamp(m, NULL)};
+                     rd_kafka_message_timestamp(m, NULL), 0, NULL};
+  replay_headers(m, &msg, t);
   stage_fail_t fail = {.code = code};
   snprintf(fail.message, sizeof(fail.message), "%s", why);
   stage_result_t res = {0};
@@ -410,6 +413,32 @@ static rd_kafka_t *make_client(kctx_t *k, rd_kafka_type_t type) {
   return rk;
 }
 
+/* A message that dlq-replay sent back carries its failure history in
+ * headers; the next dead letter continues it. */
+static void replay_headers(rd_kafka_message_t *m, stage_msg_t *msg, tracker_t *t) {
+  rd_kafka_headers_t *hdrs = NULL;
+  const void *v;
+  size_t n;
+  if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return;
+  if (rd_kafka_header_get_last(hdrs, "sensory-dlq-attempts", &v, &n) == 0 && v && n > 0 &&
+      n < 12) {
+    char num[12];
+    memcpy(num, v, n);
+    num[n] = '\0';
+    char *end;
+    long a = strtol(num, &end, 10);
+    if (*end == '\0' && a > 0 && a < 1000000)
+      msg->attempts = (int)a;
+  }
+  if (rd_kafka_header_get_last(hdrs, "sensory-dlq-first-failed-at", &v, &n) == 0 && v &&
+      n < sizeof(t->first_failed_at)) {
+    memcpy(t->first_failed_at, v, n);
+    t->first_failed_at[n] = '\0';
+    msg->first_failed_at = t->first_failed_at;
+  }
+}
+
 /* Starts tracking a consumed message. Returns NULL (fatal) on no memory. */
 static tracker_t *track(kctx_t *k, rd_kafka_message_t *m) {
   const char *topic = rd_kafka_topic_name(m->rkt);
@@ -499,7 +528,8 @@ static int handle_messages(kctx_t *k, rd_kafka_message_t **ms, size_t n) {
       }
       msgs[b] = (stage_msg_t){rd_kafka_topic_name(m->rkt), m->partition, m->offset,
                               m->key, m->key_len, m->payload ? m->payload : "", m->len,
-                              rd_kafka_message_timestamp(m, NULL)};
+                              rd_kafka_message_timestamp(m, NULL), 0, NULL};
+      replay_headers(m, &msgs[b], ts[b]);
       lens[b] = m->len;
       b++;
     }

@@ -144,7 +144,7 @@ int stage_run_stdio(stage_runtime_t *rt) {
       l->no = ++line_no;
       if (is_blank(l->data, l->len))
         continue; /* blank lines are not messages */
-      msgs[n] = (stage_msg_t){cfg->topic, -1, l->no, NULL, 0, l->data, l->len, -1};
+      msgs[n] = (stage_msg_t){cfg->topic, -1, l->no, NULL, 0, l->data, l->len, -1, 0, NULL};
       full[n] = (size_t)l->full;
       n++;
     }

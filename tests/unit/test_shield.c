@@ -54,7 +54,7 @@ static int run(fixture_t *f, const char *topic, const char *text, stage_out_t *o
                stage_fail_t *fail) {
   json_t *doc = json_loads(text, 0, NULL);
   assert_non_null(doc);
-  stage_msg_t msg = {topic, 3, 42, "key-1", 5, text, strlen(text), -1};
+  stage_msg_t msg = {topic, 3, 42, "key-1", 5, text, strlen(text), -1, 0, NULL};
   memset(fail, 0, sizeof(*fail));
   int rc = shield_transform(f->shield, &msg, doc, out, fail);
   json_decref(doc);
