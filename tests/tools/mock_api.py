@@ -67,12 +67,12 @@ class State:
         self.orders = []
         for i in range(a.orders):
             o = copy.deepcopy(single)
-            o["id"] = 1000 + i
-            o["name"] = "#%d" % (1000 + i)
+            o["id"] = a.id_base + i
+            o["name"] = "#%d" % (a.id_base + i)
             o["shipping_address"]["city"] = CITIES[i % len(CITIES)]
             o["currency"] = "BDT"
             for j, li in enumerate(o["line_items"]):
-                li["id"] = (1000 + i) * 10 + j
+                li["id"] = (a.id_base + i) * 10 + j
             if a.bad and i % a.bad == a.bad - 1:
                 o["line_items"][0]["quantity"] = 0
             self.orders.append(o)
@@ -103,6 +103,7 @@ class State:
             return self.counts[family]
 
     def record(self, **kw):
+        kw["t"] = round(time.time(), 3)
         self.log.write(json.dumps(kw) + "\n")
 
 
@@ -199,7 +200,7 @@ class Handler(BaseHTTPRequestHandler):
         if "malformed:%d" % page in ["%s" % f for f in self.server.st.a.fault or []]:
             return self.send_json(200, None, raw=b'{"orders": [ {"id": 1, "truncated')
         if page in st.slow:
-            time.sleep(st.slow[page])
+            time.sleep(st.slow.pop(page))  # once: the retry after a crash is served at once
         rest = [o for o in st.orders if o["id"] > after]
         chunk = rest[:limit]
         headers = {}
@@ -341,6 +342,7 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--orders", type=int, default=600)
     ap.add_argument("--bad", type=int, default=0)
+    ap.add_argument("--id-base", type=int, default=1000)
     ap.add_argument("--fault", action="append")
     ap.add_argument("--slow-page", action="append")
     a = ap.parse_args()
