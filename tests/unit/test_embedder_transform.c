@@ -119,7 +119,8 @@ static void test_record(void **state) {
   assert_int_equal(run(in, &out, &fail), STAGE_OK);
   assert_int_equal(out.count, 1);
   assert_string_equal(out.items[0].topic, "sink.weaviate.vectors");
-  assert_string_equal(out.items[0].key, "fb_123_456");
+  assert_int_equal(out.items[0].key_len, 10); /* keys are bytes, not NUL-terminated */
+  assert_memory_equal(out.items[0].key, "fb_123_456", 10);
   json_t *rec = json_loadb(out.items[0].payload, out.items[0].len, 0, NULL);
   assert_non_null(rec);
   assert_string_equal(json_string_value(json_object_get(rec, "id")),
