@@ -168,6 +168,23 @@ record_pid "$T" privacy-shield $!
 check "kcat produces a 1.5 MB order" \
   kcat -b "$KAFKA_BROKERS" -t "$SRC" -P -K '|' -X message.max.bytes=4000000 -l "$T/big.txt"
 check "it is dead-lettered (too_large)" wait_count "$DLQ" 4 90
+# The 3 replays are still invalid, so they fail again: their new dead letters
+# continue the history carried by the replay headers.
+check "replays that fail again are dead-lettered again" wait_count "$DLQ" 7 90
+kcat -b "$KAFKA_BROKERS" -C -t "$DLQ" -o beginning -e -q -f '%k\t%s\n' >"$T/dlq-history.txt" 2>/dev/null
+check "second failure: attempts 2, first_failed_at of the first" /usr/bin/python3 - "$T/dlq-history.txt" <<'PY'
+import collections, json, sys
+by_key = collections.defaultdict(list)
+for line in open(sys.argv[1], encoding="utf-8"):
+    key, value = line.rstrip("\n").split("\t", 1)
+    by_key[key].append(json.loads(value))
+twice = [v for v in by_key.values() if len(v) == 2]
+assert len(twice) == 3, len(twice)
+for first, second in twice:
+    assert first["attempts"] == 1 and second["attempts"] == 2, (first["attempts"], second["attempts"])
+    assert second["first_failed_at"] == first["first_failed_at"]
+    assert second["last_failed_at"] > first["last_failed_at"]
+PY
 pid="$(recorded_pid "$T" privacy-shield)" && { kill -TERM "$pid"; wait "$pid" 2>/dev/null; }
 rm -f "$T/pids/privacy-shield.pid"
 check "list marks it TRUNCATED" bash -c "'$BIN' list --topic $DLQ 2>/dev/null | grep -q 'code=too_large.*TRUNCATED'"
