@@ -404,24 +404,41 @@ static int enrich_post(enricher_t *e, const stage_msg_t *msg, json_t *doc, stage
 
 /* ---- orders ---------------------------------------------------------------------- */
 
+/* An order stamped further ahead than this is not trusted as "newer": one bad
+ * clock must not freeze a product's price until that date. */
+#define ORDER_MAX_FUTURE_MS (24LL * 3600 * 1000)
+
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int skip_order(enricher_t *e, const char *why) {
+  metrics_counter_add(e->orders_skipped, 1);
+  log_event(LOG_LEVEL_DEBUG, "order_skipped", NULL, "order not usable for a product update: %s",
+            why);
+  return STAGE_OK;
+}
+
 static int apply_order(enricher_t *e, json_t *doc) {
-  char err[512];
+  char err[512] = "";
   int64_t ts;
   product_t p;
   /* privacy-shield already validated these; one that still fails is not this
    * stage's to dead-letter (the warehouse sink owns that topic's letters). */
-  if (schema_validate(e->orders, doc, err, sizeof(err)) != 0 ||
-      time_parse_rfc3339_ms(json_string_value(json_object_get(doc, "timestamp")), &ts) != 0 ||
-      product_fill(&p, json_string_value(json_object_get(doc, "product_id")),
+  if (schema_validate(e->orders, doc, err, sizeof(err)) != 0)
+    return skip_order(e, err);
+  if (time_parse_rfc3339_ms(json_string_value(json_object_get(doc, "timestamp")), &ts) != 0)
+    return skip_order(e, "/timestamp: not RFC 3339");
+  if (ts > wall_ms() + ORDER_MAX_FUTURE_MS)
+    return skip_order(e, "/timestamp: more than a day in the future");
+  if (product_fill(&p, json_string_value(json_object_get(doc, "product_id")),
                    json_string_value(json_object_get(doc, "product_name")),
                    json_number_value(json_object_get(doc, "price")),
                    json_string_value(json_object_get(doc, "currency")), NULL, err,
-                   sizeof(err)) != 0) {
-    metrics_counter_add(e->orders_skipped, 1);
-    log_event(LOG_LEVEL_DEBUG, "order_skipped", NULL, "order not usable for a product update: %s",
-              err);
-    return STAGE_OK;
-  }
+                   sizeof(err)) != 0)
+    return skip_order(e, err);
   int applied = 0;
   if (e->o.store.update(e->o.store.ctx, &p, ts, &applied, err, sizeof(err)) != 0) {
     product_clear(&p);

@@ -440,15 +440,20 @@ static void test_transform_orders(void **state) {
   json_t *bad = order("P-1", "X", 1, "2026-06-01T04:00:01Z");
   json_object_set_new(bad, "price", json_integer(-5));
   assert_int_equal(run(e, "sink.snowflake.orders", bad, &r, &fail), STAGE_OK);
+  /* A clock far ahead must not freeze the price: skipped. */
+  assert_int_equal(
+      run(e, "sink.snowflake.orders", order("P-1", "Future", 1, "2999-01-01T00:00:00Z"), &r, &fail),
+      STAGE_OK);
+  assert_string_equal(s.p[0].name, "Raincoat Pro");
   /* Store down → retry. */
   s.down = 1;
   assert_int_equal(run(e, "sink.snowflake.orders",
-                       order("P-1", "Raincoat", 1, "2027-01-01T00:00:00Z"), &r, &fail),
+                       order("P-1", "Raincoat", 1, "2026-06-02T00:00:00Z"), &r, &fail),
                    STAGE_RETRY);
   char *text = metrics_render(m);
   assert_non_null(strstr(text, "enricher_product_updates_total{result=\"applied\"} 2"));
   assert_non_null(strstr(text, "enricher_product_updates_total{result=\"stale\"} 1"));
-  assert_non_null(strstr(text, "enricher_orders_skipped_total 1"));
+  assert_non_null(strstr(text, "enricher_orders_skipped_total 2"));
   free(text);
   enricher_destroy(e);
   metrics_destroy(m);
