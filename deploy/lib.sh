@@ -117,7 +117,9 @@ start_dev_broker() {
     --control-port "$cport" "${extra[@]}" \
     </dev/null >"$dir/logs/dev-broker.out" 2>"$dir/logs/dev-broker.log" &
   pid=$!
-  for ((i = 0; i < 100; i++)); do
+  # Up to 30 s: the mock applies each topic creation on its own thread and was
+  # measured taking 0.04-5 s for the 13 topics (see deploy/README.md).
+  for ((i = 0; i < 300; i++)); do
     [[ -s "$dir/kafka/bootstrap" ]] && break
     if ! kill -0 "$pid" 2>/dev/null; then
       sensory_log "dev-broker exited; see $dir/logs/dev-broker.log"
@@ -126,7 +128,7 @@ start_dev_broker() {
     fi
     sleep 0.1
   done
-  [[ -s "$dir/kafka/bootstrap" ]] || { sensory_log "dev-broker: no bootstrap file after 10s"; return 1; }
+  [[ -s "$dir/kafka/bootstrap" ]] || { sensory_log "dev-broker: no bootstrap file after 30s"; return 1; }
   record_pid "$dir" dev-broker "$pid" || return 1
   printf '%s\n' "$cport" >"$dir/kafka/control-port"
   KAFKA_BROKERS="$(<"$dir/kafka/bootstrap")"

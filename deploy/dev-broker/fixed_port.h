@@ -10,6 +10,8 @@
 #ifndef DEVBROKER_FIXED_PORT_H
 #define DEVBROKER_FIXED_PORT_H
 
+#include <stddef.h>
+
 /**
  * Arms the interposer: the next loopback port-0 binds get FIRST, FIRST+1, ...
  * FIRST == 0 disarms. Not thread-safe by design: the mock cluster creates its
@@ -20,5 +22,13 @@ void devbroker_fixed_port_arm(int first);
 
 /** Number of binds rewritten since the last arm (to verify the trick took). */
 int devbroker_fixed_port_rewritten(void);
+
+/**
+ * Checks that 127.0.0.1 ports FIRST..FIRST+CNT-1 can be bound right now.
+ * Needed because librdkafka 2.0.2 aborts the whole process (an assertion in
+ * its own cleanup path) when a mock listener fails to bind, so a taken port
+ * must be caught before the mock tries. Returns 0, or -1 and fills errstr.
+ */
+int devbroker_fixed_port_check(int first, int cnt, char *errstr, size_t errstr_size);
 
 #endif
