@@ -43,12 +43,18 @@ int log_enabled(log_level_t level) {
 }
 
 void log_timestamp(char *out, size_t out_size) {
+  /* Formatting the date is the expensive part and changes once a second;
+   * stages stamp every message, so each thread keeps the last one. */
+  static __thread time_t cached_sec = -1;
+  static __thread char base[32];
   struct timespec ts;
-  struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  char base[32];
-  strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (ts.tv_sec != cached_sec) {
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_sec = ts.tv_sec;
+  }
   snprintf(out, out_size, "%.19s.%03dZ", base, (int)(ts.tv_nsec / 1000000L));
 }
 

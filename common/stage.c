@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jsonf.h"
 #include "log.h"
 #include "stage_internal.h"
 #include "utf8.h"
@@ -13,6 +14,10 @@ volatile sig_atomic_t stage_stop_flag = 0;
 /* Dead letters of oversized inputs keep this much of the original: a DLQ
  * message must itself fit the broker's message size limit. */
 #define STAGE_DLQ_MAX_PAYLOAD (256 * 1024)
+
+/* Deeper input is dead-lettered: no contract nests more than a few levels,
+ * and a bound keeps parsing and validation off the stack's edge. */
+#define STAGE_MAX_DEPTH 64
 
 static conf_entry_t stage_entries[] = {
     {"kafka.brokers", "KAFKA_BROKERS", CONF_STRING, "127.0.0.1:9092",
@@ -245,14 +250,6 @@ int stage_make_dead_letter(stage_runtime_t *rt, const stage_msg_t *msg, size_t o
   return 0;
 }
 
-/* jansson's error text may quote the input ("... near 'abc'"), and inputs may
- * hold personal data: keep only the part before the quote. */
-static void json_error_reason(const json_error_t *je, char *out, size_t out_size) {
-  const char *near = strstr(je->text, " near ");
-  int n = near ? (int)(near - je->text) : (int)strlen(je->text);
-  snprintf(out, out_size, "invalid JSON at byte %d: %.*s", je->position, n, je->text);
-}
-
 /* Size, UTF-8 and JSON checks shared by every stage. Returns the parsed
  * object, or NULL with res holding the dead letter (or -1 in *fatal). */
 static json_t *stage_prepare(stage_runtime_t *rt, const stage_msg_t *msg, size_t original_len,
@@ -266,8 +263,8 @@ static json_t *stage_prepare(stage_runtime_t *rt, const stage_msg_t *msg, size_t
     fail.code = "invalid_utf8";
     snprintf(fail.message, sizeof(fail.message), "message is not valid UTF-8");
   } else {
-    json_error_t je;
-    json_t *doc = json_loadb(msg->payload, msg->len, JSON_REJECT_DUPLICATES, &je);
+    json_t *doc = jsonf_parse(msg->payload, msg->len, STAGE_MAX_DEPTH, fail.message,
+                              sizeof(fail.message));
     if (doc && json_is_object(doc))
       return doc;
     if (doc) {
@@ -276,7 +273,6 @@ static json_t *stage_prepare(stage_runtime_t *rt, const stage_msg_t *msg, size_t
       snprintf(fail.message, sizeof(fail.message), "must be object");
     } else {
       fail.code = "invalid_json";
-      json_error_reason(&je, fail.message, sizeof(fail.message));
     }
   }
   if (stage_make_dead_letter(rt, msg, original_len, &fail, res) != 0)

@@ -3,6 +3,8 @@
  * detection: a lenient decoder would let an overlong encoding hide a digit. */
 #include "utf8.h"
 
+#include <string.h>
+
 size_t utf8_decode(const char *s, size_t len, uint32_t *cp) {
   const unsigned char *p = (const unsigned char *)s;
   uint32_t c;
@@ -41,12 +43,27 @@ size_t utf8_decode(const char *s, size_t len, uint32_t *cp) {
   return n;
 }
 
+/* Eight bytes at a time while they are all ASCII: message text mostly is,
+ * and every message's bytes pass through here. */
+static size_t ascii_prefix(const char *s, size_t len) {
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    if (w & 0x8080808080808080ULL)
+      break;
+  }
+  while (i < len && (unsigned char)s[i] < 0x80)
+    i++;
+  return i;
+}
+
 int utf8_valid(const char *s, size_t len) {
   return utf8_length(s, len) != (size_t)-1;
 }
 
 size_t utf8_length(const char *s, size_t len) {
-  size_t i = 0, count = 0;
+  size_t i = ascii_prefix(s, len), count = i;
   uint32_t cp;
 
   while (i < len) {

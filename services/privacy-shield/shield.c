@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonf.h"
 #include "log.h"
 #include "schema.h"
 
@@ -209,7 +210,8 @@ int shield_transform(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t
     fail_from_schema(fail, "clean_contract", "cleaned record breaks its contract: ", err);
     return STAGE_DEAD_LETTER;
   }
-  char *text = json_dumps(doc, JSON_COMPACT);
+  size_t text_len;
+  char *text = jsonf_dumps(doc, &text_len);
   if (!text) {
     fail->code = "internal";
     snprintf(fail->message, sizeof(fail->message), "cannot serialise record");
@@ -224,7 +226,7 @@ int shield_transform(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t
     key_len = key ? json_string_length(id) : 0;
   }
   if (stage_emit_owned(out, STAGE_OUTPUT_PRIMARY, r->output_topic, key, key_len, text,
-                       strlen(text)) != 0 ||
+                       text_len) != 0 ||
       emit_audit(s, msg, &counts, hashed, out) != 0) {
     fail->code = "internal";
     snprintf(fail->message, sizeof(fail->message), "out of memory");
