@@ -50,6 +50,9 @@ import yaml
 ALLOWED_ENV = {
     "KAFKA_BROKERS", "REDIS_URL", "DATABASE_URL", "PRIVACY_HMAC_KEY_FILE",
     "PRIVACY_KEY_ID", "DLQ_KEY_FILE", "LOG_LEVEL", "METRICS_ADDR", "SCHEMAS_DIR",
+    # scraper-ingest API credentials (files of the Secret sensory-scraper-tokens)
+    "SHOPIFY_TOKEN_FILE", "DARAZ_APP_SECRET_FILE", "DARAZ_ACCESS_TOKEN_FILE",
+    "WEATHER_API_KEY_FILE", "FACEBOOK_TOKEN_FILE", "TIKTOK_TOKEN_FILE",
 }
 # KAFKA_<PROPERTY> env is a librdkafka pass-through (common/config.c).
 KAFKA_ENV_RE = re.compile(r"^KAFKA_[A-Z0-9_]+$")
@@ -57,6 +60,19 @@ KAFKA_ENV_RE = re.compile(r"^KAFKA_[A-Z0-9_]+$")
 # YAML keys (dotted, after flattening) per service; "kafka.<property>" keys not
 # listed are librdkafka pass-through.
 ALLOWED_CONFIG_KEYS = {
+    "scraper-ingest": {
+        "kafka.brokers", "kafka.timeout_ms", "redis.url", "redis.prefix", "lock.ttl_ms",
+        "metrics.file", "metrics.pushgateway", "log.level", "schemas.dir", "dlq.key_file",
+        "message.max_bytes", "sources", "max_pages", "file.batch", "http.timeout_ms",
+        "http.connect_timeout_ms", "http.retries", "http.backoff_ms", "http.backoff_max_ms",
+        "http.retry_after_max_s", "shopify.base_url", "shopify.api_version",
+        "shopify.merchant_id", "shopify.rate_per_sec", "shopify.limit", "daraz.base_url",
+        "daraz.app_key", "daraz.merchant_id", "daraz.created_after", "daraz.limit",
+        "daraz.rate_per_sec", "weather.base_url", "weather.cities", "weather.rate_per_sec",
+        "facebook.base_url", "facebook.api_version", "facebook.post_ids", "facebook.limit",
+        "facebook.rate_per_sec", "tiktok.base_url", "tiktok.keywords", "tiktok.start_date",
+        "tiktok.max_count", "tiktok.rate_per_sec",
+    },
     "privacy-shield": {
         "kafka.brokers", "kafka.group_id", "input.topics", "schemas.dir",
         "privacy.hmac_key_file", "privacy.key_id", "dlq.key_file", "log.level",
@@ -67,6 +83,12 @@ ALLOWED_CONFIG_KEYS = {
         "log.level", "metrics.addr", "message.max_bytes", "redis.url", "redis.password_file",
         "redis.timeout_ms", "cache.size", "cache.ttl_ms", "missing.log_interval_ms",
         "missing.log_ids",
+    },
+    "embedder": {
+        "kafka.brokers", "kafka.group_id", "input.topics", "schemas.dir", "dlq.key_file",
+        "log.level", "metrics.addr", "message.max_bytes", "model.dir", "model.id",
+        "model.max_tokens", "batch.max_messages", "batch.max_tokens", "batch.linger_ms",
+        "cache.entries", "threads",
     },
 }
 # The env variable of a YAML key (same table entry). Env beats the file, so a
@@ -85,6 +107,8 @@ SENSORY_KAFKA_KEYS = {"kafka.brokers", "kafka.group_id"}
 KNOWN_SECRETS = {
     "sensory-privacy-key": {"hmac.key"},
     "sensory-dlq-key": {"dlq.key"},
+    "sensory-scraper-tokens": {"shopify.token", "daraz.app_secret", "daraz.access_token",
+                               "openweather.key", "facebook.token", "tiktok.token"},
     "sensory-kafka-cluster-ca-cert": {"ca.crt"},  # Strimzi cluster CA (copied)
     "privacy-shield": {"password"},  # Strimzi KafkaUser secret
 }
@@ -262,6 +286,10 @@ def apply_labels(o, pairs, selectors, templates):
         for p in tpl:
             t = t.setdefault(p, {})
         t.setdefault("metadata", {}).setdefault("labels", {}).update(pairs)
+    if o.get("kind") == "CronJob" and (templates or selectors):
+        # kustomize labels the Job template of a CronJob as well as its pod template.
+        jt = o.setdefault("spec", {}).setdefault("jobTemplate", {})
+        jt.setdefault("metadata", {}).setdefault("labels", {}).update(pairs)
     if selectors:
         kind = o.get("kind")
         spec = o.setdefault("spec", {})
