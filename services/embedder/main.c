@@ -20,6 +20,7 @@ typedef struct embedder_config {
   int64_t batch_linger_ms;
   int64_t cache_entries;
   int64_t threads;
+  int model_check;
 } embedder_config_t;
 
 static const conf_entry_t embedder_entries[] = {
@@ -46,6 +47,8 @@ static const conf_entry_t embedder_entries[] = {
      "vectors kept for recently seen texts (1.5 KiB each; 0 disables)"},
     {"threads", "EMBEDDER_THREADS", CONF_INT, "0", offsetof(embedder_config_t, threads), 0, 0, 256,
      "BLAS threads (0: OpenBLAS default, one per core)"},
+    {"model.check", NULL, CONF_BOOL, "false", offsetof(embedder_config_t, model_check), 0, 0, 0,
+     "load and check the model, embed one text, exit 0 (k8s init container; exit 2 if bad)"},
     {NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL},
 };
 
@@ -84,6 +87,26 @@ int main(int argc, char **argv) {
             json_pack("{s:s, s:i, s:i}", "model", cfg.model_id, "dim", embedder_dim(emb),
                       "blas_threads", openblas_get_num_threads()),
             "model loaded");
+  if (cfg.model_check) {
+    /* A full forward pass, so a model whose tensors load but whose numbers
+     * are broken (NaN) is caught before the pod takes traffic. */
+    const char *probe = "model check";
+    float *vec = malloc((size_t)embedder_dim(emb) * sizeof(float));
+    int bad = !vec || embedder_embed_batch(emb, &probe, NULL, 1, vec, NULL, errstr,
+                                           sizeof(errstr)) != 0;
+    double norm = 0;
+    for (int i = 0; !bad && i < embedder_dim(emb); i++)
+      norm += (double)vec[i] * vec[i];
+    free(vec);
+    if (bad || !(norm > 0.99 && norm < 1.01)) {
+      log_error("model_check", "model forward failed or gave a non-unit vector (norm^2 %g)",
+                norm);
+      goto out;
+    }
+    log_info("model_check", "model ok");
+    svc.exit_code = 0;
+    goto out;
+  }
 
   stage_options_t opts = {.transform = embedder_transform,
                           .ctx = emb};
