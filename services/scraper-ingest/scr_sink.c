@@ -63,7 +63,7 @@ scr_sink_t *scr_sink_kafka_new(const char *brokers, const conf_kv_t *props, size
   if (set(conf, "bootstrap.servers", brokers, errstr, errstr_size) ||
       set(conf, "client.id", "scraper-ingest", errstr, errstr_size) ||
       set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
-      set(conf, "linger.ms", "5", errstr, errstr_size) ||
+      set(conf, "linger.ms", "20", errstr, errstr_size) ||
       set(conf, "compression.codec", "lz4", errstr, errstr_size) ||
       set(conf, "message.timeout.ms", tmo, errstr, errstr_size))
     goto fail;
