@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kafka.h"
 #include "log.h"
 #include "stage_internal.h"
 
@@ -54,38 +55,21 @@ typedef struct kctx {
 
 /* ---- librdkafka configuration -------------------------------------------- */
 
-static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-  /* librdkafka uses syslog levels: 3 error, 4 warning, 6 info, 7 debug. */
-  log_level_t l = level <= 3   ? LOG_LEVEL_ERROR
-                  : level <= 4 ? LOG_LEVEL_WARN
-                  : level <= 6 ? LOG_LEVEL_INFO
-                               : LOG_LEVEL_DEBUG;
-  log_event(l, "librdkafka", json_pack("{s:s,s:s}", "facility", fac, "client", rd_kafka_name(rk)),
-            "%s", buf);
-}
-
 static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v) {
-  char errstr[512];
-  if (rd_kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-    log_error("config", "kafka property %s: %s", k, errstr);
+  char errstr[600];
+  if (kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != 0) {
+    log_error("config", "%s", errstr);
     return -1;
   }
   return 0;
 }
 
-/* Pass-through properties apply to both clients, except "consumer.X" and
- * "producer.X", which apply to one. */
 static int apply_props(rd_kafka_conf_t *conf, const stage_options_t *o, const char *role) {
-  size_t rl = strlen(role);
-  for (size_t i = 0; i < o->kafka_prop_count; i++) {
-    const char *k = o->kafka_props[i].key;
-    if (strncmp(k, "consumer.", 9) == 0 || strncmp(k, "producer.", 9) == 0) {
-      if (strncmp(k, role, rl) != 0 || k[rl] != '.')
-        continue;
-      k += rl + 1;
-    }
-    if (conf_set(conf, k, o->kafka_props[i].value) != 0)
-      return -1;
+  char errstr[600];
+  if (kafka_conf_apply(conf, o->kafka_props, o->kafka_prop_count, role, errstr,
+                       sizeof(errstr)) != 0) {
+    log_error("config", "%s", errstr);
+    return -1;
   }
   return 0;
 }

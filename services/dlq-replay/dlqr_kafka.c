@@ -5,45 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "kafka.h"
 #include "log.h"
-
-/* Routed through our JSON log like every stage's client (common/stage_kafka.c). */
-static void dlqr_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-  log_level_t l = level <= 3   ? LOG_LEVEL_ERROR
-                  : level <= 4 ? LOG_LEVEL_WARN
-                  : level <= 6 ? LOG_LEVEL_INFO
-                               : LOG_LEVEL_DEBUG;
-  log_event(l, "librdkafka", json_pack("{s:s,s:s}", "facility", fac, "client", rd_kafka_name(rk)),
-            "%s", buf);
-}
-
-static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *errstr,
-               size_t errstr_size) {
-  char why[512];
-  if (rd_kafka_conf_set(conf, k, v, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
-    snprintf(errstr, errstr_size, "kafka property %s: %s", k, why);
-    return -1;
-  }
-  return 0;
-}
-
-/* Pass-through properties apply to both clients, except "consumer.X" and
- * "producer.X", which apply to one (same rule as the stages). */
-static int apply_props(rd_kafka_conf_t *conf, const dlqr_kafka_opts_t *o, const char *role,
-                       char *errstr, size_t errstr_size) {
-  size_t rl = strlen(role);
-  for (size_t i = 0; i < o->prop_count; i++) {
-    const char *k = o->props[i].key;
-    if (strncmp(k, "consumer.", 9) == 0 || strncmp(k, "producer.", 9) == 0) {
-      if (strncmp(k, role, rl) != 0 || k[rl] != '.')
-        continue;
-      k += rl + 1;
-    }
-    if (set(conf, k, o->props[i].value, errstr, errstr_size) != 0)
-      return -1;
-  }
-  return 0;
-}
 
 static rd_kafka_t *make(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errstr,
                         size_t errstr_size) {
@@ -59,18 +22,18 @@ static rd_kafka_t *make(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errst
 rd_kafka_t *dlqr_kafka_consumer(const dlqr_kafka_opts_t *o, const char *group, char *errstr,
                                 size_t errstr_size) {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, dlqr_log_cb);
-  if (set(conf, "bootstrap.servers", o->brokers, errstr, errstr_size) ||
-      set(conf, "client.id", "dlq-replay-consumer", errstr, errstr_size) ||
-      set(conf, "enable.partition.eof", "true", errstr, errstr_size) ||
-      apply_props(conf, o, "consumer", errstr, errstr_size) ||
+  rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+  if (kafka_conf_set(conf, "bootstrap.servers", o->brokers, errstr, errstr_size) ||
+      kafka_conf_set(conf, "client.id", "dlq-replay-consumer", errstr, errstr_size) ||
+      kafka_conf_set(conf, "enable.partition.eof", "true", errstr, errstr_size) ||
+      kafka_conf_apply(conf, o->props, o->prop_count, "consumer", errstr, errstr_size) ||
       /* librdkafka (2.0) refuses assign() without a group id even when
        * nothing is committed; a reader gets one that never commits. */
-      set(conf, "group.id", group ? group : "dlq-replay-reader", errstr, errstr_size) ||
+      kafka_conf_set(conf, "group.id", group ? group : "dlq-replay-reader", errstr, errstr_size) ||
       /* Set after the pass-through on purpose: an offset must only ever be
        * committed by us, after its replay is acknowledged. */
-      set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
-      set(conf, "enable.auto.offset.store", "false", errstr, errstr_size)) {
+      kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
+      kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errstr_size)) {
     rd_kafka_conf_destroy(conf);
     return NULL;
   }
@@ -84,16 +47,16 @@ rd_kafka_t *dlqr_kafka_producer(const dlqr_kafka_opts_t *o,
                                 void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
                                 void *opaque, char *errstr, size_t errstr_size) {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, dlqr_log_cb);
+  rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
   rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
   rd_kafka_conf_set_opaque(conf, opaque);
   /* Idempotence: a producer retry must not turn one replay into two. The
    * size allows the largest input a stage accepts (message.max_bytes <= 64 MiB). */
-  if (set(conf, "bootstrap.servers", o->brokers, errstr, errstr_size) ||
-      set(conf, "client.id", "dlq-replay-producer", errstr, errstr_size) ||
-      set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
-      set(conf, "message.max.bytes", "67174400", errstr, errstr_size) ||
-      apply_props(conf, o, "producer", errstr, errstr_size)) {
+  if (kafka_conf_set(conf, "bootstrap.servers", o->brokers, errstr, errstr_size) ||
+      kafka_conf_set(conf, "client.id", "dlq-replay-producer", errstr, errstr_size) ||
+      kafka_conf_set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
+      kafka_conf_set(conf, "message.max.bytes", "67174400", errstr, errstr_size) ||
+      kafka_conf_apply(conf, o->props, o->prop_count, "producer", errstr, errstr_size)) {
     rd_kafka_conf_destroy(conf);
     return NULL;
   }
