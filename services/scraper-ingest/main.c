@@ -150,6 +150,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   log_init("scraper-ingest", level);
+  scr_install_signals();
 
   /* --from file:PATH | PATH | - ; everything else comes from --sources. */
   const char *path = NULL;
@@ -251,6 +252,10 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < nnames; i++, k++) {
     const scr_source_def_t *def = scr_source_find(names[i]);
     stats[k].source = def->name;
+    if (scr_stopping(&stats[k])) {
+      k++;
+      break;
+    }
     run_one(&run, &stats[k], def->name, def, NULL, NULL);
     scr_report_log(&stats[k]);
     /* Kafka is shared: once it fails, later sources would fail the same way. */

@@ -1,10 +1,38 @@
 /* Validation, producing, dead letters and checkpoints shared by every source. */
 #include "scr_run.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+volatile sig_atomic_t scr_stop_flag = 0;
+
+static void on_signal(int sig) {
+  (void)sig;
+  scr_stop_flag = 1;
+}
+
+void scr_install_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int scr_stopping(scr_stats_t *st) {
+  if (!scr_stop_flag)
+    return 0;
+  if (st->status == SCR_SRC_OK) {
+    st->status = SCR_SRC_PARTIAL;
+    snprintf(st->error, sizeof(st->error), "stopped by signal after the last checkpoint");
+  }
+  return 1;
+}
 
 double scr_now(void) {
   struct timespec ts;

@@ -6,6 +6,7 @@
 #define SCR_RUN_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -88,6 +89,16 @@ int scr_checkpoint(scr_run_t *run, scr_stats_t *st, const char *stream, const ch
  * always with --stdio). The first read also fills st->cursor_before. Returns
  * 0, or -1 with st->status SCR_SRC_STATE. */
 int scr_cursor(scr_run_t *run, scr_stats_t *st, const char *stream, char *out, size_t out_size);
+
+/* Set by SIGTERM/SIGINT: sources finish the page in hand, checkpoint it and
+ * stop (status SCR_SRC_PARTIAL, "stopped by signal"). */
+extern volatile sig_atomic_t scr_stop_flag;
+
+/* Installs the SIGTERM/SIGINT handlers that set scr_stop_flag. */
+void scr_install_signals(void);
+
+/* Returns 1 (and marks st stopped) when a stop was requested. */
+int scr_stopping(scr_stats_t *st);
 
 /* Monotonic seconds. */
 double scr_now(void);

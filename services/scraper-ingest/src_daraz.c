@@ -256,7 +256,7 @@ void scr_src_daraz(scr_run_t *run, scr_stats_t *st) {
     snprintf(after, sizeof(after), "%.200s", cursor[0] ? cursor : c->daraz_created_after);
   }
   json_t *recs = json_array();
-  while (st->pages < (uint64_t)c->max_pages) {
+  while (st->pages < (uint64_t)c->max_pages && !scr_stopping(st)) {
     char off_s[32], lim_s[32];
     snprintf(off_s, sizeof(off_s), "%lld", offset);
     snprintf(lim_s, sizeof(lim_s), "%lld", (long long)c->daraz_limit);

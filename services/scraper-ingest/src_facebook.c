@@ -71,7 +71,7 @@ void scr_src_facebook(scr_run_t *run, scr_stats_t *st) {
     if (scr_cursor(run, st, posts[p], cursor, sizeof(cursor)) != 0 ||
         scr_url_escape(posts[p], pesc, sizeof(pesc)) != 0)
       break;
-    while (st->pages < (uint64_t)c->max_pages) {
+    while (st->pages < (uint64_t)c->max_pages && !scr_stopping(st)) {
       char url[4096], cesc[SCR_CURSOR_MAX * 3];
       size_t o = (size_t)snprintf(
           url, sizeof(url),

@@ -98,12 +98,14 @@ void scr_src_file(scr_run_t *run, scr_stats_t *st, const char *path, const char 
     }
     if (rc != 0)
       break;
-    if (++in_batch >= (uint64_t)run->cfg->file_batch) {
+    if (++in_batch >= (uint64_t)run->cfg->file_batch || scr_stop_flag) {
       snprintf(value, sizeof(value), "%lld", offset);
       st->pages++;
       if (scr_checkpoint(run, st, stream, is_stdin ? NULL : value) != 0)
         break;
       in_batch = 0;
+      if (scr_stopping(st))
+        break;
     }
   }
   if (st->status == SCR_SRC_OK && ferror(in)) {

@@ -155,7 +155,7 @@ void scr_src_shopify(scr_run_t *run, scr_stats_t *st) {
            c->shopify_base_url, c->shopify_api_version, (long long)c->shopify_limit, since_id);
   size_t base_len = strlen(c->shopify_base_url);
   json_t *recs = json_array();
-  while (st->pages < (uint64_t)c->max_pages) {
+  while (st->pages < (uint64_t)c->max_pages && !scr_stopping(st)) {
     scr_http_resp_t resp;
     int hrc = scr_http_request(http, "GET", url, headers, NULL, &resp, err, sizeof(err));
     if (hrc != SCR_HTTP_OK) {

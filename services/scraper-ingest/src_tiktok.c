@@ -116,7 +116,7 @@ void scr_src_tiktok(scr_run_t *run, scr_stats_t *st) {
       day_string(s, start);
       day_string(e, end);
     }
-    for (int more = 1; more && st->pages < (uint64_t)c->max_pages;) {
+    for (int more = 1; more && st->pages < (uint64_t)c->max_pages && !scr_stopping(st);) {
       json_t *body = json_pack(
           "{s:{s:[{s:s,s:s,s:[s]}]},s:s,s:s,s:I,s:I}", "query", "and", "operation", "IN",
           "field_name", "keyword", "field_values", kws[k], "start_date", start, "end_date", end,

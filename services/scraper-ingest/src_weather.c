@@ -91,7 +91,7 @@ void scr_src_weather(scr_run_t *run, scr_stats_t *st) {
     goto out;
   }
   int failures = 0;
-  for (size_t i = 0; i < ncities && st->pages < (uint64_t)c->max_pages; i++) {
+  for (size_t i = 0; i < ncities && st->pages < (uint64_t)c->max_pages && !scr_stopping(st); i++) {
     char cursor[SCR_CURSOR_MAX], cesc[512], url[2048];
     if (scr_cursor(run, st, cities[i], cursor, sizeof(cursor)) != 0)
       break;

@@ -94,6 +94,28 @@ consume source.market.shopify "$T/all2.jsonl"
 check_eq "crash + resume: no gaps, no duplicates" "lost=0 dups=0" \
   "$(verdict 200000 600 "$T/all2.jsonl")"
 
+# SIGTERM mid-run: the page in hand is finished and checkpointed, the lock
+# released, exit 4; the next run continues from there.
+start_mock mock2t --orders 600 --id-base 250000 --slow-page 3:1
+export SHOPIFY_BASE_URL="$MOCK_URL"
+"$SENSORY_BIN/scraper-ingest" --sources shopify --shopify-limit 100 --redis-prefix t2t \
+  >>"$T/logs/run2t.out" 2>>"$T/logs/run2t.log" &
+pid=$!
+for ((i = 0; i < 100; i++)); do
+  [[ "$(requests shopify)" -ge 3 ]] && break
+  sleep 0.05
+done
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+check_eq "SIGTERM: exit 4 after the page in hand" 4 "$rc"
+check_eq "SIGTERM: page 3 checkpointed" 250299 "$("${REDIS_CLI[@]}" GET t2t:cursor:shopify:orders)"
+check_eq "SIGTERM: lock released" 0 "$("${REDIS_CLI[@]}" EXISTS t2t:lock:shopify)"
+scr run2u --sources shopify --shopify-limit 100 --redis-prefix t2t
+consume source.market.shopify "$T/all2t.jsonl"
+check_eq "SIGTERM + re-run: no gaps, no duplicates" "lost=0 dups=0" \
+  "$(verdict 250000 600 "$T/all2t.jsonl")"
+
 # ---- 3. 429 with Retry-After, 500, timeout -----------------------------------
 start_mock mock3 --orders 400 --id-base 300000 --fault 429:2 --fault 500:3 --fault timeout:4
 export SHOPIFY_BASE_URL="$MOCK_URL"

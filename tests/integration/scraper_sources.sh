@@ -65,6 +65,12 @@ sys.exit(0 if st == {"delivered", "failed_delivery"} and pm == {"cod", "prepaid"
 PY
 check "metrics per source" grep -q 'scraper_ingest_records_produced_total{source="tiktok"} 250' "$T/run.prom"
 
+# Metrics pushed to a Pushgateway (the mock stands in for it).
+scr push1 --sources weather "${FAST[@]}" --redis-prefix push --metrics-pushgateway "$MOCK_URL"
+check_eq "pushgateway: one PUT per run" 1 "$(requests pushgateway)"
+check "pushgateway: grouped by job and run" grep -q '"path": "/metrics/job/scraper-ingest/run/weather"' "$MOCK_LOG"
+check "pushgateway: run metrics pushed" grep -q '"family": "pushgateway".*scraper_ingest_source_success' "$MOCK_LOG"
+
 # Second run: nothing new anywhere (weather: same observation time).
 scr run2 --sources daraz,weather,facebook,tiktok "${FAST[@]}"
 check_eq "re-run: exit 0" 0 "$SCR_RC"

@@ -152,6 +152,17 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         self.route("GET", b"")
 
+    def do_PUT(self):
+        # A Pushgateway stand-in: records the grouping path and the metric names.
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n).decode("utf-8", "replace")
+        names = sorted({l.split("{")[0].split(" ")[0] for l in body.splitlines()
+                        if l and not l.startswith("#")})
+        self.server.st.record(family="pushgateway", n=self.server.st.next_count("pushgateway"),
+                              method="PUT", path=self.path, metrics=names,
+                              content_type=self.headers.get("Content-Type"))
+        self.send_json(200, {})
+
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         self.route("POST", self.rfile.read(n))
