@@ -1,7 +1,8 @@
 /* scr_report — what a run tells operators: one summary log line per source
- * and the run's Prometheus metrics, written as a node-exporter textfile
- * (primary: a CronJob pod lives too briefly to be scraped) and optionally
- * pushed to a Pushgateway. */
+ * and the run's Prometheus metrics. A run lives too briefly to be scraped, so
+ * the metrics leave with it: pushed to a Pushgateway (the primary path, used
+ * by the k8s CronJobs) and/or written as a node-exporter textfile (VM/cron
+ * installs, tests). */
 #ifndef SCR_REPORT_H
 #define SCR_REPORT_H
 
