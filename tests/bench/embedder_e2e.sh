@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Embedder end to end over the dev broker (not a ctest test): a random model
+# with the exact all-MiniLM-L6-v2 shapes (temp dir, never committed), N posts
+# of the corpus produced to enriched.social, time until N vector records are
+# on sink.weaviate.vectors (cache off, so every post runs the model).
+#
+#   SENSORY_SOURCE_DIR=. SENSORY_BIN=build/bin tests/bench/embedder_e2e.sh [N]
+set -euo pipefail
+export SENSORY_SOURCE_DIR="${SENSORY_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
+export SENSORY_BIN="${SENSORY_BIN:-$SENSORY_SOURCE_DIR/build/bin}"
+source "$SENSORY_SOURCE_DIR/tests/tools/itest.sh"
+N="${1:-2000}"
+
+$PY "$SENSORY_SOURCE_DIR/tests/tools/embedder_golden_gen.py" "$T/model" --shape minilm \
+  --goldens 0 --vocab "$SENSORY_SOURCE_DIR/tests/fixtures/embedding/vocab.txt"
+start_dev_broker "$T"
+$PY - "$N" "$SENSORY_SOURCE_DIR/tests/fixtures/embedding/tokenizer_cases.jsonl" >"$T/in.tsv" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+texts = [json.loads(l)["text"] for l in open(sys.argv[2], encoding="utf-8")]
+texts = [t for t in texts if 5 <= len(t) <= 400]
+for i in range(n):
+    rec = {"platform": "facebook", "post_id": f"post_{i}", "author_hash": "k1:" + "ab" * 32,
+           "content": "some content", "engagement_count": i, "timestamp": "2026-11-21T10:00:00Z",
+           "products": [], "enriched_text": f"{texts[i % len(texts)]} ({i})"}
+    print("enriched.social\tpost_%d\t%s" % (i, json.dumps(rec, ensure_ascii=False)))
+PY
+# Input first, then the embedder: measures processing, not the producer.
+$PY "$TOOLS/kafka_tool.py" produce -b "$KAFKA_BROKERS" <"$T/in.tsv"
+port="$(free_port)"
+printf '%s\n' "$port" >"$T/embedder.port"
+t0=$(date +%s.%N)
+MODEL_DIR="$T/model" METRICS_ADDR="127.0.0.1:$port" EMBEDDER_CACHE_ENTRIES=0 \
+  "$SENSORY_BIN/embedder" -X auto.offset.reset=earliest \
+  >>"$T/logs/embedder.out" 2>>"$T/logs/embedder.log" &
+record_pid "$T" embedder $!
+check "$N vectors out" wait_count sink.weaviate.vectors "$N" 600
+t1=$(date +%s.%N)
+metrics="$(curl -sf "http://127.0.0.1:$port/metrics")"
+passes="$(awk '/^embedder_forward_seconds_count/ {print $2}' <<<"$metrics")"
+tokens="$(awk '/^embedder_tokens_total/ {print $2}' <<<"$metrics")"
+echo "forward passes: $passes, tokens: $tokens (mean $((N / passes)) posts, $((tokens / passes)) tokens per pass)"
+rss=$(awk '/VmHWM/ {print $2}' "/proc/$(recorded_pid "$T" embedder)/status")
+$PY -c "import sys; n,a,b,r=int(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]),int(sys.argv[4]); print(f'embedder e2e over the dev broker: {n} posts in {b-a:.1f} s = {n/(b-a):.0f} posts/s (incl. start-up and model load), peak RSS {r/1024:.0f} MB')" "$N" "$t0" "$t1" "$rss"
+finish
