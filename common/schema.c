@@ -260,7 +260,7 @@ static int check_string(vctx_t *v, const schema_node_t *n, const json_t *x) {
     if ((n->flags & SK_MAXLEN) && cps > n->max_len)
       return verr(v, "must be at most %zu character%s", n->max_len, n->max_len == 1 ? "" : "s");
   }
-  if (n->pattern) {
+  if (n->pattern && !(n->fre && schema_fre_match(n->fre, s, len))) {
     pcre2_match_data *md = match_data();
     int rc;
     if (!md)
@@ -348,10 +348,9 @@ static const schema_prop_t *prop_find(const schema_node_t *n, const char *k, siz
   return NULL;
 }
 
-static int check_object(vctx_t *v, const schema_node_t *n, const json_t *x) {
-  size_t i;
-
-  for (i = 0; i < n->n_required; i++) {
+/* The first missing required property, reported as the general path does. */
+static int missing_required(vctx_t *v, const schema_node_t *n, const json_t *x) {
+  for (size_t i = 0; i < n->n_required; i++) {
     if (!json_object_getn(x, n->required[i].s, n->required[i].len)) {
       push_key(v, n->required[i].s, n->required[i].len);
       verr(v, "is required");
@@ -359,6 +358,69 @@ static int check_object(vctx_t *v, const schema_node_t *n, const json_t *x) {
       return -1;
     }
   }
+  return 0;
+}
+
+/* additionalProperties: instance order, as the general path. */
+static int check_additional(vctx_t *v, const schema_node_t *n, const json_t *x) {
+  for (void *it = json_object_iter((json_t *)x); it; it = json_object_iter_next((json_t *)x, it)) {
+    const char *k = json_object_iter_key(it);
+    size_t kl = json_object_iter_key_len(it);
+    int rc;
+    if (prop_find(n, k, kl))
+      continue;
+    push_key(v, k, kl);
+    rc = n->addl->boolean == 0 ? verr(v, "unexpected property")
+                               : validate_node(v, n->addl, json_object_iter_value(it));
+    v->depth--;
+    if (rc < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* One pass over the instance with the compiled name table instead of one
+ * jansson lookup per declared property; the checks then run in the general
+ * path's order (required, properties in schema order, additional ones), so
+ * the first error reported is the same. */
+static int check_object_fast(vctx_t *v, const schema_node_t *n, const json_t *x) {
+  const json_t *vals[64];
+  uint64_t seen = 0, todo;
+  int extra = 0;
+
+  for (void *it = json_object_iter((json_t *)x); it; it = json_object_iter_next((json_t *)x, it)) {
+    int p = schema_prop_index(n, json_object_iter_key(it), json_object_iter_key_len(it));
+    if (p < 0) {
+      extra = 1;
+      continue;
+    }
+    vals[p] = json_object_iter_value(it);
+    seen |= 1ull << p;
+  }
+  if ((seen & n->req_mask) != n->req_mask)
+    return missing_required(v, n, x);
+  for (todo = seen; todo; todo &= todo - 1) {
+    const schema_prop_t *p = &n->props[__builtin_ctzll(todo)];
+    push_key(v, p->name, p->len);
+    int rc = p->node->boolean == 0 ? verr(v, "is not allowed")
+                                   : validate_node(v, p->node, vals[__builtin_ctzll(todo)]);
+    v->depth--;
+    if (rc < 0)
+      return -1;
+  }
+  if (extra && n->addl && n->addl->boolean != 1)
+    return check_additional(v, n, x);
+  return 0;
+}
+
+static int check_object(vctx_t *v, const schema_node_t *n, const json_t *x) {
+  size_t i;
+
+  if (n->prop_slots)
+    return check_object_fast(v, n, x);
+
+  if (missing_required(v, n, x) < 0)
+    return -1;
   for (i = 0; i < n->n_props; i++) {
     const schema_prop_t *p = &n->props[i];
     json_t *val = json_object_getn(x, p->name, p->len);
@@ -370,21 +432,8 @@ static int check_object(vctx_t *v, const schema_node_t *n, const json_t *x) {
     if (rc < 0)
       return -1;
   }
-  if (n->addl && n->addl->boolean != 1) {
-    const char *k;
-    size_t kl;
-    json_t *val;
-    json_object_keylen_foreach((json_t *)x, k, kl, val) {
-      int rc;
-      if (prop_find(n, k, kl))
-        continue;
-      push_key(v, k, kl);
-      rc = n->addl->boolean == 0 ? verr(v, "unexpected property") : validate_node(v, n->addl, val);
-      v->depth--;
-      if (rc < 0)
-        return -1;
-    }
-  }
+  if (n->addl && n->addl->boolean != 1)
+    return check_additional(v, n, x);
   return 0;
 }
 
@@ -457,7 +506,7 @@ static int validate_node(vctx_t *v, const schema_node_t *n, const json_t *x) {
   default:
     break;
   }
-  if (rc < 0)
+  if (rc < 0 || !(n->flags & SK_APPLY))
     goto out;
   if (n->ref && (rc = validate_node(v, n->ref, x)) < 0)
     goto out;
@@ -509,12 +558,12 @@ static int depth_check(vctx_t *v, const json_t *x, size_t level) {
       }
     }
   } else {
-    const char *k;
-    size_t kl;
-    json_t *c;
-    json_object_keylen_foreach((json_t *)x, k, kl, c) {
+    /* Iterators, not json_object_keylen_foreach: it looks every key up again. */
+    for (void *it = json_object_iter((json_t *)x); it;
+         it = json_object_iter_next((json_t *)x, it)) {
+      json_t *c = json_object_iter_value(it);
       if (json_is_object(c) || json_is_array(c)) {
-        push_key(v, k, kl);
+        push_key(v, json_object_iter_key(it), json_object_iter_key_len(it));
         int rc = depth_check(v, c, level + 1);
         v->depth--;
         if (rc < 0)

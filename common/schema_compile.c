@@ -402,6 +402,8 @@ static int read_pattern(cctx_t *c, schema_node_t *n, json_t *v, const char *loc)
   /* JIT is an optimisation only; the interpreter is used where JIT is absent. */
   (void)pcre2_jit_compile(n->pattern, PCRE2_JIT_COMPLETE);
   n->pattern_src = json_string_value(v);
+  /* Optional as well: NULL (not simple, or out of memory) means PCRE2 only. */
+  n->fre = schema_fre_compile(json_string_value(v), json_string_length(v));
   return 0;
 }
 
@@ -698,6 +700,10 @@ static schema_node_t *compile_node(cctx_t *c, json_t *js, const char *loc) {
     if (compile_keyword(c, n, e, k, v) < 0)
       return NULL;
   }
+  if (schema_fast_prepare(n) < 0) {
+    fail(c, "out of memory");
+    return NULL;
+  }
   n->compiled = 1;
   return n;
 }
@@ -737,6 +743,8 @@ void schema_nodes_free(schema_t *s) {
   while (n) {
     next = n->next_alloc;
     pcre2_code_free(n->pattern);
+    free(n->fre);
+    free(n->prop_slots);
     free(n->enum_strs);
     free(n->enum_msg);
     free(n->const_msg);

@@ -9,6 +9,7 @@
 #include <pcre2.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "schema.h"
 
@@ -52,6 +53,21 @@ typedef struct schema_prop {
   schema_node_t *node;
 } schema_prop_t;
 
+/* A pattern that is an anchored sequence of ASCII character-class repetitions,
+ * optionally with one-level groups ("^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"),
+ * matched without PCRE2 (schema_fast.c).  A group item covers the next n_sub
+ * items. */
+typedef struct schema_fre_item {
+  uint32_t min, max;
+  uint32_t n_sub; /* > 0: a group over the following n_sub items */
+} schema_fre_item_t;
+
+typedef struct schema_fre {
+  uint32_t cls[256]; /* bit k: byte is in the class of item k (ASCII only) */
+  size_t n;
+  schema_fre_item_t items[];
+} schema_fre_t;
+
 typedef struct schema_str {
   const char *s;
   size_t len;
@@ -73,6 +89,7 @@ enum {
   SK_ADDL = 1u << 11,
   SK_ITEMS = 1u << 12,
   SK_NOT = 1u << 13,
+  SK_APPLY = 1u << 14, /* any of $ref, allOf, anyOf, oneOf, not (schema_fast.c) */
 };
 
 struct schema_node {
@@ -86,6 +103,7 @@ struct schema_node {
   size_t min_len, max_len, min_items, max_items;
 
   pcre2_code *pattern;
+  schema_fre_t *fre; /* NULL: PCRE2 only */
   const char *pattern_src;
   schema_format_t format;
 
@@ -102,6 +120,12 @@ struct schema_node {
   schema_node_t *addl;
   schema_str_t *required;
   size_t n_required;
+  /* Object fast path (schema_fast.c), set when there are at most 64 properties
+   * and every required name is one of them: prop_slots is an open-addressing
+   * table of property index + 1, req_mask the properties that are required. */
+  uint8_t *prop_slots;
+  size_t prop_slot_mask;
+  uint64_t req_mask;
 
   schema_node_t **prefix;
   size_t n_prefix;
@@ -125,6 +149,89 @@ struct schema {
   char *name;
   pcre2_match_context *mctx;
 };
+
+/* Compiles pattern src[0..len) for schema_fre_match, or returns NULL when
+ * it is not of the simple form (or on allocation failure): PCRE2 then does
+ * all the work.  Caller frees the result. */
+schema_fre_t *schema_fre_compile(const char *src, size_t len);
+
+/* 1 when s[0..len) is certainly matched by the pattern fre came from; 0 means
+ * "not proven": the caller asks PCRE2, which also decides UTF-8 errors. */
+int schema_fre_match(const schema_fre_t *fre, const char *s, size_t len);
+
+/* Builds the object fast-path table of a compiled node; 0, or -1 when out of
+ * memory. Leaves prop_slots NULL when the node does not qualify. */
+int schema_fast_prepare(schema_node_t *n);
+
+/* Hash of a property name for prop_slots: the first and last eight bytes and
+ * the length, which tells contract property names apart; unseeded, which is
+ * fine because the table only holds the schema's own names (an instance key
+ * costs one probe sequence whatever it is). */
+static inline uint64_t schema_key_hash(const char *k, size_t kl) {
+  uint64_t a = 0, b = 0;
+  if (kl >= 8) {
+    memcpy(&a, k, 8);
+    memcpy(&b, k + kl - 8, 8);
+  } else if (kl >= 4) {
+    uint32_t x, y;
+    memcpy(&x, k, 4);
+    memcpy(&y, k + kl - 4, 4);
+    a = x;
+    b = y;
+  } else if (kl) {
+    a = (uint64_t)(unsigned char)k[0] | (uint64_t)(unsigned char)k[kl / 2] << 8 |
+        (uint64_t)(unsigned char)k[kl - 1] << 16;
+  }
+  a ^= b * 0x9E3779B97F4A7C15ull ^ kl;
+  a *= 0xff51afd7ed558ccdull;
+  return a ^ (a >> 29);
+}
+
+static inline int schema_key_eq(const char *a, const char *b, size_t len) {
+  /* Property names are short: a few (overlapping) word compares beat a
+   * memcmp call. */
+  uint64_t x, y;
+  if (len >= 8) {
+    while (len > 8) {
+      memcpy(&x, a, 8);
+      memcpy(&y, b, 8);
+      if (x != y)
+        return 0;
+      a += 8;
+      b += 8;
+      len -= 8;
+    }
+    memcpy(&x, a + len - 8, 8);
+    memcpy(&y, b + len - 8, 8);
+    return x == y;
+  }
+  if (len >= 4) {
+    uint32_t p, q, r, t;
+    memcpy(&p, a, 4);
+    memcpy(&q, b, 4);
+    memcpy(&r, a + len - 4, 4);
+    memcpy(&t, b + len - 4, 4);
+    return p == q && r == t;
+  }
+  while (len--)
+    if (*a++ != *b++)
+      return 0;
+  return 1;
+}
+
+/* Index of property k[0..kl) of n, or -1; n->prop_slots must be set. */
+static inline int schema_prop_index(const schema_node_t *n, const char *k, size_t kl) {
+  size_t i = (size_t)schema_key_hash(k, kl) & n->prop_slot_mask;
+  for (;;) {
+    unsigned sl = n->prop_slots[i];
+    if (!sl)
+      return -1;
+    const schema_prop_t *p = &n->props[sl - 1];
+    if (p->len == kl && schema_key_eq(p->name, k, kl))
+      return (int)sl - 1;
+    i = (i + 1) & n->prop_slot_mask;
+  }
+}
 
 /* Builds s->root from s->doc (schema_compile.c). 0 or -1 + errstr. */
 int schema_compile(schema_t *s, char *errstr, size_t errstr_size);

@@ -154,6 +154,89 @@ static void test_keyword_messages(void **state) {
   }
 }
 
+/* The fast paths of schema_fast.c (property table, simple patterns) must give
+ * exactly the general path's verdicts and first errors. */
+#define ORD                                                                                        \
+  "{\"required\":[\"b\",\"a\"],\"properties\":{\"a\":{\"type\":\"string\"},"                       \
+  "\"b\":{\"type\":\"string\"}},\"additionalProperties\":false}"
+static const vcase_t fast_cases[] = {
+    {"{\"pattern\":\"^[A-Z]{3}$\"}", "\"ABC\"", NULL},
+    /* PCRE2's $ also matches before a final newline: kept as it was. */
+    {"{\"pattern\":\"^[A-Z]{3}$\"}", "\"ABC\\n\"", NULL},
+    {"{\"pattern\":\"^[A-Z]{3}$\"}", "\"ABC\\n\\n\"", ": must match pattern ^[A-Z]{3}$"},
+    {"{\"pattern\":\"^[A-Z]{3}$\"}", "\"ABCD\"", ": must match pattern ^[A-Z]{3}$"},
+    {"{\"pattern\":\"^[A-Z]{3}$\"}", "\"AB\"", ": must match pattern ^[A-Z]{3}$"},
+    {"{\"pattern\":\"^[A-Z]{3}$\"}", "\"\\u00c0BC\"", ": must match pattern ^[A-Z]{3}$"},
+    {"{\"pattern\":\"^[A-Z]{3}$\"}", "\"\"", ": must match pattern ^[A-Z]{3}$"},
+    {"{\"pattern\":\"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$\"}", "\"en\"", NULL},
+    {"{\"pattern\":\"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$\"}", "\"eng-Latn-BD\"", NULL},
+    {"{\"pattern\":\"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$\"}", "\"en-\"",
+     ": must match pattern ^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"},
+    {"{\"pattern\":\"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$\"}", "\"en-US-x\"",
+     ": must match pattern ^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"},
+    {"{\"pattern\":\"^[A-Za-z0-9_-]{1,16}:[0-9a-f]{64}$\"}",
+     "\"k1:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"", NULL},
+    {"{\"pattern\":\"^[A-Za-z0-9_-]{1,16}:[0-9a-f]{64}$\"}",
+     "\"k1:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\"",
+     ": must match pattern ^[A-Za-z0-9_-]{1,16}:[0-9a-f]{64}$"},
+    /* Greedy alone fails here; PCRE2 backtracks and matches. */
+    {"{\"pattern\":\"^[a-z]*[a-c]$\"}", "\"abc\"", NULL},
+    {"{\"pattern\":\"^[a-c]?b$\"}", "\"b\"", NULL},
+    {"{\"pattern\":\"^x[.]y$\"}", "\"x.y\"", NULL},
+    {"{\"pattern\":\"^x[.]y$\"}", "\"xzy\"", ": must match pattern ^x[.]y$"},
+    {"{\"pattern\":\"^x.y$\"}", "\"xzy\"", NULL},
+    {"{\"pattern\":\"[0-9]{2}\"}", "\"a12b\"", NULL},
+    {ORD, "{\"z\":1,\"a\":1}", "/b: is required"},
+    {ORD, "{\"z\":1,\"b\":1,\"a\":1}", "/a: must be string"},
+    {ORD, "{\"a\":\"x\",\"b\":\"x\",\"z\":1,\"y\":2}", "/z: unexpected property"},
+    {ORD, "{\"y\":1,\"a\":\"x\",\"b\":\"x\"}", "/y: unexpected property"},
+    {ORD, "{\"b\":\"x\",\"a\":\"x\"}", NULL},
+    {"{\"required\":[\"q\"],\"properties\":{\"a\":{}}}", "{\"a\":1}", "/q: is required"},
+    {"{\"required\":[\"a\",\"a\"],\"properties\":{\"a\":{}}}", "{\"b\":1}", "/a: is required"},
+    {"{\"properties\":{\"a\":{}},\"additionalProperties\":{\"type\":\"integer\"}}",
+     "{\"b\":2,\"a\":\"s\",\"c\":\"x\"}", "/c: must be integer"},
+    {"{\"properties\":{\"a\":false,\"b\":{}}}", "{\"b\":1,\"a\":1}", "/a: is not allowed"},
+    {"{\"properties\":{\"\":{\"type\":\"string\"},\"a~b/c\":{\"type\":\"string\"}}}",
+     "{\"a~b/c\":1}", "/a~0b~1c: must be string"},
+    {"{\"properties\":{\"\":{\"type\":\"string\"}}}", "{\"\":1}", "/: must be string"},
+};
+
+static void test_fast_paths(void **state) {
+  char err[512], text[4096];
+  size_t o;
+  (void)state;
+  for (size_t i = 0; i < sizeof(fast_cases) / sizeof(fast_cases[0]); i++) {
+    schema_t *s = compile(fast_cases[i].schema);
+    json_t *x = json_loads(fast_cases[i].instance, JSON_DECODE_ANY, NULL);
+    assert_non_null(x);
+    int rc = schema_validate(s, x, err, sizeof(err));
+    if (!fast_cases[i].err && rc != 0)
+      fail_msg("case %zu %s / %s: expected valid, got \"%s\"", i, fast_cases[i].schema,
+               fast_cases[i].instance, err);
+    if (fast_cases[i].err && (rc == 0 || strcmp(err, fast_cases[i].err)))
+      fail_msg("case %zu %s / %s: expected \"%s\", got \"%s\"", i, fast_cases[i].schema,
+               fast_cases[i].instance, fast_cases[i].err, rc ? err : "valid");
+    json_decref(x);
+    schema_destroy(s);
+  }
+  /* More than 64 properties: the general path, same messages. */
+  o = (size_t)snprintf(text, sizeof(text), "{\"required\":[\"p69\"],\"properties\":{");
+  for (int p = 0; p < 70; p++)
+    o += (size_t)snprintf(text + o, sizeof(text) - o, "%s\"p%d\":{\"type\":\"string\"}",
+                          p ? "," : "", p);
+  snprintf(text + o, sizeof(text) - o, "}}");
+  schema_t *s = compile(text);
+  json_t *x = json_pack("{s:i}", "p3", 1);
+  assert_int_equal(schema_validate(s, x, err, sizeof(err)), -1);
+  assert_string_equal(err, "/p69: is required");
+  json_object_set_new(x, "p69", json_string("v"));
+  json_object_set_new(x, "p66", json_integer(1));
+  assert_int_equal(schema_validate(s, x, err, sizeof(err)), -1);
+  assert_string_equal(err, "/p3: must be string");
+  json_decref(x);
+  schema_destroy(s);
+}
+
 typedef struct lcase {
   const char *schema, *needle;
 } lcase_t;
@@ -370,6 +453,7 @@ static void test_concurrent_validation(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_keyword_messages),
+      cmocka_unit_test(test_fast_paths),
       cmocka_unit_test(test_load_errors),
       cmocka_unit_test(test_load_file_errors),
       cmocka_unit_test(test_recursive_ref_loads_and_self_loop_is_bounded),
