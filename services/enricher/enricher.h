@@ -9,7 +9,9 @@
  * tests) through enr_store_t, behind a bounded LRU+TTL cache: ids the cache
  * cannot answer are fetched in one call (one Redis round trip) per message.
  * A missing product is not an error: the post goes on without that context,
- * counted and logged once per id per interval. An unreachable store is:
+ * counted and logged once per id per interval (the set of logged ids is an
+ * LRU of missing_log_ids entries, so memory stays bounded however many
+ * unknown ids arrive). An unreachable store is:
  * the transform returns STAGE_RETRY so nothing is emitted or committed.
  *
  * Single-threaded, like the stage loop that calls it.
