@@ -53,6 +53,26 @@ static void test_gelu(void **state) {
   assert_float_equal(x[4], 0.0f, 1e-6);
 }
 
+static void test_gelu_accuracy(void **state) {
+  (void)state;
+  /* The vectorised erf against libm's erf in double over [-12, 12]. */
+  enum { N = 24001 };
+  float *x = malloc(N * sizeof(float));
+  for (int i = 0; i < N; i++)
+    x[i] = -12.0f + (float)i * 0.001f;
+  bert_gelu(x, N);
+  double worst = 0;
+  for (int i = 0; i < N; i++) {
+    double v = -12.0 + (float)i * 0.001f;
+    double want = 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
+    double err = fabs(x[i] - want) / fmax(1.0, fabs(v));
+    worst = err > worst ? err : worst;
+  }
+  fprintf(stderr, "gelu: max error vs exact %.3g (relative to max(1,|x|))\n", worst);
+  assert_true(worst < 1e-6);
+  free(x);
+}
+
 static void test_softmax(void **state) {
   (void)state;
   float x[4] = {0, logf(2), 1000, 1000}; /* second row: no overflow */
@@ -439,7 +459,7 @@ static void test_batch_invariance(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_layer_norm),     cmocka_unit_test(test_gelu),
-      cmocka_unit_test(test_softmax),        cmocka_unit_test(test_attention),
+      cmocka_unit_test(test_gelu_accuracy),  cmocka_unit_test(test_softmax),        cmocka_unit_test(test_attention),
       cmocka_unit_test(test_pool_normalize), cmocka_unit_test(test_loader),
       cmocka_unit_test(test_golden_parity),  cmocka_unit_test(test_batch_invariance),
   };
