@@ -247,12 +247,40 @@ static int check_number(vctx_t *v, const schema_node_t *n, const json_t *x) {
   return 0;
 }
 
+/* utf8_length, with the short all-ASCII strings of most fields (ids, names,
+ * cities) answered inline by a few overlapping word tests. */
+static inline size_t code_points(const char *s, size_t len) {
+  const uint64_t hi8 = 0x8080808080808080ull;
+  uint64_t w, t;
+  uint32_t a, b;
+
+  if (len >= 8) {
+    size_t i = 0;
+    for (; i + 8 < len; i += 8) {
+      memcpy(&w, s + i, 8);
+      if (w & hi8)
+        return utf8_length(s, len);
+    }
+    memcpy(&t, s + len - 8, 8);
+    return (t & hi8) ? utf8_length(s, len) : len;
+  }
+  if (len >= 4) {
+    memcpy(&a, s, 4);
+    memcpy(&b, s + len - 4, 4);
+    return ((a | b) & 0x80808080u) ? utf8_length(s, len) : len;
+  }
+  for (size_t i = 0; i < len; i++)
+    if (s[i] & 0x80)
+      return utf8_length(s, len);
+  return len;
+}
+
 static int check_string(vctx_t *v, const schema_node_t *n, const json_t *x) {
   const char *s = json_string_value(x);
   size_t len = json_string_length(x);
 
   if (n->flags & (SK_MINLEN | SK_MAXLEN)) {
-    size_t cps = utf8_length(s, len);
+    size_t cps = code_points(s, len);
     if (cps == (size_t)-1)
       return verr(v, "must be valid UTF-8");
     if ((n->flags & SK_MINLEN) && cps < n->min_len)
@@ -468,10 +496,8 @@ static int validate_node(vctx_t *v, const schema_node_t *n, const json_t *x) {
   size_t i;
   int rc = 0;
 
-  if (n->boolean == 1)
-    return 0;
-  if (n->boolean == 0)
-    return verr(v, "is not allowed");
+  if (n->boolean >= 0) /* true or false schema */
+    return n->boolean ? 0 : verr(v, "is not allowed");
   if (++v->eval > SCHEMA_MAX_EVAL_DEPTH) {
     v->eval--;
     return verr(v, "schema recursion too deep");
