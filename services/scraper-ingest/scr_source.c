@@ -202,6 +202,22 @@ json_t *scr_parse_page(const scr_http_resp_t *resp, scr_stats_t *st, const char 
   return doc;
 }
 
+int scr_dead_letter_item(scr_run_t *run, scr_stats_t *st, const char *topic, const json_t *item,
+                         const char *what) {
+  char *text = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
+  if (!text) {
+    st->status = SCR_SRC_KAFKA;
+    snprintf(st->error, sizeof(st->error), "out of memory");
+    return -1;
+  }
+  char msg[128];
+  snprintf(msg, sizeof(msg), "%s is not a JSON object", what);
+  int rc = scr_dead_letter(run, st, topic, NULL, text, strlen(text), (int64_t)st->fetched,
+                           "unmappable", msg, NULL);
+  free(text);
+  return rc;
+}
+
 void scr_set_str(json_t *rec, const char *key, const char *s) {
   if (s && *s)
     json_object_set_new(rec, key, json_string(s));

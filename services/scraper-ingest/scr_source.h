@@ -73,6 +73,11 @@ void scr_hashtags_from_text(const char *text, json_t *arr);
  * malformed page") and returns NULL. Caller owns the result. */
 json_t *scr_parse_page(const scr_http_resp_t *resp, scr_stats_t *st, const char *what);
 
+/* Dead-letters an API item the mapper could not read at all (not an object):
+ * code "unmappable", payload = the item as JSON. Returns scr_dead_letter(). */
+int scr_dead_letter_item(scr_run_t *run, scr_stats_t *st, const char *topic, const json_t *item,
+                         const char *what);
+
 /* Sets key to a non-empty string value if s is one (skips NULL / ""). */
 void scr_set_str(json_t *rec, const char *key, const char *s);
 

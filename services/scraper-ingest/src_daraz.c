@@ -326,7 +326,9 @@ void scr_src_daraz(scr_run_t *run, scr_stats_t *st) {
           items = json_object_get(e, "order_items");
       }
       json_array_clear(recs);
-      scr_map_daraz_order(order, items, c->daraz_merchant_id, recs);
+      if (scr_map_daraz_order(order, items, c->daraz_merchant_id, recs) == 0 &&
+          scr_dead_letter_item(run, st, topic, order, "order") != 0)
+        break;
       json_t *rec;
       json_array_foreach(recs, j, rec) {
         if (scr_emit(run, st, topic, rec, NULL, 0, (int64_t)st->fetched) != 0)

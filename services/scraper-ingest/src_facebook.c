@@ -103,7 +103,8 @@ void scr_src_facebook(scr_run_t *run, scr_stats_t *st) {
       json_array_foreach(data, i, cm) {
         st->fetched++;
         json_t *rec = scr_map_facebook_comment(cm, posts[p]);
-        int rc = rec ? scr_emit(run, st, topic, rec, NULL, 0, (int64_t)st->fetched) : 0;
+        int rc = rec ? scr_emit(run, st, topic, rec, NULL, 0, (int64_t)st->fetched)
+                     : scr_dead_letter_item(run, st, topic, cm, "comment");
         json_decref(rec);
         if (rc != 0)
           break;

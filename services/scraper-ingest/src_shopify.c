@@ -180,7 +180,9 @@ void scr_src_shopify(scr_run_t *run, scr_stats_t *st) {
     json_array_foreach(orders, i, order) {
       st->fetched++;
       json_array_clear(recs);
-      scr_map_shopify_order(order, merchant, recs);
+      if (scr_map_shopify_order(order, merchant, recs) == 0 &&
+          scr_dead_letter_item(run, st, topic, order, "order") != 0)
+        break;
       size_t j;
       json_t *rec;
       json_array_foreach(recs, j, rec) {

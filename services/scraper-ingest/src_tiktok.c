@@ -158,7 +158,8 @@ void scr_src_tiktok(scr_run_t *run, scr_stats_t *st) {
       json_array_foreach(videos, i, v) {
         st->fetched++;
         json_t *rec = scr_map_tiktok_video(v);
-        int rc = rec ? scr_emit(run, st, topic, rec, NULL, 0, (int64_t)st->fetched) : 0;
+        int rc = rec ? scr_emit(run, st, topic, rec, NULL, 0, (int64_t)st->fetched)
+                     : scr_dead_letter_item(run, st, topic, v, "video");
         json_decref(rec);
         if (rc != 0)
           break;

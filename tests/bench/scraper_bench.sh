@@ -27,12 +27,18 @@ echo "file source:  $(rate $N "$file_s")"
 start_mock bench-mock --orders 33334 --slim
 export SHOPIFY_BASE_URL="$MOCK_URL"
 t0=$(date +%s.%N)
-scr bench-http --sources shopify --shopify-limit 250 --shopify-rate-per-sec 0 --max-pages 100000
+SCR_RC=0
+/usr/bin/time -f '%U %S' -o "$T/http.cpu" "$SENSORY_BIN/scraper-ingest" --sources shopify \
+  --shopify-limit 250 --shopify-rate-per-sec 0 --max-pages 100000 \
+  >>"$T/logs/bench-http.out" 2>>"$T/logs/bench-http.log" || SCR_RC=$?
 t1=$(date +%s.%N)
 check_eq "http: exit 0" 0 "$SCR_RC"
 M="$(summary bench-http shopify produced)"
 check_eq "http: all line items produced" 100002 "$M"
 http_s=$($PY -c "print($t1 - $t0)")
 echo "http source:  $(rate "$M" "$http_s") ($(summary bench-http shopify pages) pages)"
+read -r cu cs <"$T/http.cpu"
+# Wall time is set by the Python mock; the scraper's own CPU shows the headroom.
+echo "http source:  scraper CPU $cu s user + $cs s sys for $M records ($($PY -c "print(int($M / max($cu + $cs, 0.01)))") records per CPU-second)"
 check_eq "total in the topic" $((N + M)) "$(topic_count source.market.shopify)"
 finish

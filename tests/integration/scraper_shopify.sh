@@ -38,14 +38,14 @@ PY
 }
 
 # ---- 1. full paginated sync -------------------------------------------------
-start_mock mock1 --orders 600 --bad 50 --id-base 100000
+start_mock mock1 --orders 600 --bad 50 --id-base 100000 --fault junk:2
 export SHOPIFY_BASE_URL="$MOCK_URL"
 scr run1 --sources shopify --shopify-limit 100 --redis-prefix t1 --metrics-file "$T/run1.prom"
 check_eq "full sync exits 0" 0 "$SCR_RC"
 check_eq "6 pages fetched" 6 "$(summary run1 shopify pages)"
-check_eq "600 orders fetched" 600 "$(summary run1 shopify fetched)"
+check_eq "600 orders + 1 junk item fetched" 601 "$(summary run1 shopify fetched)"
 check_eq "1788 line items produced" 1788 "$(summary run1 shopify produced)"
-check_eq "12 bad line items dead-lettered" 12 "$(summary run1 shopify dead_lettered)"
+check_eq "12 bad line items + 1 junk item dead-lettered" 13 "$(summary run1 shopify dead_lettered)"
 check_eq "cursor after = highest order id" orders=100599 "$(summary run1 shopify cursor_after)"
 check_eq "mock saw 6 requests" 6 "$(requests shopify)"
 check_eq "no API rule broken (token, page_info alone, limit)" 0 "$(violations)"
@@ -55,9 +55,10 @@ consume source.market.shopify,dead-letters-market "$T/all1.jsonl"
 check_eq "no loss beyond the bad lines, no duplicates" "lost=12 dups=0" \
   "$(verdict 100000 600 "$T/all1.jsonl")"
 dl="$(grep -c '"topic": "dead-letters-market"' "$T/all1.jsonl" || true)"
-check_eq "dead letters on dead-letters-market" 12 "$dl"
+check_eq "dead letters on dead-letters-market" 13 "$dl"
 check "dead letters are sealed, with path /quantity" \
   bash -c "grep '\"topic\": \"dead-letters-market\"' '$T/all1.jsonl' | head -1 | grep -q 'payload_enc.*\\\\\"path\\\\\":\\\\\"/quantity\\\\\"'"
+check "the junk item is dead-lettered as unmappable" grep -q 'unmappable' "$T/all1.jsonl"
 check "no raw phone in the dead letters" bash -c "! grep 'dead-letters' '$T/all1.jsonl' | grep -q '555-625-1199'"
 check "metrics file has produced count" grep -q 'scraper_ingest_records_produced_total{source="shopify"} 1788' "$T/run1.prom"
 check "metrics file has success gauge" grep -q 'scraper_ingest_source_success{source="shopify"} 1' "$T/run1.prom"

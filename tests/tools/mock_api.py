@@ -10,7 +10,8 @@ signatures, paging parameters). Never talks to a real host.
 
 --fault 429:2 answers request #2 (per endpoint family) with 429 + Retry-After: 1,
 500:2 with a 500, timeout:2 sleeps 3 s before answering, malformed:3 serves a
-body that is not JSON (every time that page is asked for). --slow-page N:S
+body that is not JSON (every time that page is asked for), junk:2 puts a
+non-object item into Shopify page 2. --slow-page N:S
 delays Shopify page N by S seconds (a test kills the client meanwhile).
 Every request is logged as one JSON line; a request that breaks the API's
 rules is logged with "violation": "...". Stop it with SIGTERM.
@@ -227,6 +228,8 @@ class Handler(BaseHTTPRequestHandler):
         first = max(after + 1 - st.a.id_base, 0)
         last = min(first + limit, st.a.orders)
         chunk = [st.order(i) for i in range(first, last)]
+        if "junk:%d" % page in (st.a.fault or []):
+            chunk.insert(1, "not an order")  # an item no mapper can read
         headers = {}
         if last < st.a.orders:
             host = "http://%s:%d" % self.server.server_address[:2]
