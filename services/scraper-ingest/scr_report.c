@@ -39,6 +39,8 @@ void scr_report_log(const scr_stats_t *st) {
                         (json_int_t)st->http_requests, "http_retries",
                         (json_int_t)st->http_retries, "cursor_before", st->cursor_before,
                         "cursor_after", st->cursor_after, "duration_s", st->duration);
+  if (f && st->restarts)
+    json_object_set_new(f, "restarts", json_integer((json_int_t)st->restarts));
   if (f && st->error[0])
     json_object_set_new(f, "error", json_string(st->error));
   log_level_t level =

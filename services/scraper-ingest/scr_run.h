@@ -34,6 +34,7 @@ typedef struct scr_stats {
   const char *source;
   uint64_t fetched, produced, dead, pages;
   uint64_t http_requests, http_retries, http_throttled;
+  uint64_t restarts; /* TikTok windows restarted after an expired search_id */
   char cursor_before[SCR_CURSOR_MAX];
   char cursor_after[SCR_CURSOR_MAX];
   double started, duration;

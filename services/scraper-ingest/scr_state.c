@@ -25,11 +25,13 @@ static const char SET_CURSOR_LUA[] =
     "else return 0 end";
 
 /* Splits a redis:// URL; the password stays out of every error message. */
-static int parse_url(const char *url, char *host, size_t host_size, int *port, char *pass,
-                     size_t pass_size, int *db, char *errstr, size_t errstr_size) {
+static int parse_url(const char *url, char *host, size_t host_size, int *port, char *user,
+                     size_t user_size, char *pass, size_t pass_size, int *db, char *errstr,
+                     size_t errstr_size) {
   *port = 6379;
   *db = 0;
   pass[0] = '\0';
+  user[0] = '\0';
   if (strncmp(url, "redis://", 8) != 0) {
     snprintf(errstr, errstr_size, "redis.url must start with redis://");
     return -1;
@@ -40,6 +42,14 @@ static int parse_url(const char *url, char *host, size_t host_size, int *port, c
     const char *colon = memchr(p, ':', (size_t)(at - p));
     const char *pw = colon ? colon + 1 : p;
     size_t n = (size_t)(at - pw);
+    if (colon && (size_t)(colon - p) >= user_size) {
+      snprintf(errstr, errstr_size, "redis.url: user name too long");
+      return -1;
+    }
+    if (colon) {
+      memcpy(user, p, (size_t)(colon - p)); /* "redis://user:pass@" (ACL) or ":pass@" */
+      user[colon - p] = '\0';
+    }
     if (n >= pass_size) {
       snprintf(errstr, errstr_size, "redis.url: password too long");
       return -1;
@@ -94,13 +104,14 @@ static redisReply *cmd_argv(scr_state_t *s, int argc, const char **argv, char *e
 
 scr_state_t *scr_state_connect(const char *url, const char *prefix, long timeout_ms,
                                char *errstr, size_t errstr_size) {
-  char host[256], pass[512];
+  char host[256], user[128], pass[512];
   int port, db;
   if (!url || !*url) {
     snprintf(errstr, errstr_size, "redis.url (REDIS_URL) is not set");
     return NULL;
   }
-  if (parse_url(url, host, sizeof(host), &port, pass, sizeof(pass), &db, errstr, errstr_size))
+  if (parse_url(url, host, sizeof(host), &port, user, sizeof(user), pass, sizeof(pass), &db,
+                errstr, errstr_size))
     return NULL;
   scr_state_t *s = calloc(1, sizeof(*s)); /* owned by the caller */
   if (!s || !(s->prefix = strdup(prefix ? prefix : "sensory:scraper"))) {
@@ -119,8 +130,8 @@ scr_state_t *scr_state_connect(const char *url, const char *prefix, long timeout
   redisSetTimeout(s->c, tv);
   redisReply *r;
   if (pass[0]) {
-    const char *a[] = {"AUTH", pass};
-    r = cmd_argv(s, 2, a, errstr, errstr_size);
+    const char *a[] = {"AUTH", user[0] ? user : pass, pass};
+    r = cmd_argv(s, user[0] ? 3 : 2, a, errstr, errstr_size);
     memset(pass, 0, sizeof(pass));
     if (!r) {
       scr_state_destroy(s);

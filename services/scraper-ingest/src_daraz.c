@@ -321,9 +321,14 @@ void scr_src_daraz(scr_run_t *run, scr_stats_t *st) {
       const json_t *items = NULL;
       size_t j;
       json_t *e;
-      json_array_foreach(json_object_get(items_doc, "data"), j, e) {
-        if (json_equal(json_object_get(e, "order_id"), json_object_get(order, "order_id")))
-          items = json_object_get(e, "order_items");
+      char want[64], have[64];
+      /* Ids come as numbers in one response and strings in another: compare text. */
+      if (scr_json_id(json_object_get(order, "order_id"), want, sizeof(want)) == 0) {
+        json_array_foreach(json_object_get(items_doc, "data"), j, e) {
+          if (scr_json_id(json_object_get(e, "order_id"), have, sizeof(have)) == 0 &&
+              strcmp(want, have) == 0)
+            items = json_object_get(e, "order_items");
+        }
       }
       json_array_clear(recs);
       if (scr_map_daraz_order(order, items, c->daraz_merchant_id, recs) == 0 &&

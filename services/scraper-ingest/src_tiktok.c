@@ -89,6 +89,7 @@ void scr_src_tiktok(scr_run_t *run, scr_stats_t *st) {
   for (size_t k = 0; k < nkw && st->status == SCR_SRC_OK; k++) {
     char cursor[SCR_CURSOR_MAX], start[16] = "", end[16] = "", search_id[512] = "";
     long long pos = 0;
+    int restarted = 0;
     if (scr_cursor(run, st, kws[k], cursor, sizeof(cursor)) != 0)
       break;
     if (strchr(cursor, '|')) {
@@ -133,6 +134,18 @@ void scr_src_tiktok(scr_run_t *run, scr_stats_t *st) {
       scr_http_resp_t resp;
       int hrc = scr_http_request(http, "POST", url, headers, text, &resp, err, sizeof(err));
       free(text);
+      if (hrc == SCR_HTTP_FAILED && search_id[0] && !restarted) {
+        /* A 4xx while continuing a stored search: the search_id has expired
+         * (it lives for a limited time). Restart the window from its first
+         * page once; pages produced before come again, keyed, so consumers
+         * overwrite. */
+        scr_http_resp_free(&resp);
+        restarted = 1;
+        pos = 0;
+        search_id[0] = '\0';
+        st->restarts++;
+        continue;
+      }
       if (hrc != SCR_HTTP_OK) {
         scr_source_http_fail(st, hrc, "tiktok video query", err);
         scr_http_resp_free(&resp);

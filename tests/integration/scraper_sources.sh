@@ -83,6 +83,15 @@ check_eq "tiktok: next window after a finished one" "saree=20240131" "$(summary 
 check "no secret in any log" no_secrets run1
 check "no secret in the re-run log" no_secrets run2
 
+# A stored TikTok window whose search_id expired: restarted once from its
+# first page (at least once, never stuck).
+"${REDIS_CLI[@]}" SET sensory:scraper:cursor:tiktok:saree "20240301|20240330|100|stale-search" >/dev/null
+scr run2t --sources tiktok "${FAST[@]}"
+check_eq "tiktok: expired search restarted, exit 0" 0 "$SCR_RC"
+check_eq "tiktok: one restart" 1 "$(summary run2t tiktok restarts)"
+check_eq "tiktok: whole window produced" 250 "$(summary run2t tiktok produced)"
+check_eq "tiktok: window finished" "saree=20240331" "$(summary run2t tiktok cursor_after)"
+
 # A missing secret is a partial failure of that source only.
 TIKTOK_TOKEN_FILE= scr run3 --sources weather,tiktok "${FAST[@]}" --redis-prefix other
 check_eq "missing token: exit 4" 4 "$SCR_RC"

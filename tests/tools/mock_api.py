@@ -355,6 +355,10 @@ class Handler(BaseHTTPRequestHandler):
     def serve_tiktok(self, q, body, n):
         st = self.server.st
         b = json.loads(body)
+        if "search_id" in b and b["search_id"] != "search-1":
+            # As the API answers a search_id that has expired.
+            return self.send_json(400, {"data": {}, "error": {"code": "invalid_params",
+                                                              "message": "search_id expired"}})
         cur, lim = b.get("cursor", 0), b["max_count"]
         vids = st.videos[cur:cur + lim]
         self.send_json(200, {"data": {"cursor": cur + len(vids), "has_more": cur + len(vids) < len(st.videos),
