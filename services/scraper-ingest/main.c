@@ -30,8 +30,15 @@
 #define SENSORY_VERSION "dev"
 #endif
 
-enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_CONFIG = 2, EXIT_UNREACHABLE = 3, EXIT_PARTIAL = 4,
-       EXIT_KAFKA = 5, EXIT_STATE = 6 };
+enum {
+  EXIT_OK = 0,
+  EXIT_INTERNAL = 1,
+  EXIT_CONFIG = 2,
+  EXIT_UNREACHABLE = 3,
+  EXIT_PARTIAL = 4,
+  EXIT_KAFKA = 5,
+  EXIT_STATE = 6
+};
 
 static const char usage[] =
     "usage: scraper-ingest [--config FILE] --sources shopify,daraz,weather,facebook,tiktok\n"
@@ -173,8 +180,10 @@ int main(int argc, char **argv) {
   }
   for (size_t i = 0; i < nnames; i++) {
     if (!scr_source_find(names[i])) {
-      log_error("config", "sources: unknown source '%s' (shopify, daraz, weather, facebook, "
-                          "tiktok)", names[i]);
+      log_error("config",
+                "sources: unknown source '%s' (shopify, daraz, weather, facebook, "
+                "tiktok)",
+                names[i]);
       goto out;
     }
   }
@@ -218,8 +227,8 @@ int main(int argc, char **argv) {
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
     sink = scr_sink_stdio_new(stdout, dlq_fp);
   } else {
-    sink = scr_sink_kafka_new(cfg.brokers, conf.kafka, conf.kafka_count,
-                              (long)cfg.kafka_timeout_ms, errstr, sizeof(errstr));
+    sink = scr_sink_kafka_new(cfg.brokers, conf.kafka, conf.kafka_count, (long)cfg.kafka_timeout_ms,
+                              errstr, sizeof(errstr));
     if (!sink) {
       log_error("kafka_unreachable", "%s", errstr);
       code = EXIT_KAFKA;
@@ -279,8 +288,9 @@ out:
         code = EXIT_INTERNAL;
     }
     if (cfg.pushgateway_url && *cfg.pushgateway_url &&
-        scr_report_push(metrics, cfg.pushgateway_url, cfg.sources && *cfg.sources ? cfg.sources : "file",
-                        5000, errstr, sizeof(errstr)) != 0)
+        scr_report_push(metrics, cfg.pushgateway_url,
+                        cfg.sources && *cfg.sources ? cfg.sources : "file", 5000, errstr,
+                        sizeof(errstr)) != 0)
       log_warn("metrics", "pushgateway: %s", errstr);
   }
   if (stats)

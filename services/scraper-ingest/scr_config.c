@@ -7,9 +7,12 @@
 
 #include "secret.h"
 
-#define S(k, e, d, f, doc) {k, e, CONF_STRING, d, offsetof(scr_config_t, f), 0, 0, 0, doc}
-#define I(k, e, d, f, lo, hi, doc) {k, e, CONF_INT, d, offsetof(scr_config_t, f), 0, lo, hi, doc}
-#define D(k, e, d, f, doc) {k, e, CONF_DOUBLE, d, offsetof(scr_config_t, f), 0, 0, 0, doc}
+#define S(k, e, d, f, doc)                                                                         \
+  { k, e, CONF_STRING, d, offsetof(scr_config_t, f), 0, 0, 0, doc }
+#define I(k, e, d, f, lo, hi, doc)                                                                 \
+  { k, e, CONF_INT, d, offsetof(scr_config_t, f), 0, lo, hi, doc }
+#define D(k, e, d, f, doc)                                                                         \
+  { k, e, CONF_DOUBLE, d, offsetof(scr_config_t, f), 0, 0, 0, doc }
 
 static const conf_entry_t entries[] = {
     S("from", NULL, NULL, from,
@@ -23,8 +26,8 @@ static const conf_entry_t entries[] = {
     S("log.level", "LOG_LEVEL", "info", log_level, "debug, info, warn or error"),
     {"schemas.dir", "SCHEMAS_DIR", CONF_STRING, "/usr/local/share/sensory/schemas",
      offsetof(scr_config_t, schemas_dir), 1, 0, 0, "directory of the JSON Schema contracts"},
-    {"dlq.key_file", "DLQ_KEY_FILE", CONF_STRING, NULL, offsetof(scr_config_t, dlq_key_file), 1,
-     0, 0, "32-byte AES-256-GCM key sealing dead letters (they hold raw PII)"},
+    {"dlq.key_file", "DLQ_KEY_FILE", CONF_STRING, NULL, offsetof(scr_config_t, dlq_key_file), 1, 0,
+     0, "32-byte AES-256-GCM key sealing dead letters (they hold raw PII)"},
     S("kafka.brokers", "KAFKA_BROKERS", "127.0.0.1:9092", brokers, "Kafka bootstrap servers"),
     I("kafka.timeout_ms", "KAFKA_TIMEOUT_MS", "30000", kafka_timeout_ms, 100, 600000,
       "bounded wait for the broker (metadata at start, acknowledgements per checkpoint)"),
@@ -55,8 +58,7 @@ static const conf_entry_t entries[] = {
       "pages per source and run; the cursor makes the next run continue"),
     I("file.batch", "SCRAPER_FILE_BATCH", "20000", file_batch, 1, 10000000,
       "file source: records per checkpoint"),
-    S("shopify.base_url", "SHOPIFY_BASE_URL", NULL, shopify_base_url,
-      "https://SHOP.myshopify.com"),
+    S("shopify.base_url", "SHOPIFY_BASE_URL", NULL, shopify_base_url, "https://SHOP.myshopify.com"),
     S("shopify.api_version", NULL, "2024-01", shopify_api_version, "Admin REST API version"),
     S("shopify.merchant_id", "SHOPIFY_MERCHANT_ID", NULL, shopify_merchant_id,
       "merchant_id of the records (default: the shop host)"),
@@ -79,8 +81,8 @@ static const conf_entry_t entries[] = {
     D("daraz.rate_per_sec", NULL, "5", daraz_rate, "request rate limit"),
     S("weather.base_url", "WEATHER_BASE_URL", "https://api.openweathermap.org", weather_base_url,
       "OpenWeatherMap endpoint"),
-    S("weather.cities", "WEATHER_CITIES", "Dhaka,Chittagong,Sylhet,Khulna,Rajshahi",
-      weather_cities, "cities to observe (query q=CITY,BD)"),
+    S("weather.cities", "WEATHER_CITIES", "Dhaka,Chittagong,Sylhet,Khulna,Rajshahi", weather_cities,
+      "cities to observe (query q=CITY,BD)"),
     S("weather.api_key_file", "WEATHER_API_KEY_FILE", NULL, weather_api_key_file,
       "file with the API key (else env OPENWEATHER_API_KEY)"),
     D("weather.rate_per_sec", NULL, "1", weather_rate, "request rate limit (free plan: 60/min)"),

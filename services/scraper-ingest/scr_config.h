@@ -15,9 +15,9 @@
 
 typedef struct scr_config {
   /* run */
-  char *from;        /* "file:PATH", "-" / "file:-" (stdin); NULL: the API sources */
-  char *topic;       /* topic of the file source's records */
-  char *sources;     /* comma list: shopify,daraz,weather,facebook,tiktok */
+  char *from;    /* "file:PATH", "-" / "file:-" (stdin); NULL: the API sources */
+  char *topic;   /* topic of the file source's records */
+  char *sources; /* comma list: shopify,daraz,weather,facebook,tiktok */
   int stdio;
   char *dlq_file;
   char *log_level;

@@ -183,9 +183,8 @@ static void rate_wait(scr_http_t *h) {
   h->next_slot = base + 1.0 / h->o.rate_per_sec;
 }
 
-int scr_http_request(scr_http_t *h, const char *method, const char *url,
-                     const char *const *headers, const char *body, scr_http_resp_t *resp,
-                     char *errstr, size_t errstr_size) {
+int scr_http_request(scr_http_t *h, const char *method, const char *url, const char *const *headers,
+                     const char *body, scr_http_resp_t *resp, char *errstr, size_t errstr_size) {
   memset(resp, 0, sizeof(*resp));
   struct curl_slist *hl = NULL;
   for (size_t i = 0; headers && headers[i]; i++) {

@@ -12,21 +12,21 @@
 typedef struct scr_http scr_http_t;
 
 typedef struct scr_http_opts {
-  long timeout_ms;         /* whole request */
+  long timeout_ms; /* whole request */
   long connect_timeout_ms;
-  int retries;             /* extra attempts after the first */
-  long backoff_ms;         /* first back-off, doubled per retry */
+  int retries;     /* extra attempts after the first */
+  long backoff_ms; /* first back-off, doubled per retry */
   long backoff_max_ms;
-  long retry_after_max_s;  /* a longer Retry-After gives up instead of waiting */
-  double rate_per_sec;     /* <= 0: unlimited */
-  size_t max_body;         /* responses larger than this fail */
+  long retry_after_max_s; /* a longer Retry-After gives up instead of waiting */
+  double rate_per_sec;    /* <= 0: unlimited */
+  size_t max_body;        /* responses larger than this fail */
 } scr_http_opts_t;
 
 typedef struct scr_http_resp {
-  long status;      /* last HTTP status, 0 when no response */
-  char *body;       /* NUL-terminated, owned; NULL when none */
+  long status; /* last HTTP status, 0 when no response */
+  char *body;  /* NUL-terminated, owned; NULL when none */
   size_t len;
-  char *link;       /* the Link header of the final response, or NULL */
+  char *link; /* the Link header of the final response, or NULL */
 } scr_http_resp_t;
 
 enum { SCR_HTTP_OK = 0, SCR_HTTP_FAILED = -1, SCR_HTTP_UNREACHABLE = -2 };
@@ -49,9 +49,8 @@ void scr_http_destroy(scr_http_t *h);
  * scr_http_resp_free); SCR_HTTP_FAILED for another status or an oversized
  * body (resp->status tells which); SCR_HTTP_UNREACHABLE when retries ran out
  * on transport errors, 429 or 5xx. errstr never holds header values (tokens). */
-int scr_http_request(scr_http_t *h, const char *method, const char *url,
-                     const char *const *headers, const char *body, scr_http_resp_t *resp,
-                     char *errstr, size_t errstr_size);
+int scr_http_request(scr_http_t *h, const char *method, const char *url, const char *const *headers,
+                     const char *body, scr_http_resp_t *resp, char *errstr, size_t errstr_size);
 
 /* Frees what a request put into resp; NULL-safe, resp is zeroed. */
 void scr_http_resp_free(scr_http_resp_t *resp);

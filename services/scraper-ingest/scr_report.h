@@ -29,7 +29,7 @@ int scr_report_write_file(metrics_t *m, const char *path, char *errstr, size_t e
 
 /* PUTs the rendered metrics to <url>/metrics/job/scraper-ingest/run/<group>.
  * Returns 0, or -1 with errstr. */
-int scr_report_push(metrics_t *m, const char *url, const char *group, long timeout_ms,
-                    char *errstr, size_t errstr_size);
+int scr_report_push(metrics_t *m, const char *url, const char *group, long timeout_ms, char *errstr,
+                    size_t errstr_size);
 
 #endif

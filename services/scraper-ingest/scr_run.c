@@ -96,8 +96,8 @@ int scr_dead_letter(scr_run_t *run, scr_stats_t *st, const char *topic, const ch
   dlq_error_t e = {"scraper-ingest", code, message, path};
   dlq_origin_t o = {topic, -1, ordinal, key, key ? strlen(key) : 0, -1};
   /* Always sealed: what a scraper fetched is raw and may name people. */
-  json_t *env = dlq_envelope_new(payload, len, &e, &o, run->dlq_key, run->producer, 1, err,
-                                 sizeof(err));
+  json_t *env =
+      dlq_envelope_new(payload, len, &e, &o, run->dlq_key, run->producer, 1, err, sizeof(err));
   if (!env) {
     snprintf(st->error, sizeof(st->error), "dead letter: %s", err);
     return -1;
@@ -108,8 +108,8 @@ int scr_dead_letter(scr_run_t *run, scr_stats_t *st, const char *topic, const ch
     snprintf(st->error, sizeof(st->error), "dead letter: out of memory");
     return -1;
   }
-  int rc = scr_sink_produce(run->sink, 1, stage_dlq_topic(topic), key,
-                            key ? strlen(key) : 0, text, strlen(text), err, sizeof(err));
+  int rc = scr_sink_produce(run->sink, 1, stage_dlq_topic(topic), key, key ? strlen(key) : 0, text,
+                            strlen(text), err, sizeof(err));
   free(text);
   if (rc != 0) {
     st->status = SCR_SRC_KAFKA;

@@ -11,10 +11,10 @@
 #include <stdint.h>
 
 #include "dlq.h"
+#include "schema.h"
 #include "scr_config.h"
 #include "scr_sink.h"
 #include "scr_state.h"
-#include "schema.h"
 #include "stage.h"
 
 #define SCR_CURSOR_MAX 1024
@@ -44,17 +44,16 @@ typedef struct scr_stats {
 
 typedef struct scr_run {
   const scr_config_t *cfg;
-  scr_sink_t *sink;          /* borrowed */
-  scr_state_t *state;        /* borrowed; NULL with --stdio (no cursors, no locks) */
-  const dlq_key_t *dlq_key;  /* borrowed */
+  scr_sink_t *sink;                    /* borrowed */
+  scr_state_t *state;                  /* borrowed; NULL with --stdio (no cursors, no locks) */
+  const dlq_key_t *dlq_key;            /* borrowed */
   schema_t *social, *market, *weather; /* owned */
-  const char *producer;      /* "scraper-ingest/<version>" */
+  const char *producer;                /* "scraper-ingest/<version>" */
 } scr_run_t;
 
 /* Loads the three source contracts from schemas_dir into run. Returns 0 or
  * -1 with errstr. */
-int scr_run_load_schemas(scr_run_t *run, const char *schemas_dir, char *errstr,
-                         size_t errstr_size);
+int scr_run_load_schemas(scr_run_t *run, const char *schemas_dir, char *errstr, size_t errstr_size);
 
 /* Frees the schemas (NULL-safe, half-loaded is fine). */
 void scr_run_fini(scr_run_t *run);

@@ -103,8 +103,8 @@ const char *scr_daraz_status(const char *status);
 /* Lazada Open Platform signature: HMAC-SHA256(secret, path + sorted name+value
  * pairs) in upper-case hex into out (65 bytes). names/values have n entries
  * (excluding "sign"). Returns 0, or -1 on allocation failure. */
-int scr_daraz_sign(const char *path, const char *const *names, const char *const *values,
-                   size_t n, const char *secret, char out[65]);
+int scr_daraz_sign(const char *path, const char *const *names, const char *const *values, size_t n,
+                   const char *secret, char out[65]);
 
 /* Extreme-weather rules (documented in README.md): heat >= 38 °C, cold <= 10 °C,
  * wind >= 17.2 m/s or gust >= 24.5 m/s, rain >= 7.6 mm in the last hour, or an

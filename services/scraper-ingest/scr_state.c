@@ -102,16 +102,16 @@ static redisReply *cmd_argv(scr_state_t *s, int argc, const char **argv, char *e
   return r;
 }
 
-scr_state_t *scr_state_connect(const char *url, const char *prefix, long timeout_ms,
-                               char *errstr, size_t errstr_size) {
+scr_state_t *scr_state_connect(const char *url, const char *prefix, long timeout_ms, char *errstr,
+                               size_t errstr_size) {
   char host[256], user[128], pass[512];
   int port, db;
   if (!url || !*url) {
     snprintf(errstr, errstr_size, "redis.url (REDIS_URL) is not set");
     return NULL;
   }
-  if (parse_url(url, host, sizeof(host), &port, user, sizeof(user), pass, sizeof(pass), &db,
-                errstr, errstr_size))
+  if (parse_url(url, host, sizeof(host), &port, user, sizeof(user), pass, sizeof(pass), &db, errstr,
+                errstr_size))
     return NULL;
   scr_state_t *s = calloc(1, sizeof(*s)); /* owned by the caller */
   if (!s || !(s->prefix = strdup(prefix ? prefix : "sensory:scraper"))) {
@@ -244,8 +244,8 @@ int scr_state_get_cursor(scr_state_t *s, const char *source, const char *stream,
   return rc;
 }
 
-int scr_state_set_cursor(scr_state_t *s, const char *source, const char *stream,
-                         const char *value, char *errstr, size_t errstr_size) {
+int scr_state_set_cursor(scr_state_t *s, const char *source, const char *stream, const char *value,
+                         char *errstr, size_t errstr_size) {
   char key[1024], ttl[32];
   if (!s->locked) {
     snprintf(errstr, errstr_size, "cursor write without the lock");

@@ -16,8 +16,8 @@ typedef struct scr_state scr_state_t;
 
 /* Connects to url ("redis://[:password@]host[:port][/db]"). Caller owns the
  * result; NULL with errstr (which never holds the password). */
-scr_state_t *scr_state_connect(const char *url, const char *prefix, long timeout_ms,
-                               char *errstr, size_t errstr_size);
+scr_state_t *scr_state_connect(const char *url, const char *prefix, long timeout_ms, char *errstr,
+                               size_t errstr_size);
 
 /* Releases any lock still held, then disconnects; NULL is accepted. */
 void scr_state_destroy(scr_state_t *s);
@@ -39,7 +39,7 @@ int scr_state_get_cursor(scr_state_t *s, const char *source, const char *stream,
 /* Writes a cursor if the lock taken by scr_state_lock() is still ours and
  * extends the lock by its ttl. Returns 0, or -1 (errstr: Redis error or
  * "lock lost"). */
-int scr_state_set_cursor(scr_state_t *s, const char *source, const char *stream,
-                         const char *value, char *errstr, size_t errstr_size);
+int scr_state_set_cursor(scr_state_t *s, const char *source, const char *stream, const char *value,
+                         char *errstr, size_t errstr_size);
 
 #endif

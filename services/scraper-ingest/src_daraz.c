@@ -25,13 +25,20 @@ static const char *str_at(const json_t *o, const char *k) {
 const char *scr_daraz_status(const char *s) {
   static const struct {
     const char *in, *out;
-  } map[] = {{"unpaid", "pending"},       {"pending", "pending"},
-             {"topack", "confirmed"},     {"packed", "confirmed"},
-             {"ready_to_ship", "confirmed"}, {"toship", "confirmed"},
-             {"shipped", "shipped"},      {"delivered", "delivered"},
-             {"canceled", "cancelled"},   {"cancelled", "cancelled"},
-             {"returned", "returned"},    {"failed", "failed_delivery"},
-             {"failed_delivery", "failed_delivery"}, {"lost_by_3pl", "failed_delivery"}};
+  } map[] = {{"unpaid", "pending"},
+             {"pending", "pending"},
+             {"topack", "confirmed"},
+             {"packed", "confirmed"},
+             {"ready_to_ship", "confirmed"},
+             {"toship", "confirmed"},
+             {"shipped", "shipped"},
+             {"delivered", "delivered"},
+             {"canceled", "cancelled"},
+             {"cancelled", "cancelled"},
+             {"returned", "returned"},
+             {"failed", "failed_delivery"},
+             {"failed_delivery", "failed_delivery"},
+             {"lost_by_3pl", "failed_delivery"}};
   if (!s)
     return NULL;
   for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -51,10 +58,9 @@ size_t scr_map_daraz_order(const json_t *order, const json_t *items, const char 
     json_object_set_new(base, "order_id", json_string(id));
   scr_set_str(base, "merchant_id", merchant_id);
   const char *pm = str_at(order, "payment_method");
-  json_object_set_new(base, "payment_method",
-                      json_string(pm && (strcasestr(pm, "cod") || strcasestr(pm, "cash"))
-                                      ? "cod"
-                                      : "prepaid"));
+  json_object_set_new(
+      base, "payment_method",
+      json_string(pm && (strcasestr(pm, "cod") || strcasestr(pm, "cash")) ? "cod" : "prepaid"));
   const json_t *addr = json_object_get(order, "address_shipping");
   scr_set_str(base, "shipping_city", str_at(addr, "city"));
   scr_set_str(base, "customer_phone", str_at(addr, "phone"));
@@ -71,7 +77,8 @@ size_t scr_map_daraz_order(const json_t *order, const json_t *items, const char 
   scr_set_str(base, "note", str_at(order, "remarks"));
   if (scr_time_normalise(str_at(order, "created_at"), ts, sizeof(ts)) == 0)
     json_object_set_new(base, "timestamp", json_string(ts));
-  const char *ostatus = scr_daraz_status(json_string_value(json_array_get(json_object_get(order, "statuses"), 0)));
+  const char *ostatus =
+      scr_daraz_status(json_string_value(json_array_get(json_object_get(order, "statuses"), 0)));
   if (!ostatus)
     ostatus = scr_daraz_status(str_at(order, "status"));
 
@@ -119,8 +126,8 @@ static int kv_cmp(const void *a, const void *b) {
   return strcmp(((const kv_t *)a)->k, ((const kv_t *)b)->k);
 }
 
-int scr_daraz_sign(const char *path, const char *const *names, const char *const *values,
-                   size_t n, const char *secret, char out[65]) {
+int scr_daraz_sign(const char *path, const char *const *names, const char *const *values, size_t n,
+                   const char *secret, char out[65]) {
   kv_t kv[DARAZ_MAX_PARAMS];
   if (n > DARAZ_MAX_PARAMS)
     return -1;
@@ -146,8 +153,8 @@ int scr_daraz_sign(const char *path, const char *const *names, const char *const
     o += b;
   }
   buf[o] = '\0';
-  int ok = HMAC(EVP_sha256(), secret, (int)strlen(secret), (unsigned char *)buf, o, md, &mdlen) !=
-           NULL;
+  int ok =
+      HMAC(EVP_sha256(), secret, (int)strlen(secret), (unsigned char *)buf, o, md, &mdlen) != NULL;
   free(buf);
   if (!ok)
     return -1;
@@ -250,7 +257,8 @@ void scr_src_daraz(scr_run_t *run, scr_stats_t *st) {
   long long offset = 0;
   char *bar = strchr(cursor, '|');
   if (cursor[0] && bar) {
-    snprintf(after, sizeof(after), "%.*s", (int)(bar - cursor) > 200 ? 200 : (int)(bar - cursor), cursor);
+    snprintf(after, sizeof(after), "%.*s", (int)(bar - cursor) > 200 ? 200 : (int)(bar - cursor),
+             cursor);
     offset = strtoll(bar + 1, NULL, 10);
   } else {
     snprintf(after, sizeof(after), "%.200s", cursor[0] ? cursor : c->daraz_created_after);
@@ -291,8 +299,7 @@ void scr_src_daraz(scr_run_t *run, scr_stats_t *st) {
       o += (size_t)snprintf(ids + o, sizeof(ids) - o, "[");
       json_array_foreach(orders, i, order) {
         char id[64];
-        if (scr_json_id(json_object_get(order, "order_id"), id, sizeof(id)) == 0 &&
-            o < sizeof(ids))
+        if (scr_json_id(json_object_get(order, "order_id"), id, sizeof(id)) == 0 && o < sizeof(ids))
           o += (size_t)snprintf(ids + o, sizeof(ids) - o, "%s%s", o > 1 ? "," : "", id);
       }
       if (o < sizeof(ids))

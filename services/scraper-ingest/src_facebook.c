@@ -110,7 +110,8 @@ void scr_src_facebook(scr_run_t *run, scr_stats_t *st) {
           break;
       }
       const json_t *paging = json_object_get(doc, "paging");
-      const char *after = json_string_value(json_object_get(json_object_get(paging, "cursors"), "after"));
+      const char *after =
+          json_string_value(json_object_get(json_object_get(paging, "cursors"), "after"));
       int more = json_object_get(paging, "next") != NULL && json_array_size(data) > 0;
       st->pages++;
       if (after && strlen(after) < sizeof(cursor))

@@ -89,8 +89,7 @@ void scr_src_file(scr_run_t *run, scr_stats_t *st, const char *path, const char 
           snprintf(why, sizeof(why), "not a JSON object");
         else
           snprintf(why, sizeof(why), "not valid JSON (column %d)", jerr.column);
-        rc = scr_dead_letter(run, st, topic, NULL, buf, kept, line_no, "invalid_json", why,
-                             NULL);
+        rc = scr_dead_letter(run, st, topic, NULL, buf, kept, line_no, "invalid_json", why, NULL);
       } else {
         rc = scr_emit(run, st, topic, doc, buf, kept, line_no);
       }

@@ -78,7 +78,8 @@ size_t scr_map_shopify_order(const json_t *order, const char *merchant_id, json_
   const char *name = str_at(ship, "name");
   char full[300];
   if (!name && (str_at(cust, "first_name") || str_at(cust, "last_name"))) {
-    snprintf(full, sizeof(full), "%s%s%s", str_at(cust, "first_name") ? str_at(cust, "first_name") : "",
+    snprintf(full, sizeof(full), "%s%s%s",
+             str_at(cust, "first_name") ? str_at(cust, "first_name") : "",
              str_at(cust, "first_name") && str_at(cust, "last_name") ? " " : "",
              str_at(cust, "last_name") ? str_at(cust, "last_name") : "");
     name = full;

@@ -24,7 +24,8 @@ json_t *scr_map_tiktok_video(const json_t *v) {
   scr_json_number(json_object_get(v, "like_count"), &likes);
   scr_json_number(json_object_get(v, "comment_count"), &comments);
   scr_json_number(json_object_get(v, "share_count"), &shares);
-  json_object_set_new(rec, "engagement_count", json_integer((json_int_t)(likes + comments + shares)));
+  json_object_set_new(rec, "engagement_count",
+                      json_integer((json_int_t)(likes + comments + shares)));
   json_t *ct = json_object_get(v, "create_time");
   if (json_is_integer(ct)) {
     scr_time_rfc3339(json_integer_value(ct), ts, sizeof(ts));
@@ -67,8 +68,8 @@ void scr_src_tiktok(scr_run_t *run, scr_stats_t *st) {
   size_t nkw = 0;
   char **kws = conf_list_split(c->tiktok_keywords ? c->tiktok_keywords : "", &nkw);
   scr_http_t *http = NULL;
-  char *token = scr_config_secret(c->tiktok_token_file, "tiktok.token_file",
-                                  "TIKTOK_ACCESS_TOKEN", err, sizeof(err));
+  char *token = scr_config_secret(c->tiktok_token_file, "tiktok.token_file", "TIKTOK_ACCESS_TOKEN",
+                                  err, sizeof(err));
   auth[0] = '\0';
   if (!token || !kws || !nkw) {
     st->status = SCR_SRC_CONFIG;
@@ -118,10 +119,10 @@ void scr_src_tiktok(scr_run_t *run, scr_stats_t *st) {
       day_string(e, end);
     }
     for (int more = 1; more && st->pages < (uint64_t)c->max_pages && !scr_stopping(st);) {
-      json_t *body = json_pack(
-          "{s:{s:[{s:s,s:s,s:[s]}]},s:s,s:s,s:I,s:I}", "query", "and", "operation", "IN",
-          "field_name", "keyword", "field_values", kws[k], "start_date", start, "end_date", end,
-          "max_count", (json_int_t)c->tiktok_max_count, "cursor", (json_int_t)pos);
+      json_t *body = json_pack("{s:{s:[{s:s,s:s,s:[s]}]},s:s,s:s,s:I,s:I}", "query", "and",
+                               "operation", "IN", "field_name", "keyword", "field_values", kws[k],
+                               "start_date", start, "end_date", end, "max_count",
+                               (json_int_t)c->tiktok_max_count, "cursor", (json_int_t)pos);
       if (body && search_id[0])
         json_object_set_new(body, "search_id", json_string(search_id));
       char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -153,8 +154,7 @@ void scr_src_tiktok(scr_run_t *run, scr_stats_t *st) {
       }
       json_t *doc = scr_parse_page(&resp, st, "tiktok video query");
       scr_http_resp_free(&resp);
-      const char *ecode =
-          json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
+      const char *ecode = json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
       json_t *data = json_object_get(doc, "data");
       json_t *videos = json_object_get(data, "videos");
       if (doc && ((ecode && strcmp(ecode, "ok") != 0) || !json_is_array(videos))) {

@@ -220,7 +220,7 @@ static void test_shopify_status_table(void **state) {
   json_t *r = json_array_get(out, 0);
   assert_string_equal(sget(r, "payment_method"), "cod");
   assert_string_equal(sget(r, "product_id"), "SKU-1"); /* no product_id: the sku */
-  assert_string_equal(sget(r, "currency"), "BDT");      /* absent: BDT */
+  assert_string_equal(sget(r, "currency"), "BDT");     /* absent: BDT */
   assert_true(json_real_value(json_object_get(r, "price")) == 1500.0);
   assert_valid("market_order.json", r);
   json_decref(out);
@@ -340,10 +340,9 @@ static void test_facebook_comment(void **state) {
   (void)state;
   /* The documented paging envelope, with a comment of the documented fields. */
   json_t *env = fixture("facebook_graph_paging_envelope.json");
-  assert_string_equal(
-      json_string_value(json_object_get(json_object_get(json_object_get(env, "paging"), "cursors"),
-                                        "after")),
-      "MTAxNTExOTQ1MjAwNzI5NDE=");
+  assert_string_equal(json_string_value(json_object_get(
+                          json_object_get(json_object_get(env, "paging"), "cursors"), "after")),
+                      "MTAxNTExOTQ1MjAwNzI5NDE=");
   json_t *c = json_loads(
       "{\"id\":\"123_456\",\"message\":\"Is the #raincoat still 5000 taka? #dhaka #raincoat\","
       "\"created_time\":\"2024-03-01T10:00:00+0000\",\"from\":{\"name\":\"Karim\",\"id\":"
