@@ -36,7 +36,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: embedder_bench MODEL_DIR CASES.jsonl THREADS IDS_OUT.json\n");
     return 2;
   }
-  openblas_set_num_threads(atoi(argv[3]) > 0 ? atoi(argv[3]) : 1); /* NOLINT: bench tool */
+  long threads = strtol(argv[3], NULL, 10);
+  openblas_set_num_threads(threads > 0 ? (int)threads : 1);
   char err[1024], vpath[4200];
   embedder_options_t o = {.model_dir = argv[1], .model_id = "bench"};
   embedder_t *e = embedder_new(&o, err, sizeof(err));
