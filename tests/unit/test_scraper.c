@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "schema.h"
 #include "scr_http.h"
@@ -416,6 +417,88 @@ static void test_numbers_and_escape(void **state) {
   assert_int_equal(scr_url_escape("abcdef", out, 4), -1);
 }
 
+/* ---- secrets ------------------------------------------------------------ */
+
+static void test_secret_sources(void **state) {
+  (void)state;
+  char path[] = "/tmp/scr_secret_XXXXXX", err[512];
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "s3cret-value\n", 13), 13);
+  close(fd);
+  setenv("SCR_TEST_SECRET", "from-env", 1);
+  char *s = scr_config_secret(path, "x.token_file", "SCR_TEST_SECRET", err, sizeof(err));
+  assert_string_equal(s, "s3cret-value"); /* the file wins, newline dropped */
+  scr_secret_free(s);
+  s = scr_config_secret(NULL, "x.token_file", "SCR_TEST_SECRET", err, sizeof(err));
+  assert_string_equal(s, "from-env");
+  scr_secret_free(s);
+  unsetenv("SCR_TEST_SECRET");
+  assert_null(scr_config_secret(NULL, "x.token_file", "SCR_TEST_SECRET", err, sizeof(err)));
+  assert_non_null(strstr(err, "x.token_file is not set"));
+  unlink(path);
+  assert_null(scr_config_secret(path, "x.token_file", NULL, err, sizeof(err)));
+  assert_null(strstr(err, "s3cret")); /* errors name the setting, never a value */
+  scr_secret_free(NULL);
+}
+
+/* ---- file source over the stdio sink ------------------------------------- */
+
+static void test_file_source_stdio(void **state) {
+  (void)state;
+  char in[] = "/tmp/scr_in_XXXXXX", err[512];
+  int fd = mkstemp(in);
+  assert_true(fd >= 0);
+  const char *lines =
+      "{\"city\":\"Dhaka\",\"temperature\":31.5,\"condition\":\"Clear\",\"humidity\":70,"
+      "\"wind_speed\":3,\"timestamp\":\"2024-05-01T12:00:00Z\",\"is_extreme_weather\":false}\n"
+      "\n   \n"
+      "not json\n"
+      "[1,2]\n"
+      "{\"city\":\"Sylhet\",\"temperature\":99,\"condition\":\"Clear\",\"humidity\":70,"
+      "\"wind_speed\":3,\"timestamp\":\"2024-05-01T12:00:00Z\",\"is_extreme_weather\":true}\n"
+      "{\"city\":\"Khulna\",\"temperature\":30,\"condition\":\"Rain\",\"humidity\":90,"
+      "\"wind_speed\":3,\"timestamp\":\"2024-05-01T12:00:00Z\",\"is_extreme_weather\":false}";
+  assert_int_equal(write(fd, lines, strlen(lines)), (ssize_t)strlen(lines));
+  close(fd);
+  unsigned char k[32] = {7};
+  dlq_key_t *key = dlq_key_new(k);
+  scr_config_t cfg = {.max_message_bytes = 1 << 20, .file_batch = 2};
+  scr_run_t run = {.cfg = &cfg, .dlq_key = key, .producer = "scraper-ingest/test"};
+  const char *src = getenv("SENSORY_SOURCE_DIR");
+  char dir[4096];
+  snprintf(dir, sizeof(dir), "%s/schemas", src ? src : ".");
+  assert_int_equal(scr_run_load_schemas(&run, dir, err, sizeof(err)), 0);
+  FILE *out = tmpfile(), *dlq = tmpfile();
+  run.sink = scr_sink_stdio_new(out, dlq);
+  scr_stats_t st = {.source = "file"};
+  scr_src_file(&run, &st, in, "context.weather");
+  assert_int_equal(st.status, SCR_SRC_OK);
+  assert_int_equal(st.fetched, 5); /* blank lines are not records */
+  assert_int_equal(st.produced, 2);
+  assert_int_equal(st.dead, 3);
+  assert_int_equal(st.pages, 3); /* batches of 2, then the rest */
+  char buf[8192];
+  rewind(out);
+  assert_non_null(fgets(buf, sizeof(buf), out));
+  assert_non_null(strstr(buf, "\"city\":\"Dhaka\"")); /* the line, byte for byte */
+  rewind(dlq);
+  const char *want[] = {"\"code\":\"invalid_json\"", "\"message\":\"not a JSON object\"",
+                        "\"path\":\"/temperature\""};
+  for (int i = 0; i < 3; i++) {
+    assert_non_null(fgets(buf, sizeof(buf), dlq));
+    assert_non_null(strstr(buf, want[i]));
+    assert_non_null(strstr(buf, "\"payload_enc\"")); /* always sealed */
+    assert_non_null(strstr(buf, "\"topic\":\"context.weather\""));
+  }
+  scr_sink_destroy(run.sink);
+  fclose(out);
+  fclose(dlq);
+  scr_run_fini(&run);
+  dlq_key_destroy(key);
+  unlink(in);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_daraz_sign_vector),
@@ -431,6 +514,8 @@ int main(void) {
       cmocka_unit_test(test_facebook_comment),
       cmocka_unit_test(test_tiktok_video),
       cmocka_unit_test(test_numbers_and_escape),
+      cmocka_unit_test(test_secret_sources),
+      cmocka_unit_test(test_file_source_stdio),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
