@@ -44,6 +44,7 @@ stop_services() {
   done
 }
 itest_cleanup() {
+  [[ -n "${KEEP_T:-}" ]] && { cp -r "$T" "$KEEP_T"; }
   local rc=$?
   stop_services
   stop_all "$T" 5 || true
