@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kafka.h"
 #include "log.h"
 
 #ifndef SENSORY_VERSION
@@ -44,6 +45,19 @@ int service_init(service_t *svc, const char *name, const char *default_topics,
     return -1;
   }
   log_init(name, level);
+
+  /* librdkafka checks property names and values locally: do it now, so a
+   * typo is a config error (exit 2) and not a failure after start-up. */
+  for (int role = 0; role < 2; role++) {
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    int bad = kafka_conf_apply(kc, svc->conf.kafka, svc->conf.kafka_count,
+                               role ? "producer" : "consumer", errstr, sizeof(errstr));
+    rd_kafka_conf_destroy(kc);
+    if (bad) {
+      log_error("config", "%s", errstr);
+      return -1;
+    }
+  }
 
   const char *key_file = svc->stage.dlq_key_file;
   if ((flags & SERVICE_NEED_DLQ_KEY) || (key_file && *key_file)) {
