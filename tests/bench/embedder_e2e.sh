@@ -4,7 +4,8 @@
 # of the corpus produced to enriched.social, time until N vector records are
 # on sink.weaviate.vectors (cache off, so every post runs the model).
 #
-#   SENSORY_SOURCE_DIR=. SENSORY_BIN=build/bin tests/bench/embedder_e2e.sh [N]
+#   SENSORY_SOURCE_DIR=. SENSORY_BIN=build/bin [EMBEDDER_THREADS=1] \
+#     tests/bench/embedder_e2e.sh [N]
 set -euo pipefail
 export SENSORY_SOURCE_DIR="${SENSORY_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 export SENSORY_BIN="${SENSORY_BIN:-$SENSORY_SOURCE_DIR/build/bin}"
@@ -31,14 +32,16 @@ port="$(free_port)"
 printf '%s\n' "$port" >"$T/embedder.port"
 t0=$(date +%s.%N)
 MODEL_DIR="$T/model" METRICS_ADDR="127.0.0.1:$port" EMBEDDER_CACHE_ENTRIES=0 \
+  EMBEDDER_THREADS="${EMBEDDER_THREADS:-0}" \
   "$SENSORY_BIN/embedder" -X auto.offset.reset=earliest \
   >>"$T/logs/embedder.out" 2>>"$T/logs/embedder.log" &
 record_pid "$T" embedder $!
 check "$N vectors out" wait_count sink.weaviate.vectors "$N" 600
 t1=$(date +%s.%N)
-metrics="$(curl -sf "http://127.0.0.1:$port/metrics")"
+metrics="$(curl -sf "http://127.0.0.1:$port/metrics" || true)"
 passes="$(awk '/^embedder_forward_seconds_count/ {print $2}' <<<"$metrics")"
 tokens="$(awk '/^embedder_tokens_total/ {print $2}' <<<"$metrics")"
+passes="${passes:-1}" tokens="${tokens:-0}"
 echo "forward passes: $passes, tokens: $tokens (mean $((N / passes)) posts, $((tokens / passes)) tokens per pass)"
 rss=$(awk '/VmHWM/ {print $2}' "/proc/$(recorded_pid "$T" embedder)/status")
 $PY -c "import sys; n,a,b,r=int(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]),int(sys.argv[4]); print(f'embedder e2e over the dev broker: {n} posts in {b-a:.1f} s = {n/(b-a):.0f} posts/s (incl. start-up and model load), peak RSS {r/1024:.0f} MB')" "$N" "$t0" "$t1" "$rss"
