@@ -378,8 +378,8 @@ static int check_required(const conf_section_t *s, size_t n, char *errstr, size_
       const char *v = *(char **)((char *)s[i].base + e->offset);
       if (!v || !*v) {
         key_to_flag(e->key, flag, sizeof(flag));
-        snprintf(errstr, errstr_size, "missing required setting %s (yaml %s, env %s, --%s)",
-                 e->key, e->key, e->env ? e->env : "-", flag);
+        snprintf(errstr, errstr_size, "missing required setting %s (yaml %s, env %s, --%s)", e->key,
+                 e->key, e->env ? e->env : "-", flag);
         return -1;
       }
     }
@@ -504,9 +504,9 @@ int conf_load(const conf_section_t *sections, size_t nsections, int argc, char *
   int rc = CONF_ERROR;
   if (apply_defaults(sections, nsections, errstr, errstr_size) != 0)
     goto out;
-  if (config_path && (yaml_load_file(config_path, &yaml, errstr, errstr_size) != 0 ||
-                      apply_flat(sections, nsections, &yaml, &kafka, config_path, errstr,
-                                 errstr_size) != 0))
+  if (config_path &&
+      (yaml_load_file(config_path, &yaml, errstr, errstr_size) != 0 ||
+       apply_flat(sections, nsections, &yaml, &kafka, config_path, errstr, errstr_size) != 0))
     goto out;
   if (apply_env(sections, nsections, errstr, errstr_size) != 0 ||
       collect_kafka_env(sections, nsections, &kafka) != 0)

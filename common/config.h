@@ -28,14 +28,14 @@ typedef enum { CONF_STRING, CONF_INT, CONF_BOOL, CONF_DOUBLE } conf_type_t;
 /* One setting. The field at `offset` in the section's struct has the C type of
  * `type`: char * (owned by the struct, freed by conf_free), int64_t, int, double. */
 typedef struct conf_entry {
-  const char *key;     /* dotted YAML key, e.g. "kafka.brokers" */
-  const char *env;     /* environment variable, or NULL */
+  const char *key; /* dotted YAML key, e.g. "kafka.brokers" */
+  const char *env; /* environment variable, or NULL */
   conf_type_t type;
-  const char *def;     /* default as text, or NULL for unset */
-  size_t offset;       /* offsetof(struct, field) */
-  int required;        /* must be set (non-empty) after all layers */
-  int64_t min, max;    /* inclusive bounds for CONF_INT when min < max */
-  const char *doc;     /* one line for --help */
+  const char *def;  /* default as text, or NULL for unset */
+  size_t offset;    /* offsetof(struct, field) */
+  int required;     /* must be set (non-empty) after all layers */
+  int64_t min, max; /* inclusive bounds for CONF_INT when min < max */
+  const char *doc;  /* one line for --help */
 } conf_entry_t;
 
 /* A table bound to the struct it fills. Tables end with an entry whose key is NULL. */

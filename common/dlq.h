@@ -42,12 +42,12 @@ typedef struct dlq_error {
 } dlq_error_t;
 
 typedef struct dlq_origin {
-  const char *topic;     /* input topic */
-  int32_t partition;     /* -1 when unknown (stdio) */
-  int64_t offset;        /* -1 when unknown (stdio: the line number is used) */
-  const char *key;       /* message key, may be NULL */
+  const char *topic; /* input topic */
+  int32_t partition; /* -1 when unknown (stdio) */
+  int64_t offset;    /* -1 when unknown (stdio: the line number is used) */
+  const char *key;   /* message key, may be NULL */
   size_t key_len;
-  int64_t timestamp_ms;  /* message timestamp, -1 when unknown */
+  int64_t timestamp_ms; /* message timestamp, -1 when unknown */
 } dlq_origin_t;
 
 /* Loads the 32-byte key from a file: 32 raw bytes or 64 hex characters of

@@ -25,8 +25,8 @@ int kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, ch
   return 0;
 }
 
-int kafka_conf_apply(rd_kafka_conf_t *conf, const conf_kv_t *props, size_t count,
-                     const char *role, char *errstr, size_t errstr_size) {
+int kafka_conf_apply(rd_kafka_conf_t *conf, const conf_kv_t *props, size_t count, const char *role,
+                     char *errstr, size_t errstr_size) {
   size_t rl = strlen(role);
   for (size_t i = 0; i < count; i++) {
     const char *k = props[i].key;

@@ -21,7 +21,7 @@ int kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, ch
 /* Applies pass-through properties for a client of the given role ("consumer"
  * or "producer"): plain keys apply to every client, "consumer.X" and
  * "producer.X" only to that role. Returns 0 or -1 (errstr names the property). */
-int kafka_conf_apply(rd_kafka_conf_t *conf, const conf_kv_t *props, size_t count,
-                     const char *role, char *errstr, size_t errstr_size);
+int kafka_conf_apply(rd_kafka_conf_t *conf, const conf_kv_t *props, size_t count, const char *role,
+                     char *errstr, size_t errstr_size);
 
 #endif

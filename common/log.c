@@ -4,8 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static char log_service[64] = "sensory";
@@ -27,8 +27,11 @@ int log_level_parse(const char *s, log_level_t *out) {
   static const struct {
     const char *name;
     log_level_t level;
-  } names[] = {{"debug", LOG_LEVEL_DEBUG}, {"info", LOG_LEVEL_INFO},   {"warn", LOG_LEVEL_WARN},
-               {"warning", LOG_LEVEL_WARN}, {"error", LOG_LEVEL_ERROR}};
+  } names[] = {{"debug", LOG_LEVEL_DEBUG},
+               {"info", LOG_LEVEL_INFO},
+               {"warn", LOG_LEVEL_WARN},
+               {"warning", LOG_LEVEL_WARN},
+               {"error", LOG_LEVEL_ERROR}};
   for (size_t i = 0; s && i < sizeof(names) / sizeof(names[0]); i++) {
     if (strcasecmp(s, names[i].name) == 0) {
       *out = names[i].level;

@@ -10,7 +10,12 @@
 
 #include <jansson.h>
 
-typedef enum { LOG_LEVEL_DEBUG = 0, LOG_LEVEL_INFO = 1, LOG_LEVEL_WARN = 2, LOG_LEVEL_ERROR = 3 } log_level_t;
+typedef enum {
+  LOG_LEVEL_DEBUG = 0,
+  LOG_LEVEL_INFO = 1,
+  LOG_LEVEL_WARN = 2,
+  LOG_LEVEL_ERROR = 3
+} log_level_t;
 
 /* Sets the service name and minimum level; safe to call again (e.g. after
  * config is read). service is copied. */

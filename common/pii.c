@@ -153,7 +153,6 @@ typedef struct mac {
   const pii_hasher_t *h;
 } mac_t;
 
-
 static mac_t *mac_begin(const pii_hasher_t *h, const char *kind) {
   mac_t *c = malloc(sizeof(*c));
   if (!c)

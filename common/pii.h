@@ -26,9 +26,9 @@
 #include <stddef.h>
 
 #define PII_DETECTOR_VERSION "pii-1"
-#define PII_E164_MAX 17   /* "+" + 15 digits + NUL */
-#define PII_HASH_MAX 96   /* "<key_id>:<64 hex>" + NUL, key_id <= 16 chars */
-#define PII_TOKEN_MAX 24  /* "EMAIL_" + 16 hex + NUL */
+#define PII_E164_MAX 17  /* "+" + 15 digits + NUL */
+#define PII_HASH_MAX 96  /* "<key_id>:<64 hex>" + NUL, key_id <= 16 chars */
+#define PII_TOKEN_MAX 24 /* "EMAIL_" + 16 hex + NUL */
 #define PII_KEY_MIN 16
 
 typedef struct pii_hasher pii_hasher_t;

@@ -30,7 +30,7 @@ typedef struct schema_pii_field {
   const char *name;           /* property name, e.g. "customer_phone" */
   schema_pii_action_t action; /* hash-and-drop, or scan free text */
   const char *kind;           /* "phone", "email", "username", "name"; NULL for scan */
-  const char *target;         /* output field for the hash, e.g. "customer_phone_hash"; NULL for scan */
+  const char *target; /* output field for the hash, e.g. "customer_phone_hash"; NULL for scan */
 } schema_pii_field_t;
 
 /* Compiles the schema in the JSON file at path. Returns NULL and fills errstr
@@ -49,7 +49,8 @@ void schema_destroy(schema_t *schema);
  * failure as "<json-pointer>: <reason>", e.g. "/quantity: must be > 0" or
  * "/customer_phone: must be string" ("": the root). Thread-safe for concurrent
  * validations against one schema. */
-int schema_validate(const schema_t *schema, const json_t *instance, char *errstr, size_t errstr_size);
+int schema_validate(const schema_t *schema, const json_t *instance, char *errstr,
+                    size_t errstr_size);
 
 /* The x-pii annotated top-level properties, in schema order. *out points into
  * the schema (do not free). Returns the count. */

@@ -76,10 +76,10 @@ int service_init(service_t *svc, const char *name, const char *default_topics,
       log_error("config", "metrics.addr (METRICS_ADDR): %s", errstr);
       return -1;
     }
-    log_event(LOG_LEVEL_INFO, "metrics",
-              json_pack("{s:s,s:i}", "addr", svc->stage.metrics_addr, "port",
-                        metrics_port(svc->metrics)),
-              "serving /metrics, /healthz, /readyz");
+    log_event(
+        LOG_LEVEL_INFO, "metrics",
+        json_pack("{s:s,s:i}", "addr", svc->stage.metrics_addr, "port", metrics_port(svc->metrics)),
+        "serving /metrics, /healthz, /readyz");
   }
   svc->exit_code = 0;
   return 0;

@@ -15,9 +15,9 @@ typedef struct service {
   const char *name;
   stage_config_t stage;
   conf_result_t conf;
-  dlq_key_t *dlq_key;  /* NULL unless loaded */
+  dlq_key_t *dlq_key; /* NULL unless loaded */
   metrics_t *metrics;
-  int exit_code;       /* set when service_init() fails or asks to exit */
+  int exit_code; /* set when service_init() fails or asks to exit */
 } service_t;
 
 enum { SERVICE_NEED_DLQ_KEY = 1 };

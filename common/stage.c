@@ -92,8 +92,8 @@ double stage_now(void) {
 
 /* ---- outputs ------------------------------------------------------------ */
 
-static int out_push(stage_out_t *out, int kind, const char *topic, const char *key,
-                    size_t key_len, char *payload, size_t len) {
+static int out_push(stage_out_t *out, int kind, const char *topic, const char *key, size_t key_len,
+                    char *payload, size_t len) {
   if (out->count == out->cap) {
     size_t cap = out->cap ? out->cap * 2 : 4;
     stage_item_t *items = realloc(out->items, cap * sizeof(*items));
@@ -120,8 +120,8 @@ static int out_push(stage_out_t *out, int kind, const char *topic, const char *k
   return 0;
 }
 
-int stage_emit_owned(stage_out_t *out, int kind, const char *topic, const char *key,
-                     size_t key_len, char *payload, size_t len) {
+int stage_emit_owned(stage_out_t *out, int kind, const char *topic, const char *key, size_t key_len,
+                     char *payload, size_t len) {
   if (out_push(out, kind, topic, key, key_len, payload, len) != 0) {
     free(payload);
     return -1;
@@ -188,8 +188,8 @@ stage_topic_metrics_t *stage_metrics_for(stage_runtime_t *rt, const char *topic)
                             topic);
     t->out = metrics_counter(m, "messages_out_total", "Messages produced, per output topic",
                              "topic", topic);
-    t->dead = metrics_counter(m, "dead_letters_total",
-                              "Inputs dead-lettered, per input topic", "topic", topic);
+    t->dead = metrics_counter(m, "dead_letters_total", "Inputs dead-lettered, per input topic",
+                              "topic", topic);
     t->latency = metrics_histogram(m, "processing_seconds",
                                    "Time from consuming an input to acknowledgement of its "
                                    "outputs, per input topic",
@@ -225,10 +225,9 @@ int stage_make_dead_letter(stage_runtime_t *rt, const stage_msg_t *msg, size_t o
   size_t keep = msg->len;
   if ((int64_t)original_len > rt->cfg->max_message_bytes && keep > STAGE_DLQ_MAX_PAYLOAD)
     keep = STAGE_DLQ_MAX_PAYLOAD;
-  json_t *env = dlq_envelope_new(msg->payload, keep, &err, &origin,
-                                 o->seal_dead_letters ? o->dlq_key : NULL, producer,
-                                 msg->attempts > 0 ? msg->attempts + 1 : 1, errstr,
-                                 sizeof(errstr));
+  json_t *env =
+      dlq_envelope_new(msg->payload, keep, &err, &origin, o->seal_dead_letters ? o->dlq_key : NULL,
+                       producer, msg->attempts > 0 ? msg->attempts + 1 : 1, errstr, sizeof(errstr));
   if (!env) {
     log_error("dead_letter_failed", "cannot build dead letter for %s: %s", msg->topic, errstr);
     return -1;
@@ -263,8 +262,8 @@ static json_t *stage_prepare(stage_runtime_t *rt, const stage_msg_t *msg, size_t
     fail.code = "invalid_utf8";
     snprintf(fail.message, sizeof(fail.message), "message is not valid UTF-8");
   } else {
-    json_t *doc = jsonf_parse(msg->payload, msg->len, STAGE_MAX_DEPTH, fail.message,
-                              sizeof(fail.message));
+    json_t *doc =
+        jsonf_parse(msg->payload, msg->len, STAGE_MAX_DEPTH, fail.message, sizeof(fail.message));
     if (doc && json_is_object(doc))
       return doc;
     if (doc) {
@@ -337,7 +336,8 @@ int stage_handle_batch(stage_runtime_t *rt, const stage_msg_t *msgs, const size_
     size_t i = index[j];
     json_decref(items[j].doc);
     if (!fatal)
-      fatal = stage_finish(rt, &msgs[i], original_lens[i], items[j].status, &fails[j], &res[i]) != 0;
+      fatal =
+          stage_finish(rt, &msgs[i], original_lens[i], items[j].status, &fails[j], &res[i]) != 0;
   }
   free(items);
   free(fails);

@@ -38,14 +38,14 @@ typedef struct stage_config {
   char *log_level;
   char *metrics_addr;
   char *dlq_key_file;
-  char *input_topics;    /* comma-separated */
+  char *input_topics; /* comma-separated */
   int64_t max_message_bytes;
   int64_t commit_interval_ms;
   int64_t shutdown_timeout_ms;
   int stdio;
-  char *topic;           /* --stdio: the topic the input lines stand for */
-  char *dlq_file;        /* --stdio: where dead letters go (default: stderr-adjacent none → required) */
-  char *side_file;       /* --stdio: where side outputs go (optional) */
+  char *topic;     /* --stdio: the topic the input lines stand for */
+  char *dlq_file;  /* --stdio: where dead letters go (default: stderr-adjacent none → required) */
+  char *side_file; /* --stdio: where side outputs go (optional) */
 } stage_config_t;
 
 /* The shared table; `default_group` and `default_topics` are filled per service
@@ -54,13 +54,13 @@ const conf_entry_t *stage_config_entries(const char *default_group, const char *
 
 typedef struct stage_msg {
   const char *topic;
-  int32_t partition;     /* -1 on stdio */
-  int64_t offset;        /* line number on stdio */
-  const char *key;       /* may be NULL */
+  int32_t partition; /* -1 on stdio */
+  int64_t offset;    /* line number on stdio */
+  const char *key;   /* may be NULL */
   size_t key_len;
   const char *payload;
   size_t len;
-  int64_t timestamp_ms;  /* -1 if unknown */
+  int64_t timestamp_ms; /* -1 if unknown */
   /* Earlier failures of this message, when dlq-replay sent it back (Kafka
    * headers sensory-dlq-attempts / sensory-dlq-first-failed-at); 0 / NULL
    * otherwise. A new dead letter continues the count. */
@@ -88,8 +88,8 @@ int stage_emit(stage_out_t *out, int kind, const char *topic, const char *key, s
                const char *payload, size_t len);
 
 /* Same, taking ownership of a malloc'd payload (avoids a copy on the hot path). */
-int stage_emit_owned(stage_out_t *out, int kind, const char *topic, const char *key,
-                     size_t key_len, char *payload, size_t len);
+int stage_emit_owned(stage_out_t *out, int kind, const char *topic, const char *key, size_t key_len,
+                     char *payload, size_t len);
 
 enum { STAGE_OK = 0, STAGE_DEAD_LETTER = -1, STAGE_RETRY = 1 };
 
@@ -97,15 +97,15 @@ enum { STAGE_OK = 0, STAGE_DEAD_LETTER = -1, STAGE_RETRY = 1 };
  * returns STAGE_OK (outputs emitted, possibly none), STAGE_DEAD_LETTER (fail
  * filled; outputs discarded) or STAGE_RETRY (a dependency is down: the stage
  * backs off and offers the same message again; nothing is committed). */
-typedef int (*stage_transform_fn)(void *ctx, const stage_msg_t *msg, json_t *doc,
-                                  stage_out_t *out, stage_fail_t *fail);
+typedef int (*stage_transform_fn)(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t *out,
+                                  stage_fail_t *fail);
 
 /* One message of a batch handed to a batch transform. The transform sets
  * status (STAGE_OK, STAGE_DEAD_LETTER with *fail filled, or STAGE_RETRY) and
  * emits into out, for every item. */
 typedef struct stage_batch_item {
   const stage_msg_t *msg;
-  json_t *doc;        /* the parsed object (borrowed; may be modified) */
+  json_t *doc; /* the parsed object (borrowed; may be modified) */
   stage_out_t *out;
   stage_fail_t *fail;
   int status;
@@ -117,12 +117,12 @@ typedef struct stage_batch_item {
 typedef void (*stage_batch_fn)(void *ctx, stage_batch_item_t *items, size_t n);
 
 typedef struct stage_options {
-  const char *service;     /* "privacy-shield" */
-  const char *version;     /* build version */
-  stage_transform_fn transform;        /* one message at a time, or: */
-  stage_batch_fn transform_batch;      /* batches (transform is then unused) */
-  size_t batch_max;        /* most messages per batch (default 32) */
-  int batch_linger_ms;     /* longest wait for a batch to fill (default 5) */
+  const char *service;            /* "privacy-shield" */
+  const char *version;            /* build version */
+  stage_transform_fn transform;   /* one message at a time, or: */
+  stage_batch_fn transform_batch; /* batches (transform is then unused) */
+  size_t batch_max;               /* most messages per batch (default 32) */
+  int batch_linger_ms;            /* longest wait for a batch to fill (default 5) */
   void *ctx;
   /* Seal dead-letter payloads with the DLQ key (stages before privacy-shield). */
   int seal_dead_letters;

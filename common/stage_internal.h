@@ -40,9 +40,9 @@ typedef struct stage_runtime {
 
 /* Outcome of handling one input message. */
 typedef struct stage_result {
-  int status;            /* STAGE_OK, STAGE_DEAD_LETTER, STAGE_RETRY */
-  stage_out_t out;       /* outputs when STAGE_OK */
-  char *dead;            /* serialized envelope when STAGE_DEAD_LETTER */
+  int status;      /* STAGE_OK, STAGE_DEAD_LETTER, STAGE_RETRY */
+  stage_out_t out; /* outputs when STAGE_OK */
+  char *dead;      /* serialized envelope when STAGE_DEAD_LETTER */
   size_t dead_len;
   const char *dead_topic;
 } stage_result_t;

@@ -24,11 +24,11 @@ typedef struct partq partq_t;
 
 typedef struct tracker {
   struct tracker *prev, *next; /* every live tracker, for the final cleanup */
-  partq_t *pq;              /* NULL once orphaned by a revocation */
-  rd_kafka_message_t *rkm;  /* the input, kept for a late dead letter */
-  int pending;              /* outputs not yet acknowledged */
-  rd_kafka_resp_err_t err;  /* first delivery error */
-  int dead_lettered;        /* its dead letter is what is in flight */
+  partq_t *pq;                 /* NULL once orphaned by a revocation */
+  rd_kafka_message_t *rkm;     /* the input, kept for a late dead letter */
+  int pending;                 /* outputs not yet acknowledged */
+  rd_kafka_resp_err_t err;     /* first delivery error */
+  int dead_lettered;           /* its dead letter is what is in flight */
   int done;
   double t0;
   stage_topic_metrics_t *tm;
@@ -66,8 +66,8 @@ static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v) {
 
 static int apply_props(rd_kafka_conf_t *conf, const stage_options_t *o, const char *role) {
   char errstr[600];
-  if (kafka_conf_apply(conf, o->kafka_props, o->kafka_prop_count, role, errstr,
-                       sizeof(errstr)) != 0) {
+  if (kafka_conf_apply(conf, o->kafka_props, o->kafka_prop_count, role, errstr, sizeof(errstr)) !=
+      0) {
     log_error("config", "%s", errstr);
     return -1;
   }
@@ -160,14 +160,14 @@ static void partq_advance(kctx_t *k, partq_t *pq) {
 
 /* ---- producing ------------------------------------------------------------ */
 
-static int produce_one(kctx_t *k, tracker_t *t, const char *topic, const char *key,
-                       size_t key_len, const char *payload, size_t len) {
+static int produce_one(kctx_t *k, tracker_t *t, const char *topic, const char *key, size_t key_len,
+                       const char *payload, size_t len) {
   double deadline = 0;
   for (;;) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         k->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)payload, len),
-        RD_KAFKA_V_OPAQUE(t), RD_KAFKA_V_END);
+        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_OPAQUE(t),
+        RD_KAFKA_V_END);
     if (!err) {
       t->pending++;
       return 0;
@@ -199,9 +199,16 @@ static int message_level_error(rd_kafka_resp_err_t err) {
 static void dead_letter_tracker(kctx_t *k, tracker_t *t, const char *code, const char *why) {
   stage_runtime_t *rt = k->rt;
   rd_kafka_message_t *m = t->rkm;
-  stage_msg_t msg = {rd_kafka_topic_name(m->rkt), m->partition, m->offset,
-                     m->key, m->key_len, m->payload, m->len,
-                     rd_kafka_message_timestamp(m, NULL), 0, NULL};
+  stage_msg_t msg = {rd_kafka_topic_name(m->rkt),
+                     m->partition,
+                     m->offset,
+                     m->key,
+                     m->key_len,
+                     m->payload,
+                     m->len,
+                     rd_kafka_message_timestamp(m, NULL),
+                     0,
+                     NULL};
   replay_headers(m, &msg, t);
   stage_fail_t fail = {.code = code};
   snprintf(fail.message, sizeof(fail.message), "%s", why);
@@ -405,8 +412,7 @@ static void replay_headers(rd_kafka_message_t *m, stage_msg_t *msg, tracker_t *t
   size_t n;
   if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
     return;
-  if (rd_kafka_header_get_last(hdrs, "sensory-dlq-attempts", &v, &n) == 0 && v && n > 0 &&
-      n < 12) {
+  if (rd_kafka_header_get_last(hdrs, "sensory-dlq-attempts", &v, &n) == 0 && v && n > 0 && n < 12) {
     char num[12];
     memcpy(num, v, n);
     num[n] = '\0';
@@ -510,9 +516,16 @@ static int handle_messages(kctx_t *k, rd_kafka_message_t **ms, size_t n) {
         rc = -1;
         break;
       }
-      msgs[b] = (stage_msg_t){rd_kafka_topic_name(m->rkt), m->partition, m->offset,
-                              m->key, m->key_len, m->payload ? m->payload : "", m->len,
-                              rd_kafka_message_timestamp(m, NULL), 0, NULL};
+      msgs[b] = (stage_msg_t){rd_kafka_topic_name(m->rkt),
+                              m->partition,
+                              m->offset,
+                              m->key,
+                              m->key_len,
+                              m->payload ? m->payload : "",
+                              m->len,
+                              rd_kafka_message_timestamp(m, NULL),
+                              0,
+                              NULL};
       replay_headers(m, &msgs[b], ts[b]);
       lens[b] = m->len;
       b++;
@@ -596,8 +609,8 @@ int stage_run_kafka(stage_runtime_t *rt) {
   if (subscribe(&k) != 0)
     goto out;
   log_event(LOG_LEVEL_INFO, "started",
-            json_pack("{s:s,s:s,s:s}", "brokers", rt->cfg->brokers, "group",
-                      rt->cfg->group_id, "topics", rt->cfg->input_topics),
+            json_pack("{s:s,s:s,s:s}", "brokers", rt->cfg->brokers, "group", rt->cfg->group_id,
+                      "topics", rt->cfg->input_topics),
             "%s consuming", rt->opts->service);
 
   rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(k.consumer);

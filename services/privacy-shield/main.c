@@ -21,8 +21,8 @@ static const conf_entry_t shield_entries[] = {
     {"privacy.hmac_key_file", "PRIVACY_HMAC_KEY_FILE", CONF_STRING, NULL,
      offsetof(shield_config_t, hmac_key_file), 1, 0, 0,
      "file with the HMAC-SHA256 pseudonym key (>= 16 bytes; a k8s Secret)"},
-    {"privacy.key_id", "PRIVACY_KEY_ID", CONF_STRING, NULL, offsetof(shield_config_t, key_id), 0,
-     0, 0, "name of the key carried in every hash (default: a fingerprint of the key)"},
+    {"privacy.key_id", "PRIVACY_KEY_ID", CONF_STRING, NULL, offsetof(shield_config_t, key_id), 0, 0,
+     0, "name of the key carried in every hash (default: a fingerprint of the key)"},
     {NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL},
 };
 

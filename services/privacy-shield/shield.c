@@ -97,8 +97,8 @@ static void fail_from_schema(stage_fail_t *fail, const char *code, const char *p
 static int scrub_string(const shield_t *s, json_t *str, pii_counts_t *counts) {
   size_t out_len;
   size_t before = counts->phones + counts->emails;
-  char *clean = pii_scrub_text(s->hasher, json_string_value(str), json_string_length(str),
-                               &out_len, counts);
+  char *clean =
+      pii_scrub_text(s->hasher, json_string_value(str), json_string_length(str), &out_len, counts);
   if (!clean)
     return -1;
   int rc = 0;
@@ -175,12 +175,13 @@ static int emit_audit(const shield_t *s, const stage_msg_t *msg, const pii_count
   char ts[40], text[512];
   log_timestamp(ts, sizeof(ts));
   const char *topic = topic_name_plain(msg->topic) ? msg->topic : "(invalid topic name)";
-  int n = snprintf(text, sizeof(text),
-                   "{\"topic\":\"%.249s\",\"partition\":%d,\"offset\":%lld,\"counts\":{\"phone\":%zu,"
-                   "\"email\":%zu,\"identifiers_hashed\":%zu},\"detector_version\":\"%s\","
-                   "\"key_id\":\"%s\",\"timestamp\":\"%s\"}",
-                   topic, (int)msg->partition, (long long)msg->offset, counts->phones,
-                   counts->emails, hashed, PII_DETECTOR_VERSION, pii_hasher_key_id(s->hasher), ts);
+  int n =
+      snprintf(text, sizeof(text),
+               "{\"topic\":\"%.249s\",\"partition\":%d,\"offset\":%lld,\"counts\":{\"phone\":%zu,"
+               "\"email\":%zu,\"identifiers_hashed\":%zu},\"detector_version\":\"%s\","
+               "\"key_id\":\"%s\",\"timestamp\":\"%s\"}",
+               topic, (int)msg->partition, (long long)msg->offset, counts->phones, counts->emails,
+               hashed, PII_DETECTOR_VERSION, pii_hasher_key_id(s->hasher), ts);
   if (n < 0 || (size_t)n >= sizeof(text))
     return -1;
   return stage_emit(out, STAGE_OUTPUT_SIDE, AUDIT_TOPIC, NULL, 0, text, (size_t)n);
@@ -225,8 +226,8 @@ int shield_transform(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t
     key = json_string_value(id);
     key_len = key ? json_string_length(id) : 0;
   }
-  if (stage_emit_owned(out, STAGE_OUTPUT_PRIMARY, r->output_topic, key, key_len, text,
-                       text_len) != 0 ||
+  if (stage_emit_owned(out, STAGE_OUTPUT_PRIMARY, r->output_topic, key, key_len, text, text_len) !=
+          0 ||
       emit_audit(s, msg, &counts, hashed, out) != 0) {
     fail->code = "internal";
     snprintf(fail->message, sizeof(fail->message), "out of memory");

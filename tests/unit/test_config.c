@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -27,8 +28,7 @@ static const conf_entry_t demo_entries[] = {
      0, 0, "brokers"},
     {"input.topics", "TEST_INPUT_TOPICS", CONF_STRING, "a,b", offsetof(demo_t, topics), 0, 0, 0,
      "topics"},
-    {"batch.size", "TEST_BATCH_SIZE", CONF_INT, "32", offsetof(demo_t, batch), 0, 1, 1000,
-     "batch"},
+    {"batch.size", "TEST_BATCH_SIZE", CONF_INT, "32", offsetof(demo_t, batch), 0, 1, 1000, "batch"},
     {"feature.flag", NULL, CONF_BOOL, "false", offsetof(demo_t, flag), 0, 0, 0, "flag"},
     {"ratio", NULL, CONF_DOUBLE, "0.5", offsetof(demo_t, ratio), 0, 0, 0, "ratio"},
     {"secret.file", "TEST_SECRET_FILE", CONF_STRING, NULL, offsetof(demo_t, secret_file), 0, 0, 0,
@@ -111,8 +111,8 @@ static void test_layers(void **state) {
   setenv("KAFKA_BROKERS", "env:2", 1);
   setenv("TEST_BATCH_SIZE", "128", 1);
   setenv("KAFKA_SECURITY_PROTOCOL", "SSL", 1);
-  assert_int_equal(load(&d, &r, err, sizeof(err), "--config", yaml_path, "--batch-size=256",
-                        "-X", "linger.ms=7", "positional", NULL),
+  assert_int_equal(load(&d, &r, err, sizeof(err), "--config", yaml_path, "--batch-size=256", "-X",
+                        "linger.ms=7", "positional", NULL),
                    CONF_OK);
   assert_string_equal(d.brokers, "env:2");
   assert_int_equal(d.batch, 256);
@@ -139,8 +139,8 @@ static void test_errors(void **state) {
   (void)state;
   clear_env();
   struct {
-    const char *yaml;  /* NULL: no file */
-    const char *flag;  /* one extra argument, or NULL */
+    const char *yaml; /* NULL: no file */
+    const char *flag; /* one extra argument, or NULL */
     const char *env_batch;
     const char *expect;
   } cases[] = {
@@ -185,8 +185,8 @@ static void test_required(void **state) {
     char *key_file;
   } req_t;
   static const conf_entry_t req_entries[] = {
-      {"privacy.hmac_key_file", "TEST_HMAC_KEY_FILE", CONF_STRING, NULL,
-       offsetof(req_t, key_file), 1, 0, 0, "key"},
+      {"privacy.hmac_key_file", "TEST_HMAC_KEY_FILE", CONF_STRING, NULL, offsetof(req_t, key_file),
+       1, 0, 0, "key"},
       {NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL},
   };
   req_t q = {0};
@@ -231,9 +231,9 @@ static void test_help_lists_every_setting(void **state) {
   fclose(fp);
   close(fd);
   unlink(path);
-  const char *expect[] = {"usage: prog",   "--kafka-brokers", "env: KAFKA_BROKERS",
-                          "--batch-size",  "yaml: batch.size", "default: 32",
-                          "--feature-flag", "--secret-file",   "-X PROPERTY=VALUE"};
+  const char *expect[] = {"usage: prog",    "--kafka-brokers",  "env: KAFKA_BROKERS",
+                          "--batch-size",   "yaml: batch.size", "default: 32",
+                          "--feature-flag", "--secret-file",    "-X PROPERTY=VALUE"};
   for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
     if (!strstr(text, expect[i]))
       fail_msg("--help lacks '%s'", expect[i]);
@@ -257,9 +257,12 @@ static void test_list_split(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_defaults),  cmocka_unit_test(test_layers),
-      cmocka_unit_test(test_errors),    cmocka_unit_test(test_required),
-      cmocka_unit_test(test_help_lists_every_setting), cmocka_unit_test(test_list_split),
+      cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_layers),
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_required),
+      cmocka_unit_test(test_help_lists_every_setting),
+      cmocka_unit_test(test_list_split),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

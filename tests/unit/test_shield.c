@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -97,8 +98,8 @@ static void test_order_cleaned(void **state) {
   for (size_t i = 0; i < 3; i++)
     assert_null(json_object_get(c, gone[i]));
   char want[PII_HASH_MAX], err[128];
-  assert_int_equal(pii_hash_identifier(f->hasher, "phone", "+8801711234567", 14, want,
-                                       sizeof(want), err, sizeof(err)),
+  assert_int_equal(pii_hash_identifier(f->hasher, "phone", "+8801711234567", 14, want, sizeof(want),
+                                       err, sizeof(err)),
                    0);
   assert_string_equal(json_string_value(json_object_get(c, "customer_phone_hash")), want);
   assert_int_equal(pii_hash_identifier(f->hasher, "email", "foo.bar@example.com", 19, want,
@@ -148,10 +149,11 @@ static void test_post_cleaned(void **state) {
   fixture_t *f = *state;
   stage_out_t out = {0};
   stage_fail_t fail;
-  const char *post = "{\"platform\":\"tiktok\",\"post_id\":\"t-1\",\"author_username\":\"Rahim_77\","
-                     "\"content\":\"amar number +880 1711-234567 e call den\","
-                     "\"engagement_count\":5,\"timestamp\":\"2026-11-20T10:00:00Z\","
-                     "\"hashtags\":[\"sale\",\"01811234567\"],\"product_mentions\":[\"P-1\"]}";
+  const char *post =
+      "{\"platform\":\"tiktok\",\"post_id\":\"t-1\",\"author_username\":\"Rahim_77\","
+      "\"content\":\"amar number +880 1711-234567 e call den\","
+      "\"engagement_count\":5,\"timestamp\":\"2026-11-20T10:00:00Z\","
+      "\"hashtags\":[\"sale\",\"01811234567\"],\"product_mentions\":[\"P-1\"]}";
   assert_int_equal(run(f, "source.social.tiktok", post, &out, &fail), STAGE_OK);
   assert_string_equal(out.items[0].topic, "clean.social");
   json_t *c = json_loads(out.items[0].payload, 0, NULL);
@@ -180,12 +182,14 @@ static void test_dead_letters(void **state) {
       {"source.market.shopify",
        "{\"platform\":\"shopify\",\"order_id\":\"1\",\"merchant_id\":\"m\",\"product_id\":\"P\","
        "\"product_name\":\"x\",\"quantity\":0,\"price\":1,\"order_status\":\"pending\","
-       "\"payment_method\":\"cod\",\"shipping_city\":\"Dhaka\",\"timestamp\":\"2026-11-20T10:00:00Z\"}",
+       "\"payment_method\":\"cod\",\"shipping_city\":\"Dhaka\",\"timestamp\":\"2026-11-20T10:00:"
+       "00Z\"}",
        "schema", "/quantity", "/quantity: must be > 0"},
       {"source.market.shopify",
        "{\"platform\":\"shopify\",\"order_id\":\"1\",\"merchant_id\":\"m\",\"product_id\":\"P\","
        "\"product_name\":\"x\",\"quantity\":1,\"price\":1,\"order_status\":\"pending\","
-       "\"payment_method\":\"cod\",\"shipping_city\":\"Dhaka\",\"timestamp\":\"2026-11-20T10:00:00Z\","
+       "\"payment_method\":\"cod\",\"shipping_city\":\"Dhaka\",\"timestamp\":\"2026-11-20T10:00:"
+       "00Z\","
        "\"customer_phone\":\"ask the rider 555\"}",
        "invalid_identifier", "/customer_phone", "/customer_phone: not a phone number"},
       {"source.social.facebook",
@@ -193,7 +197,8 @@ static void test_dead_letters(void **state) {
        "\"engagement_count\":1,\"timestamp\":\"2026-11-20T10:00:00Z\"}",
        "schema", "/content", "/content: must be at least 5 characters"},
       {"source.social.facebook",
-       "{\"platform\":\"facebook\",\"post_id\":\"f\",\"author_username\":\"a\",\"content\":\"hello\","
+       "{\"platform\":\"facebook\",\"post_id\":\"f\",\"author_username\":\"a\",\"content\":"
+       "\"hello\","
        "\"engagement_count\":1,\"timestamp\":\"2026-11-20T10:00:00Z\",\"url\":\"https://x/a\"}",
        "schema", "/url", "/url: unexpected property"},
       {"source.weather", "{}", "unknown_topic", "", "no route for input topic source.weather"},
