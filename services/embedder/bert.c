@@ -299,20 +299,37 @@ void bert_mean_pool_normalize(const float *x, int rows, int cols, float *out) {
   }
 }
 
+/* Row counts up to which linear() splits for OpenBLAS' small kernels. */
+#define SMALL_ROWS 64
+
 /* y (rows x out) = x (rows x in) W^T + b, W being out x in as torch.nn.Linear
- * stores it; with residual, y += residual. */
+ * stores it; with residual, y += residual.
+ *
+ * Few rows (one short post): OpenBLAS would spend about as long packing the
+ * whole weight matrix as multiplying. Its small-matrix kernels skip packing;
+ * OpenBLAS 0.3.21 (Debian 12) permits them for a transposed A when
+ * M x N x K <= 1e6 and M x N <= 1200, so such calls get column blocks that
+ * fit (any other BLAS just runs the blocks), and bias/residual are added
+ * after the product (beta = 0). */
 static void linear(const float *x, int rows, int in, const float *w, const float *b, int out,
                    float *y, const float *residual) {
+  int block = out;
+  if ((double)rows * in * out > 1e6 && rows <= SMALL_ROWS) {
+    int by_mnk = (int)(1e6 / ((double)rows * in)), by_mn = 1200 / rows;
+    block = (by_mnk < by_mn ? by_mnk : by_mn) & ~15;
+    block = block < 16 ? 16 : block;
+  }
+  for (int o = 0; o < out; o += block) {
+    int nb = out - o < block ? out - o : block;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nb, in, 1.0f, x, in,
+                w + (size_t)o * (size_t)in, in, 0.0f, y + o, out);
+  }
   for (int r = 0; r < rows; r++) {
     float *yr = y + (size_t)r * (size_t)out;
-    if (residual)
-      for (int i = 0; i < out; i++)
-        yr[i] = b[i] + residual[(size_t)r * (size_t)out + (size_t)i];
-    else
-      memcpy(yr, b, (size_t)out * sizeof(float));
+    const float *rr = residual ? residual + (size_t)r * (size_t)out : NULL;
+    for (int i = 0; i < out; i++)
+      yr[i] += b[i] + (rr ? rr[i] : 0.0f);
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in, w, in, 1.0f, y,
-              out);
 }
 
 int bert_embed(const bert_model_t *m, const int32_t *const *ids, const int *lens, int n,
