@@ -6,10 +6,9 @@
 
 #include "jsonf.h"
 #include "log.h"
+#include "signals.h"
 #include "stage_internal.h"
 #include "utf8.h"
-
-volatile sig_atomic_t stage_stop_flag = 0;
 
 /* Dead letters of oversized inputs keep this much of the original: a DLQ
  * message must itself fit the broker's message size limit. */
@@ -65,29 +64,26 @@ const char *stage_dlq_topic(const char *input_topic) {
   return "dead-letters-market";
 }
 
-static void on_signal(int sig) {
-  (void)sig;
-  stage_stop_flag = 1;
-}
-
 void stage_request_stop(void) {
-  stage_stop_flag = 1;
-}
-
-void stage_install_signals(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
+  signals_request_stop();
 }
 
 double stage_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void stage_fail_from_schema(stage_fail_t *fail, const char *code, const char *prefix,
+                            const char *schema_error) {
+  fail->code = code;
+  /* A reason longer than the field is cut; the path below stays whole. */
+  if (snprintf(fail->message, sizeof(fail->message), "%s%s", prefix, schema_error) >=
+      (int)sizeof(fail->message))
+    fail->message[sizeof(fail->message) - 1] = '\0';
+  const char *colon = strstr(schema_error, ": ");
+  if (colon && (size_t)(colon - schema_error) < sizeof(fail->path))
+    snprintf(fail->path, sizeof(fail->path), "%.*s", (int)(colon - schema_error), schema_error);
 }
 
 /* ---- outputs ------------------------------------------------------------ */
@@ -347,7 +343,7 @@ int stage_handle_batch(stage_runtime_t *rt, const stage_msg_t *msgs, const size_
 
 int stage_run(const stage_config_t *cfg, const stage_options_t *opts) {
   stage_runtime_t rt = {.cfg = cfg, .opts = opts};
-  stage_install_signals();
+  signals_install();
   int rc = cfg->stdio ? stage_run_stdio(&rt) : stage_run_kafka(&rt);
   log_event(LOG_LEVEL_INFO, "stopped",
             json_pack("{sIsIsI}", "messages_in", (json_int_t)rt.in, "messages_out",

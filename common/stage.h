@@ -77,6 +77,11 @@ typedef struct stage_fail {
   char path[256];
 } stage_fail_t;
 
+/* Fills fail from a schema error "<pointer>: <reason>" (see schema.h): code,
+ * message (prefix + error, cut to fit) and path (the pointer). */
+void stage_fail_from_schema(stage_fail_t *fail, const char *code, const char *prefix,
+                            const char *schema_error);
+
 typedef struct stage_out stage_out_t;
 
 enum { STAGE_OUTPUT_PRIMARY = 0, STAGE_OUTPUT_SIDE = 1 };

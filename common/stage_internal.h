@@ -3,7 +3,7 @@
 #ifndef SENSORY_STAGE_INTERNAL_H
 #define SENSORY_STAGE_INTERNAL_H
 
-#include <signal.h>
+#include "signals.h"
 
 #include "stage.h"
 
@@ -46,10 +46,6 @@ typedef struct stage_result {
   size_t dead_len;
   const char *dead_topic;
 } stage_result_t;
-
-extern volatile sig_atomic_t stage_stop_flag;
-
-void stage_install_signals(void);
 
 /* Runs checks and the transform on msgs[0..n) (a payload may be shorter than
  * its original_lens[i] when the input was cut at max_message_bytes), through

@@ -550,7 +550,7 @@ static int handle_messages(kctx_t *k, rd_kafka_message_t **ms, size_t n) {
         }
       if (rc || j == b)
         break;
-      if (stage_stop_flag) {
+      if (signals_stop) {
         rc = -1;
         break;
       }
@@ -617,7 +617,7 @@ int stage_run_kafka(stage_runtime_t *rt) {
   rd_kafka_message_t *batch[BATCH_SIZE];
   size_t want = stage_batch_size(rt);
   int linger = rt->opts->batch_linger_ms > 0 ? rt->opts->batch_linger_ms : 5;
-  while (!stage_stop_flag && !k.fatal) {
+  while (!signals_stop && !k.fatal) {
     /* Take what is there at once; when nothing is, wait for one message
      * (a full-timeout batch call would add its whole timeout to latency). */
     ssize_t n = rd_kafka_consume_batch_queue(q, 0, batch, BATCH_SIZE);

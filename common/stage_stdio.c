@@ -177,7 +177,7 @@ int stage_run_stdio(stage_runtime_t *rt) {
   stage_topic_metrics_t *in_tm = stage_metrics_for(rt, cfg->topic);
   int rc = lines && msgs && full && res ? 0 : 1, eof = 0;
   long long line_no = 0;
-  while (!rc && !eof && !stage_stop_flag) {
+  while (!rc && !eof && !signals_stop) {
     size_t n = 0;
     while (n < batch) {
       line_t *l = &lines[n];

@@ -13,6 +13,7 @@
 #include "dlqr_kafka.h"
 #include "log.h"
 #include "replay.h"
+#include "signals.h"
 
 /* A file line can hold an envelope of the largest input a stage accepts
  * (64 MiB) in base64 with room for the fields; longer lines are refused. */
@@ -147,23 +148,6 @@ int dlqr_config_check(const dlqr_config_t *cfg, const conf_result_t *res, dlqr_c
 
 /* ---- stop on SIGINT/SIGTERM ------------------------------------------------ */
 
-static volatile sig_atomic_t dlqr_stop = 0;
-
-static void on_signal(int sig) {
-  (void)sig;
-  dlqr_stop = 1;
-}
-
-static void install_signals(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN); /* `| head` closes stdout: see the write error instead */
-}
-
 /* ---- reading letters -------------------------------------------------------- */
 
 typedef struct letter {
@@ -207,7 +191,7 @@ static int each_file(const char *path, int64_t only, visit_fn fn, void *ctx, cha
   ssize_t n;
   int64_t lineno = 0;
   int rc = 0, found = 0;
-  while (!dlqr_stop && (n = getline(&line, &cap, f)) >= 0) {
+  while (!signals_stop && (n = getline(&line, &cap, f)) >= 0) {
     lineno++;
     if (only > 0 && lineno != only)
       continue;
@@ -260,7 +244,7 @@ static int each_kafka(const dlqr_config_t *cfg, const conf_result_t *res, visit_
   if (!r)
     goto out;
   for (;;) {
-    if (dlqr_stop) {
+    if (signals_stop) {
       snprintf(errstr, errstr_size, "interrupted");
       goto out;
     }
@@ -519,7 +503,7 @@ static int cmd_replay_file(const dlqr_config_t *cfg, const dlq_key_t *key) {
     log_error("write_failed", "cannot write payloads to stdout");
     c.s.failed++;
   }
-  return summarize(&c.s, cfg->dry_run, fatal || dlqr_stop);
+  return summarize(&c.s, cfg->dry_run, fatal || signals_stop);
 }
 
 /* ---- replay over Kafka ----------------------------------------------------- */
@@ -820,7 +804,7 @@ static int cmd_replay_kafka(const dlqr_config_t *cfg, const conf_result_t *res,
                       "dry_run", cfg->dry_run),
             "replaying from %s", cfg->topic);
 
-  while (!dlqr_stop && !k.fatal) {
+  while (!signals_stop && !k.fatal) {
     rd_kafka_message_t *m;
     int st = dlqr_reader_next(k.reader, &m, errstr, sizeof(errstr));
     if (k.producer)
@@ -837,7 +821,7 @@ static int cmd_replay_kafka(const dlqr_config_t *cfg, const conf_result_t *res,
       rd_kafka_message_destroy(m);
     }
   }
-  if (dlqr_stop)
+  if (signals_stop)
     log_warn("interrupted", "stopping on signal: waiting for replays in flight, then committing");
 
 out:
@@ -879,12 +863,12 @@ out:
   free(props);
   if (fflush(stdout) != 0)
     k.fatal = 1;
-  return summarize(&k.s, cfg->dry_run, k.fatal || dlqr_stop);
+  return summarize(&k.s, cfg->dry_run, k.fatal || signals_stop);
 }
 
 int dlqr_run(dlqr_command_t cmd, const dlqr_config_t *cfg, const conf_result_t *res,
              const dlq_key_t *key) {
-  install_signals();
+  signals_install();
   switch (cmd) {
   case DLQR_LIST:
     return cmd_list(cfg, res);

@@ -242,17 +242,6 @@ static void note_missing(enricher_t *e, const char *id, int state, int64_t now) 
 
 /* ---- posts --------------------------------------------------------------------- */
 
-static void fail_from_schema(stage_fail_t *fail, const char *code, const char *prefix,
-                             const char *err) {
-  fail->code = code;
-  if (snprintf(fail->message, sizeof(fail->message), "%s%s", prefix, err) >=
-      (int)sizeof(fail->message))
-    fail->message[sizeof(fail->message) - 1] = '\0';
-  const char *colon = strstr(err, ": ");
-  if (colon && (size_t)(colon - err) < sizeof(fail->path))
-    snprintf(fail->path, sizeof(fail->path), "%.*s", (int)(colon - err), err);
-}
-
 static int internal(stage_fail_t *fail, const char *why) {
   fail->code = "internal";
   snprintf(fail->message, sizeof(fail->message), "%s", why);
@@ -353,7 +342,7 @@ static int enrich_post(enricher_t *e, const stage_msg_t *msg, json_t *doc, stage
                        stage_fail_t *fail) {
   char err[512];
   if (schema_validate(e->posts, doc, err, sizeof(err)) != 0) {
-    fail_from_schema(fail, "schema", "", err);
+    stage_fail_from_schema(fail, "schema", "", err);
     return STAGE_DEAD_LETTER;
   }
   const char *ids[MAX_MENTIONS];
@@ -382,7 +371,7 @@ static int enrich_post(enricher_t *e, const stage_msg_t *msg, json_t *doc, stage
   }
   free(text);
   if (schema_validate(e->enriched, doc, err, sizeof(err)) != 0) {
-    fail_from_schema(fail, "enriched_contract", "enriched record breaks its contract: ", err);
+    stage_fail_from_schema(fail, "enriched_contract", "enriched record breaks its contract: ", err);
     return STAGE_DEAD_LETTER;
   }
   char *payload = json_dumps(doc, JSON_COMPACT);

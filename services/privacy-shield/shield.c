@@ -80,19 +80,6 @@ static const route_t *route_for(const shield_t *s, const char *topic) {
   return NULL;
 }
 
-/* Schema errors read "<pointer>: <reason>": the pointer is the DLQ path. */
-static void fail_from_schema(stage_fail_t *fail, const char *code, const char *prefix,
-                             const char *err) {
-  fail->code = code;
-  /* A reason longer than the field is cut; the path below stays whole. */
-  if (snprintf(fail->message, sizeof(fail->message), "%s%s", prefix, err) >=
-      (int)sizeof(fail->message))
-    fail->message[sizeof(fail->message) - 1] = '\0';
-  const char *colon = strstr(err, ": ");
-  if (colon && (size_t)(colon - err) < sizeof(fail->path))
-    snprintf(fail->path, sizeof(fail->path), "%.*s", (int)(colon - err), err);
-}
-
 /* Replaces the string with its scrubbed copy; returns 0 or -1 (out of memory). */
 static int scrub_string(const shield_t *s, json_t *str, pii_counts_t *counts) {
   size_t out_len;
@@ -198,7 +185,7 @@ int shield_transform(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t
     return STAGE_DEAD_LETTER;
   }
   if (schema_validate(r->src, doc, err, sizeof(err)) != 0) {
-    fail_from_schema(fail, "schema", "", err);
+    stage_fail_from_schema(fail, "schema", "", err);
     return STAGE_DEAD_LETTER;
   }
   pii_counts_t counts = {0, 0};
@@ -208,7 +195,7 @@ int shield_transform(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t
   /* The clean contract forbids every raw identifier field: a record that
    * fails here would have leaked, so it is dead-lettered, never emitted. */
   if (schema_validate(r->clean, doc, err, sizeof(err)) != 0) {
-    fail_from_schema(fail, "clean_contract", "cleaned record breaks its contract: ", err);
+    stage_fail_from_schema(fail, "clean_contract", "cleaned record breaks its contract: ", err);
     return STAGE_DEAD_LETTER;
   }
   size_t text_len;

@@ -157,7 +157,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   log_init("scraper-ingest", level);
-  scr_install_signals();
+  signals_install();
 
   /* --from file:PATH | PATH | - ; everything else comes from --sources. */
   const char *path = NULL;

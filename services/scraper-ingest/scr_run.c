@@ -7,25 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-volatile sig_atomic_t scr_stop_flag = 0;
-
-static void on_signal(int sig) {
-  (void)sig;
-  scr_stop_flag = 1;
-}
-
-void scr_install_signals(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
-}
-
 int scr_stopping(scr_stats_t *st) {
-  if (!scr_stop_flag)
+  if (!signals_stop)
     return 0;
   if (st->status == SCR_SRC_OK) {
     st->status = SCR_SRC_PARTIAL;

@@ -5,8 +5,8 @@
 #ifndef SCR_RUN_H
 #define SCR_RUN_H
 
+#include "signals.h"
 #include <jansson.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -92,10 +92,6 @@ int scr_cursor(scr_run_t *run, scr_stats_t *st, const char *stream, char *out, s
 
 /* Set by SIGTERM/SIGINT: sources finish the page in hand, checkpoint it and
  * stop (status SCR_SRC_PARTIAL, "stopped by signal"). */
-extern volatile sig_atomic_t scr_stop_flag;
-
-/* Installs the SIGTERM/SIGINT handlers that set scr_stop_flag. */
-void scr_install_signals(void);
 
 /* Returns 1 (and marks st stopped) when a stop was requested. */
 int scr_stopping(scr_stats_t *st);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kafka.h"
 #include "log.h"
 
 struct scr_sink {
@@ -14,16 +15,6 @@ struct scr_sink {
   uint64_t acked, failed;
   rd_kafka_resp_err_t first_err;
 };
-
-/* librdkafka's own log lines go through our JSON logger (same as the stages). */
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-  log_level_t l = level <= 3   ? LOG_LEVEL_ERROR
-                  : level <= 4 ? LOG_LEVEL_WARN
-                  : level <= 6 ? LOG_LEVEL_INFO
-                               : LOG_LEVEL_DEBUG;
-  log_event(l, "librdkafka", json_pack("{s:s,s:s}", "facility", fac, "client", rd_kafka_name(rk)),
-            "%s", buf);
-}
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   (void)rk;
@@ -35,16 +26,6 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   } else {
     s->acked++;
   }
-}
-
-static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *errstr,
-               size_t errstr_size) {
-  char e[512];
-  if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
-    snprintf(errstr, errstr_size, "kafka property %s: %s", k, e);
-    return -1;
-  }
-  return 0;
 }
 
 scr_sink_t *scr_sink_kafka_new(const char *brokers, const conf_kv_t *props, size_t nprops,
@@ -60,23 +41,16 @@ scr_sink_t *scr_sink_kafka_new(const char *brokers, const conf_kv_t *props, size
   snprintf(tmo, sizeof(tmo), "%ld", timeout_ms);
   /* Idempotence: retries inside librdkafka never duplicate or reorder; the
    * message timeout bounds how long an unreachable broker can hold a run. */
-  if (set(conf, "bootstrap.servers", brokers, errstr, errstr_size) ||
-      set(conf, "client.id", "scraper-ingest", errstr, errstr_size) ||
-      set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
-      set(conf, "linger.ms", "20", errstr, errstr_size) ||
-      set(conf, "compression.codec", "lz4", errstr, errstr_size) ||
-      set(conf, "message.timeout.ms", tmo, errstr, errstr_size))
+  if (kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, errstr_size) ||
+      kafka_conf_set(conf, "client.id", "scraper-ingest", errstr, errstr_size) ||
+      kafka_conf_set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
+      kafka_conf_set(conf, "linger.ms", "20", errstr, errstr_size) ||
+      kafka_conf_set(conf, "compression.codec", "lz4", errstr, errstr_size) ||
+      kafka_conf_set(conf, "message.timeout.ms", tmo, errstr, errstr_size))
     goto fail;
-  for (size_t i = 0; i < nprops; i++) {
-    const char *k = props[i].key;
-    if (strncmp(k, "consumer.", 9) == 0)
-      continue; /* this program has no consumer */
-    if (strncmp(k, "producer.", 9) == 0)
-      k += 9;
-    if (set(conf, k, props[i].value, errstr, errstr_size))
-      goto fail;
-  }
-  rd_kafka_conf_set_log_cb(conf, log_cb);
+  if (kafka_conf_apply(conf, props, nprops, "producer", errstr, errstr_size))
+    goto fail;
+  rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
   rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
   rd_kafka_conf_set_opaque(conf, s);
   char e[512];

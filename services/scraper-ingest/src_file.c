@@ -97,7 +97,7 @@ void scr_src_file(scr_run_t *run, scr_stats_t *st, const char *path, const char 
     }
     if (rc != 0)
       break;
-    if (++in_batch >= (uint64_t)run->cfg->file_batch || scr_stop_flag) {
+    if (++in_batch >= (uint64_t)run->cfg->file_batch || signals_stop) {
       snprintf(value, sizeof(value), "%lld", offset);
       st->pages++;
       if (scr_checkpoint(run, st, stream, is_stdin ? NULL : value) != 0)
