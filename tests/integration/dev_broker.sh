@@ -10,16 +10,8 @@ set -euo pipefail
 # shellcheck source=deploy/lib.sh
 source "$SENSORY_SOURCE_DIR/deploy/lib.sh"
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$1"; }
-not_ok() { failed=$((failed + 1)); printf 'FAIL %s\n' "$1"; }
-# check NAME CMD...: one check, passes when CMD succeeds.
-check() {
-  local name="$1"
-  shift
-  if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
+# shellcheck source=tests/tools/checks.sh
+source "$SENSORY_SOURCE_DIR/tests/tools/checks.sh"
 
 tmp="$(mktemp -d)"
 cleanup() {
@@ -31,7 +23,7 @@ ctl() { dev_broker_ctl "$tmp" "$@" >/dev/null; }
 
 if ! start_dev_broker "$tmp"; then
   not_ok "dev broker starts"
-  printf '%d passed, %d failed\n' "$passed" "$failed"
+  finish
   exit 1
 fi
 ok "dev broker starts and writes $KAFKA_BROKERS to the bootstrap file"
@@ -96,5 +88,4 @@ check "SIGTERM: dev broker exits 0 (got $rc)" test "$rc" -eq 0
 check "the bootstrap port is closed after exit" \
   bash -c '! (exec 3<>"/dev/tcp/${1%%,*}") 2>/dev/null' _ "${KAFKA_BROKERS/://}"
 
-printf '%d passed, %d failed\n' "$passed" "$failed"
-((failed == 0))
+finish

@@ -12,22 +12,8 @@ set -uo pipefail
 # shellcheck source=deploy/lib.sh
 source "$SENSORY_SOURCE_DIR/deploy/lib.sh"
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$1"; }
-not_ok() { failed=$((failed + 1)); printf 'FAIL %s\n' "$1"; }
-check() {
-  local name="$1"
-  shift
-  if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-check_eq() {
-  if [[ "$2" == "$3" ]]; then ok "$1 ($3)"; else not_ok "$1: expected $2, got $3"; fi
-}
-finish() {
-  printf '%d passed, %d failed\n' "$passed" "$failed"
-  [[ "$failed" == 0 ]]
-}
+# shellcheck source=tests/tools/checks.sh
+source "$SENSORY_SOURCE_DIR/tests/tools/checks.sh"
 
 T="$(mktemp -d)"
 cleanup() {

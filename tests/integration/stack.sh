@@ -10,19 +10,8 @@ set -euo pipefail
 source "$SENSORY_SOURCE_DIR/deploy/lib.sh"
 psql_bin="$SENSORY_PG_BIN/psql"
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$1"; }
-not_ok() { failed=$((failed + 1)); printf 'FAIL %s\n' "$1"; }
-check() {
-  local name="$1"
-  shift
-  if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-finish() {
-  printf '%d passed, %d failed\n' "$passed" "$failed"
-  ((failed == 0))
-}
+# shellcheck source=tests/tools/checks.sh
+source "$SENSORY_SOURCE_DIR/tests/tools/checks.sh"
 
 tmp="$(mktemp -d)"
 cleanup() {

@@ -8,24 +8,8 @@ source "$SENSORY_SOURCE_DIR/deploy/lib.sh"
 
 PY=/usr/bin/python3 # Debian's Python, which has confluent_kafka
 TOOLS="$SENSORY_SOURCE_DIR/tests/tools"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$1"; }
-not_ok() { failed=$((failed + 1)); printf 'FAIL %s\n' "$1"; }
-# check NAME CMD...: passes when CMD succeeds.
-check() {
-  local name="$1"
-  shift
-  if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-# check_eq NAME EXPECTED ACTUAL
-check_eq() {
-  if [[ "$2" == "$3" ]]; then ok "$1 ($3)"; else not_ok "$1: expected $2, got $3"; fi
-}
-finish() {
-  printf '%d passed, %d failed\n' "$passed" "$failed"
-  [[ "$failed" == 0 ]]
-}
+# shellcheck source=tests/tools/checks.sh
+source "$SENSORY_SOURCE_DIR/tests/tools/checks.sh"
 
 T="$(mktemp -d)"
 # stop_services: TERM the services (not the stack) and wait, so they drain
