@@ -41,10 +41,10 @@ import json, sys
 c, t, threads = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
 print(f"embedder benchmark: all-MiniLM-L6-v2 shapes, random weights, {threads} thread(s); "
       f"{c['short_posts']} short posts (20-40 tokens), {c['batch_posts']} batch posts (8-128 tokens)")
-print(f"| metric | C embedder | {t['impl']} | C vs PyTorch |")
+print(f"| metric | C embedder | {t['impl']} | C speed-up (RSS: C / PyTorch) |")
 print("|---|---|---|---|")
-print(f"| single post p50 (ms) | {c['p50_ms']:.2f} | {t['p50_ms']:.2f} | {t['p50_ms']/c['p50_ms']:.2f}x faster |")
-print(f"| single post p95 (ms) | {c['p95_ms']:.2f} | {t['p95_ms']:.2f} | {t['p95_ms']/c['p95_ms']:.2f}x faster |")
+print(f"| single post p50 (ms) | {c['p50_ms']:.2f} | {t['p50_ms']:.2f} | {t['p50_ms']/c['p50_ms']:.2f}x |")
+print(f"| single post p95 (ms) | {c['p95_ms']:.2f} | {t['p95_ms']:.2f} | {t['p95_ms']/c['p95_ms']:.2f}x |")
 print(f"| batch-32 throughput (sentences/s) | {c['batch32_per_s']:.0f} | {t['batch32_per_s']:.0f} | {c['batch32_per_s']/t['batch32_per_s']:.2f}x |")
 print(f"| peak RSS (MB) | {c['peak_rss_mb']:.0f} | {t['peak_rss_mb']:.0f} | {c['peak_rss_mb']/t['peak_rss_mb']:.2f}x |")
 PY
