@@ -386,6 +386,10 @@ static rd_kafka_t *make_client(kctx_t *k, rd_kafka_type_t type) {
   } else {
     bad |= conf_set(conf, "enable.idempotence", "true") != 0;
     bad |= conf_set(conf, "linger.ms", "5") != 0;
+    /* The stage already pauses consumption on a full queue, so a 16 MiB queue
+     * costs no throughput (measured) but bounds memory: librdkafka's default
+     * (1 GiB) lets a backlog pile up as unacknowledged outputs. */
+    bad |= conf_set(conf, "queue.buffering.max.kbytes", "16384") != 0;
     /* Room for a dead letter that carries a whole input (sealed: base64). */
     snprintf(buf, sizeof(buf), "%lld", (long long)(cfg->max_message_bytes * 2 + 65536));
     bad |= conf_set(conf, "message.max.bytes", buf) != 0;
