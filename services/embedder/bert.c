@@ -31,7 +31,9 @@ void bert_destroy(bert_model_t *m) {
   free(m);
 }
 
-const bert_config_t *bert_config(const bert_model_t *m) { return &m->cfg; }
+const bert_config_t *bert_config(const bert_model_t *m) {
+  return &m->cfg;
+}
 
 static int conf_int(json_t *root, const char *key, int *out, const char *path, char *errstr,
                     size_t errstr_size) {
@@ -103,8 +105,7 @@ static const float *weight(const bert_model_t *m, const char *path, const char *
     return NULL;
   }
   if (strcmp(t->dtype, "F32") != 0) {
-    snprintf(errstr, errstr_size, "%s: tensor %s: dtype %s, expected F32", path, t->name,
-             t->dtype);
+    snprintf(errstr, errstr_size, "%s: tensor %s: dtype %s, expected F32", path, t->name, t->dtype);
     return NULL;
   }
   int want_ndim = d1 ? 2 : 1;
@@ -143,8 +144,8 @@ bert_model_t *bert_load(const char *dir, char *errstr, size_t errstr_size) {
     goto fail;
   }
   const int64_t H = c->hidden, IN = c->intermediate;
-#define W(field, name, d0, d1)                                                                    \
-  if (!((field) = weight(m, path, (name), (d0), (d1), errstr, errstr_size)))                     \
+#define W(field, name, d0, d1)                                                                     \
+  if (!((field) = weight(m, path, (name), (d0), (d1), errstr, errstr_size)))                       \
   goto fail
   W(m->word, "embeddings.word_embeddings.weight", c->vocab_size, H);
   W(m->pos, "embeddings.position_embeddings.weight", c->max_positions, H);
@@ -216,8 +217,9 @@ static inline float exp_neg(float x) {
   /* Round to nearest by the 1.5 * 2^23 trick: no libm call in the loop. */
   float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
   float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
-  float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666672e-1f + r * (4.16666679e-2f +
-                                    r * (8.33333377e-3f + r * 1.38888892e-3f)))));
+  float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.66666672e-1f +
+                                                r * (4.16666679e-2f +
+                                                     r * (8.33333377e-3f + r * 1.38888892e-3f)))));
   int32_t bits = (int32_t)(n + 127.0f) << 23;
   float scale;
   memcpy(&scale, &bits, sizeof(scale));
@@ -231,21 +233,21 @@ static inline float exp_neg(float x) {
  * Absolute error vs the exact GELU < 1e-6 (tested), far inside the 1e-5
  * parity bound on the embeddings. Built for AVX-512, AVX2 and baseline; the
  * loader picks one at run time. */
-__attribute__((target_clones("avx512f", "avx2", "default"), optimize("tree-vectorize",
-                                                                      "vect-cost-model=dynamic")))
-void bert_gelu(float *x, size_t n) {
+__attribute__((target_clones("avx512f", "avx2", "default"),
+               optimize("tree-vectorize", "vect-cost-model=dynamic"))) void
+bert_gelu(float *x, size_t n) {
   for (size_t i = 0; i < n; i++) {
     float v = x[i], z = __builtin_fabsf(v) * (float)M_SQRT1_2;
     float t = 1.0f / (1.0f + 0.5f * z);
-    float poly = -z * z - 1.26551223f +
-                 t * (1.00002368f +
-                      t * (0.37409196f +
-                           t * (0.09678418f +
-                                t * (-0.18628806f +
-                                     t * (0.27886807f +
-                                          t * (-1.13520398f +
-                                               t * (1.48851587f +
-                                                    t * (-0.82215223f + t * 0.17087277f))))))));
+    float poly =
+        -z * z - 1.26551223f +
+        t * (1.00002368f +
+             t * (0.37409196f +
+                  t * (0.09678418f +
+                       t * (-0.18628806f +
+                            t * (0.27886807f + t * (-1.13520398f +
+                                                    t * (1.48851587f + t * (-0.82215223f +
+                                                                            t * 0.17087277f))))))));
     float erfc = t * exp_neg(poly);
     float erf = v >= 0 ? 1.0f - erfc : erfc - 1.0f;
     x[i] = 0.5f * v * (1.0f + erf);
@@ -332,8 +334,8 @@ static void linear(const float *x, int rows, int in, const float *w, const float
   }
 }
 
-int bert_embed(const bert_model_t *m, const int32_t *const *ids, const int *lens, int n,
-               float *out, char *errstr, size_t errstr_size) {
+int bert_embed(const bert_model_t *m, const int32_t *const *ids, const int *lens, int n, float *out,
+               char *errstr, size_t errstr_size) {
   const bert_config_t *c = &m->cfg;
   const int H = c->hidden, IN = c->intermediate, hd = c->hidden / c->heads;
   size_t T = 0;

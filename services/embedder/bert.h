@@ -37,8 +37,8 @@ const bert_config_t *bert_config(const bert_model_t *m);
  * the L2-normalised mean of sequence i's last hidden states). Thread-safe
  * (m is read-only; scratch memory is per call). Returns 0, or -1 with errstr
  * on bad input or out of memory. */
-int bert_embed(const bert_model_t *m, const int32_t *const *ids, const int *lens, int n,
-               float *out, char *errstr, size_t errstr_size);
+int bert_embed(const bert_model_t *m, const int32_t *const *ids, const int *lens, int n, float *out,
+               char *errstr, size_t errstr_size);
 
 /* ---- building blocks, exposed for the per-layer unit tests ---- */
 

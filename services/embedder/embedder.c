@@ -46,7 +46,9 @@ void embedder_destroy(embedder_t *e) {
   free(e);
 }
 
-int embedder_dim(const embedder_t *e) { return e->dim; }
+int embedder_dim(const embedder_t *e) {
+  return e->dim;
+}
 
 embedder_t *embedder_new(const embedder_options_t *o, char *errstr, size_t errstr_size) {
   embedder_t *e = calloc(1, sizeof(*e)); /* caller owns: embedder_destroy() */
@@ -92,11 +94,11 @@ embedder_t *embedder_new(const embedder_options_t *o, char *errstr, size_t errst
                                    "texts cut to the model's maximum sequence length", NULL, NULL);
   e->m_hits = metrics_counter(m, "cache_hits_total", "vectors served from the cache", NULL, NULL);
   e->m_misses = metrics_counter(m, "cache_misses_total", "vectors computed", NULL, NULL);
-  e->m_empty = metrics_counter(m, "empty_text_total", "posts without any token (dead-lettered)",
-                               NULL, NULL);
+  e->m_empty =
+      metrics_counter(m, "empty_text_total", "posts without any token (dead-lettered)", NULL, NULL);
   e->m_tokens = metrics_counter(m, "tokens_total", "tokens run through the model", NULL, NULL);
-  e->m_forward = metrics_histogram(m, "forward_seconds", "time of one model forward pass", NULL,
-                                   NULL);
+  e->m_forward =
+      metrics_histogram(m, "forward_seconds", "time of one model forward pass", NULL, NULL);
   return e;
 fail:
   embedder_destroy(e);
@@ -282,12 +284,11 @@ static int emit_record(const embedder_t *e, json_t *doc, const float *vec, stage
       json_decref(v);
       v = NULL;
     }
-  json_t *rec = json_pack("{s:s, s:O, s:s, s:o?, s:O, s:O*, s:O*, s:O*}", "id", id, "post_id",
-                          pid, "model", e->model_id, "vector", v, "enriched_text",
-                          json_object_get(doc, "enriched_text"), "platform",
-                          json_object_get(doc, "platform"), "timestamp",
-                          json_object_get(doc, "timestamp"), "engagement",
-                          json_object_get(doc, "engagement_count"));
+  json_t *rec = json_pack(
+      "{s:s, s:O, s:s, s:o?, s:O, s:O*, s:O*, s:O*}", "id", id, "post_id", pid, "model",
+      e->model_id, "vector", v, "enriched_text", json_object_get(doc, "enriched_text"), "platform",
+      json_object_get(doc, "platform"), "timestamp", json_object_get(doc, "timestamp"),
+      "engagement", json_object_get(doc, "engagement_count"));
   if (!rec || !v)
     return -1;
   /* 9 significant digits round-trip every float32 exactly. */
@@ -295,8 +296,8 @@ static int emit_record(const embedder_t *e, json_t *doc, const float *vec, stage
   json_decref(rec);
   if (!s)
     return -1;
-  return stage_emit_owned(out, STAGE_OUTPUT_PRIMARY, EMBEDDER_OUTPUT_TOPIC,
-                          json_string_value(pid), json_string_length(pid), s, strlen(s));
+  return stage_emit_owned(out, STAGE_OUTPUT_PRIMARY, EMBEDDER_OUTPUT_TOPIC, json_string_value(pid),
+                          json_string_length(pid), s, strlen(s));
 }
 
 /* Whether text has any token: a text of whitespace and control characters
@@ -342,8 +343,8 @@ void embedder_transform_items(embedder_t *e, embedder_item_t *items, size_t n) {
   }
   for (size_t j = 0; j < m; j++) {
     embedder_item_t *it = &items[idx[j]];
-    it->status = emit_record(e, it->doc, vecs + j * (size_t)e->dim, it->out) == 0 ? STAGE_OK
-                                                                                 : STAGE_RETRY;
+    it->status =
+        emit_record(e, it->doc, vecs + j * (size_t)e->dim, it->out) == 0 ? STAGE_OK : STAGE_RETRY;
   }
 out:
   free(texts);

@@ -26,9 +26,8 @@ typedef struct embedder_config {
 static const conf_entry_t embedder_entries[] = {
     {"model.dir", "MODEL_DIR", CONF_STRING, NULL, offsetof(embedder_config_t, model_dir), 1, 0, 0,
      "Hugging Face model directory: config.json, vocab.txt, model.safetensors"},
-    {"model.id", "MODEL_ID", CONF_STRING, "all-MiniLM-L6-v2",
-     offsetof(embedder_config_t, model_id), 1, 0, 0,
-     "model name written in every record (and part of the cache key)"},
+    {"model.id", "MODEL_ID", CONF_STRING, "all-MiniLM-L6-v2", offsetof(embedder_config_t, model_id),
+     1, 0, 0, "model name written in every record (and part of the cache key)"},
     {"model.max_tokens", "MODEL_MAX_TOKENS", CONF_INT, "256",
      offsetof(embedder_config_t, max_tokens), 0, 2, 512,
      "longer texts are truncated (sentence-transformers max_seq_length)"},
@@ -70,7 +69,8 @@ static void transform_batch(void *ctx, stage_batch_item_t *items, size_t n) {
 
 static const char usage[] =
     "usage: embedder --model-dir DIR [--config FILE] [options]\n"
-    "       embedder --model-dir DIR --stdio --topic enriched.social --dlq-file DLQ.jsonl < in > out\n"
+    "       embedder --model-dir DIR --stdio --topic enriched.social --dlq-file DLQ.jsonl < in > "
+    "out\n"
     "\n"
     "Embeds enriched posts with all-MiniLM-L6-v2 (384-dim, mean pooled, unit\n"
     "length), computed in C, into vector records for the vector store. Empty\n"
@@ -96,7 +96,8 @@ int main(int argc, char **argv) {
                            .cache_entries = (size_t)cfg.cache_entries,
                            .metrics = svc.metrics};
   if (!(emb = embedder_new(&eo, errstr, sizeof(errstr)))) {
-    log_error("config", "cannot start: %s (model.dir / MODEL_DIR, schemas.dir / SCHEMAS_DIR)", errstr);
+    log_error("config", "cannot start: %s (model.dir / MODEL_DIR, schemas.dir / SCHEMAS_DIR)",
+              errstr);
     goto out;
   }
   log_event(LOG_LEVEL_INFO, "ready",
@@ -108,15 +109,14 @@ int main(int argc, char **argv) {
      * are broken (NaN) is caught before the pod takes traffic. */
     const char *probe = "model check";
     float *vec = malloc((size_t)embedder_dim(emb) * sizeof(float));
-    int bad = !vec || embedder_embed_batch(emb, &probe, NULL, 1, vec, NULL, errstr,
-                                           sizeof(errstr)) != 0;
+    int bad =
+        !vec || embedder_embed_batch(emb, &probe, NULL, 1, vec, NULL, errstr, sizeof(errstr)) != 0;
     double norm = 0;
     for (int i = 0; !bad && i < embedder_dim(emb); i++)
       norm += (double)vec[i] * vec[i];
     free(vec);
     if (bad || !(norm > 0.99 && norm < 1.01)) {
-      log_error("model_check", "model forward failed or gave a non-unit vector (norm^2 %g)",
-                norm);
+      log_error("model_check", "model forward failed or gave a non-unit vector (norm^2 %g)", norm);
       goto out;
     }
     log_info("model_check", "model ok");

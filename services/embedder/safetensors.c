@@ -35,9 +35,9 @@ static size_t dtype_size(const char *dt) {
   static const struct {
     const char *name;
     size_t size;
-  } types[] = {{"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4},
-               {"I16", 2}, {"I8", 1},  {"U8", 1},  {"BOOL", 1}, {"U16", 2}, {"U32", 4},
-               {"U64", 8}, {"F8_E4M3", 1}, {"F8_E5M2", 1}};
+  } types[] = {{"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2},    {"I64", 8},
+               {"I32", 4}, {"I16", 2}, {"I8", 1},  {"U8", 1},      {"BOOL", 1},
+               {"U16", 2}, {"U32", 4}, {"U64", 8}, {"F8_E4M3", 1}, {"F8_E5M2", 1}};
   for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
     if (strcmp(dt, types[i].name) == 0)
       return types[i].size;
@@ -50,10 +50,11 @@ static int parse_entry(const char *path, const char *name, json_t *v, const uint
   json_t *dtype = json_object_get(v, "dtype"), *shape = json_object_get(v, "shape"),
          *offs = json_object_get(v, "data_offsets");
   if (!json_is_object(v) || !json_is_string(dtype) || !json_is_array(shape) ||
-      !json_is_array(offs) || json_array_size(offs) != 2 ||
-      json_array_size(shape) > ST_MAX_DIMS) {
-    snprintf(errstr, errstr_size, "%s: tensor %s: header entry needs dtype, shape (<= %d dims) "
-             "and data_offsets [begin, end]", path, name, ST_MAX_DIMS);
+      !json_is_array(offs) || json_array_size(offs) != 2 || json_array_size(shape) > ST_MAX_DIMS) {
+    snprintf(errstr, errstr_size,
+             "%s: tensor %s: header entry needs dtype, shape (<= %d dims) "
+             "and data_offsets [begin, end]",
+             path, name, ST_MAX_DIMS);
     return -1;
   }
   t->name = name;
@@ -81,11 +82,11 @@ static int parse_entry(const char *path, const char *name, json_t *v, const uint
   }
   json_t *b = json_array_get(offs, 0), *e = json_array_get(offs, 1);
   if (!json_is_integer(b) || !json_is_integer(e) || json_integer_value(b) < 0 ||
-      json_integer_value(e) < json_integer_value(b) ||
-      (uint64_t)json_integer_value(e) > data_len) {
+      json_integer_value(e) < json_integer_value(b) || (uint64_t)json_integer_value(e) > data_len) {
     snprintf(errstr, errstr_size,
              "%s: tensor %s: data_offsets outside the %zu data bytes (file truncated or "
-             "header corrupt)", path, name, data_len);
+             "header corrupt)",
+             path, name, data_len);
     return -1;
   }
   uint64_t begin = (uint64_t)json_integer_value(b), end = (uint64_t)json_integer_value(e);
@@ -143,8 +144,10 @@ st_file_t *st_open(const char *path, char *errstr, size_t errstr_size) {
   for (int i = 7; i >= 0; i--)
     hlen = (hlen << 8) | p[i];
   if (hlen == 0 || hlen > ST_MAX_HEADER || hlen > f->map_len - 8) {
-    snprintf(errstr, errstr_size, "%s: header length %llu does not fit the %zu-byte file "
-             "(truncated or not safetensors)", path, (unsigned long long)hlen, f->map_len);
+    snprintf(errstr, errstr_size,
+             "%s: header length %llu does not fit the %zu-byte file "
+             "(truncated or not safetensors)",
+             path, (unsigned long long)hlen, f->map_len);
     goto fail;
   }
   json_error_t jerr;
@@ -203,7 +206,9 @@ const st_tensor_t *st_find(const st_file_t *f, const char *name) {
   return NULL;
 }
 
-size_t st_count(const st_file_t *f) { return f->count; }
+size_t st_count(const st_file_t *f) {
+  return f->count;
+}
 
 const st_tensor_t *st_at(const st_file_t *f, size_t i) {
   return i < f->count ? &f->tensors[i] : NULL;

@@ -15,11 +15,11 @@
 typedef struct st_file st_file_t;
 
 typedef struct st_tensor {
-  const char *name;   /* owned by the st_file_t */
-  const char *dtype;  /* "F32", "F16", ... owned by the st_file_t */
+  const char *name;  /* owned by the st_file_t */
+  const char *dtype; /* "F32", "F16", ... owned by the st_file_t */
   int ndim;
   int64_t shape[ST_MAX_DIMS];
-  const void *data;   /* inside the mapping; 4-byte aligned for F32 or NULL */
+  const void *data; /* inside the mapping; 4-byte aligned for F32 or NULL */
   size_t nbytes;
 } st_tensor_t;
 

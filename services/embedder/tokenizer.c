@@ -52,7 +52,9 @@ int32_t tokenizer_token_id(const tokenizer_t *t, const char *token) {
   return vocab_find(t, token, strlen(token));
 }
 
-size_t tokenizer_vocab_size(const tokenizer_t *t) { return t->size; }
+size_t tokenizer_vocab_size(const tokenizer_t *t) {
+  return t->size;
+}
 
 void tokenizer_destroy(tokenizer_t *t) {
   if (!t)
@@ -377,7 +379,8 @@ int tokenizer_encode(const tokenizer_t *t, const char *text, size_t len, int32_t
     if (i < len && text[i] == '[') {
       for (int k = 0; k < 5; k++) {
         slen = strlen(special_tokens[k]);
-        if (t->special_ids[k] >= 0 && len - i >= slen && memcmp(text + i, special_tokens[k], slen) == 0) {
+        if (t->special_ids[k] >= 0 && len - i >= slen &&
+            memcmp(text + i, special_tokens[k], slen) == 0) {
           special = k;
           break;
         }

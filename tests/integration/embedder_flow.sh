@@ -30,7 +30,6 @@ for i in range(n):
            "timestamp": "2026-11-21T10:00:00Z", "products": [], "enriched_text": text}
     print("enriched.social\tpost_%d\t%s" % (i, json.dumps(rec, ensure_ascii=False)))
 PY
-blank=$(grep -c $'\t  \\\\t ' "$T/in.tsv" || true)
 good=$((N - 12))
 
 port="$(free_port)"

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <jansson.h>
@@ -205,9 +206,10 @@ static void write_mini_config(const char *extra) {
   snprintf(p, sizeof(p), "%s/config.json", mdir);
   FILE *fp = fopen(p, "w");
   assert_non_null(fp);
-  fprintf(fp, "{\"vocab_size\":8,\"hidden_size\":4,\"num_hidden_layers\":1,"
-              "\"num_attention_heads\":2,\"intermediate_size\":8,\"max_position_embeddings\":8,"
-              "\"type_vocab_size\":2,\"hidden_act\":\"gelu\",\"layer_norm_eps\":1e-12%s}",
+  fprintf(fp,
+          "{\"vocab_size\":8,\"hidden_size\":4,\"num_hidden_layers\":1,"
+          "\"num_attention_heads\":2,\"intermediate_size\":8,\"max_position_embeddings\":8,"
+          "\"type_vocab_size\":2,\"hidden_act\":\"gelu\",\"layer_norm_eps\":1e-12%s}",
           extra);
   fclose(fp);
 }
@@ -458,10 +460,11 @@ static void test_batch_invariance(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_layer_norm),     cmocka_unit_test(test_gelu),
-      cmocka_unit_test(test_gelu_accuracy),  cmocka_unit_test(test_softmax),        cmocka_unit_test(test_attention),
-      cmocka_unit_test(test_pool_normalize), cmocka_unit_test(test_loader),
-      cmocka_unit_test(test_golden_parity),  cmocka_unit_test(test_batch_invariance),
+      cmocka_unit_test(test_layer_norm),       cmocka_unit_test(test_gelu),
+      cmocka_unit_test(test_gelu_accuracy),    cmocka_unit_test(test_softmax),
+      cmocka_unit_test(test_attention),        cmocka_unit_test(test_pool_normalize),
+      cmocka_unit_test(test_loader),           cmocka_unit_test(test_golden_parity),
+      cmocka_unit_test(test_batch_invariance),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

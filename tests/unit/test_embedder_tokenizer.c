@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <jansson.h>
@@ -126,8 +127,8 @@ static void test_reference_parity(void **state) {
   free(line);
   free(ids);
   fclose(fp);
-  fprintf(stderr, "tokenizer parity: %zu cases (%zu truncated) identical to HF tokenizers\n",
-          cases, truncated_cases);
+  fprintf(stderr, "tokenizer parity: %zu cases (%zu truncated) identical to HF tokenizers\n", cases,
+          truncated_cases);
   assert_true(cases > 1000);
 }
 

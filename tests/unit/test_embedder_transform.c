@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include <jansson.h>
@@ -28,8 +29,11 @@ static int setup(void **state) {
   snprintf(tiny, sizeof(tiny), "%s/embedding/tiny", fx ? fx : "tests/fixtures");
   snprintf(schemas, sizeof(schemas), "%s/schemas", src ? src : ".");
   metrics = metrics_new("embedder");
-  embedder_options_t o = {.model_dir = tiny, .model_id = "tiny-test-bert", .schemas_dir = schemas,
-                          .cache_entries = 64, .metrics = metrics};
+  embedder_options_t o = {.model_dir = tiny,
+                          .model_id = "tiny-test-bert",
+                          .schemas_dir = schemas,
+                          .cache_entries = 64,
+                          .metrics = metrics};
   char err[512];
   emb = embedder_new(&o, err, sizeof(err));
   if (!emb)
@@ -128,8 +132,7 @@ static void test_record(void **state) {
   assert_string_equal(json_string_value(json_object_get(rec, "model")), "tiny-test-bert");
   assert_string_equal(json_string_value(json_object_get(rec, "enriched_text")), text);
   assert_string_equal(json_string_value(json_object_get(rec, "platform")), "facebook");
-  assert_string_equal(json_string_value(json_object_get(rec, "timestamp")),
-                      "2026-11-21T10:00:00Z");
+  assert_string_equal(json_string_value(json_object_get(rec, "timestamp")), "2026-11-21T10:00:00Z");
   assert_int_equal(json_integer_value(json_object_get(rec, "engagement")), 7);
   assert_int_equal(json_object_size(rec), 8); /* nothing else (schema: no extra fields) */
   json_t *v = json_object_get(rec, "vector"), *want = json_object_get(g, "vector");
@@ -251,9 +254,9 @@ static void test_start_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_uuid5),      cmocka_unit_test(test_record),
+      cmocka_unit_test(test_uuid5),        cmocka_unit_test(test_record),
       cmocka_unit_test(test_dead_letters), cmocka_unit_test(test_truncation_metric),
-      cmocka_unit_test(test_batch),      cmocka_unit_test(test_start_errors),
+      cmocka_unit_test(test_batch),        cmocka_unit_test(test_start_errors),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
