@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bert.h"
 #include "schema.h"
@@ -57,9 +58,20 @@ embedder_t *embedder_new(const embedder_options_t *o, char *errstr, size_t errst
     snprintf(errstr, errstr_size, "out of memory");
     goto fail;
   }
+  /* vocab.txt as published; tokenizer.json when a directory has only that. */
+  int use_json = 0;
+  snprintf(path, sizeof(path), "%s/tokenizer.json", o->model_dir);
+  use_json = access(path, F_OK) == 0;
   snprintf(path, sizeof(path), "%s/vocab.txt", o->model_dir);
-  if (!(e->tok = tokenizer_load(path, errstr, errstr_size)) ||
-      !(e->model = bert_load(o->model_dir, errstr, errstr_size)))
+  if (use_json && access(path, F_OK) == 0)
+    use_json = 0;
+  else if (use_json)
+    snprintf(path, sizeof(path), "%s/tokenizer.json", o->model_dir);
+  e->tok = use_json ? tokenizer_load_json(path, errstr, errstr_size)
+                    : tokenizer_load(path, errstr, errstr_size);
+  if (!e->tok)
+    goto fail;
+  if (!(e->model = bert_load(o->model_dir, errstr, errstr_size)))
     goto fail;
   const bert_config_t *c = bert_config(e->model);
   if (tokenizer_vocab_size(e->tok) != (size_t)c->vocab_size) {

@@ -1,6 +1,7 @@
 #include "tokenizer.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,15 +91,18 @@ static char *read_file(const char *path, size_t *len, char *errstr, size_t errst
   return buf;
 }
 
-tokenizer_t *tokenizer_load(const char *vocab_path, char *errstr, size_t errstr_size) {
+/* Builds the tokenizer over text (vocab.txt format, len bytes + NUL; owned
+ * from here on, freed on failure too); vocab_path names it in errors. */
+static tokenizer_t *load_text(char *text, size_t len, const char *vocab_path, char *errstr,
+                              size_t errstr_size) {
   tokenizer_t *t = calloc(1, sizeof(*t)); /* caller owns: tokenizer_destroy() */
-  size_t len = 0, lines = 0;
+  size_t lines = 0;
   if (!t) {
+    free(text);
     snprintf(errstr, errstr_size, "out of memory");
     return NULL;
   }
-  if (!(t->text = read_file(vocab_path, &len, errstr, errstr_size)))
-    goto fail;
+  t->text = text;
   for (size_t i = 0; i < len; i++)
     lines += t->text[i] == '\n';
   lines += len > 0 && t->text[len - 1] != '\n';
@@ -146,6 +150,88 @@ tokenizer_t *tokenizer_load(const char *vocab_path, char *errstr, size_t errstr_
 fail:
   tokenizer_destroy(t);
   return NULL;
+}
+
+tokenizer_t *tokenizer_load(const char *vocab_path, char *errstr, size_t errstr_size) {
+  size_t len = 0;
+  char *text = read_file(vocab_path, &len, errstr, errstr_size);
+  return text ? load_text(text, len, vocab_path, errstr, errstr_size) : NULL;
+}
+
+/* Refuses a tokenizer.json this implementation would not reproduce. */
+static int check_json(json_t *root, const char *path, char *errstr, size_t errstr_size) {
+  json_t *model = json_object_get(root, "model"), *norm = json_object_get(root, "normalizer");
+  const char *type = json_string_value(json_object_get(model, "type"));
+  const char *prefix = json_string_value(json_object_get(model, "continuing_subword_prefix"));
+  json_t *maxc = json_object_get(model, "max_input_chars_per_word");
+  json_t *strip = json_object_get(norm, "strip_accents");
+  const char *why = NULL;
+  if (!type || strcmp(type, "WordPiece") != 0)
+    why = "model.type is not WordPiece";
+  else if (prefix && strcmp(prefix, "##") != 0)
+    why = "continuing_subword_prefix is not ##";
+  else if (maxc && json_integer_value(maxc) != MAX_WORD_CHARS)
+    why = "max_input_chars_per_word is not 100";
+  else if (!json_is_object(json_object_get(model, "vocab")))
+    why = "model.vocab missing";
+  else if (norm &&
+           (!json_is_true(json_object_get(norm, "lowercase")) ||
+            !json_is_true(json_object_get(norm, "clean_text")) ||
+            !json_is_true(json_object_get(norm, "handle_chinese_chars")) || json_is_false(strip)))
+    why = "normalizer is not the uncased BertNormalizer (lowercase, clean_text, CJK, accents)";
+  if (why)
+    snprintf(errstr, errstr_size, "%s: %s (only BERT uncased WordPiece is implemented)", path, why);
+  return why ? -1 : 0;
+}
+
+tokenizer_t *tokenizer_load_json(const char *path, char *errstr, size_t errstr_size) {
+  json_error_t jerr;
+  json_t *root = json_load_file(path, 0, &jerr);
+  const char **by_id = NULL;
+  char *text = NULL;
+  tokenizer_t *t = NULL;
+  if (!json_is_object(root)) {
+    snprintf(errstr, errstr_size, "%s: %s", path, root ? "not a JSON object" : jerr.text);
+    goto out;
+  }
+  if (check_json(root, path, errstr, errstr_size))
+    goto out;
+  /* Lay the vocabulary out as vocab.txt would be: one token per id, ids
+   * 0..n-1 with none missing. */
+  json_t *vocab = json_object_get(json_object_get(root, "model"), "vocab"), *v;
+  size_t n = json_object_size(vocab), total = 0;
+  const char *tok;
+  if (!(by_id = calloc(n ? n : 1, sizeof(*by_id)))) {
+    snprintf(errstr, errstr_size, "out of memory");
+    goto out;
+  }
+  json_object_foreach(vocab, tok, v) {
+    json_int_t id = json_integer_value(v);
+    if (!json_is_integer(v) || id < 0 || (size_t)id >= n || by_id[id] || strchr(tok, '\n')) {
+      snprintf(errstr, errstr_size, "%s: vocab entry %.64s: ids must be 0..%zu, each once", path,
+               tok, n - 1);
+      goto out;
+    }
+    by_id[id] = tok;
+    total += strlen(tok) + 1;
+  }
+  if (!(text = malloc(total + 1))) {
+    snprintf(errstr, errstr_size, "out of memory");
+    goto out;
+  }
+  size_t at = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t l = strlen(by_id[i]);
+    memcpy(text + at, by_id[i], l);
+    text[at + l] = '\n';
+    at += l + 1;
+  }
+  text[at] = '\0';
+  t = load_text(text, at, path, errstr, errstr_size); /* owns text now */
+out:
+  free(by_id);
+  json_decref(root);
+  return t;
 }
 
 /* ---- UTF-8 ---------------------------------------------------------- */

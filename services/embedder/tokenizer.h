@@ -18,6 +18,11 @@ typedef struct tokenizer tokenizer_t;
  * (tokenizer_destroy). NULL + errstr on I/O or format errors. */
 tokenizer_t *tokenizer_load(const char *vocab_path, char *errstr, size_t errstr_size);
 
+/* Loads the vocabulary from a Hugging Face tokenizer.json instead, after
+ * checking that it describes what this file implements (WordPiece, "##",
+ * 100-character words, the uncased BertNormalizer); NULL + errstr otherwise. */
+tokenizer_t *tokenizer_load_json(const char *path, char *errstr, size_t errstr_size);
+
 /* Frees t; NULL is accepted. */
 void tokenizer_destroy(tokenizer_t *t);
 

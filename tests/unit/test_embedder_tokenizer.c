@@ -149,12 +149,57 @@ static void test_load_errors(void **state) {
   tokenizer_destroy(NULL);
 }
 
+static void write_text(const char *path, const char *text) {
+  FILE *fp = fopen(path, "w");
+  assert_non_null(fp);
+  fputs(text, fp);
+  fclose(fp);
+}
+
+static void test_tokenizer_json(void **state) {
+  (void)state;
+  char path[] = "/tmp/sensory-tokjson-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  char err[512];
+  /* The vocabulary comes from model.vocab, ids as given. */
+  write_text(path, "{\"normalizer\":{\"type\":\"BertNormalizer\",\"clean_text\":true,"
+                   "\"handle_chinese_chars\":true,\"strip_accents\":null,\"lowercase\":true},"
+                   "\"model\":{\"type\":\"WordPiece\",\"continuing_subword_prefix\":\"##\","
+                   "\"max_input_chars_per_word\":100,\"vocab\":{\"[SEP]\":3,\"[PAD]\":0,"
+                   "\"[UNK]\":1,\"[CLS]\":2,\"rain\":4,\"##coat\":5}}}");
+  tokenizer_t *t = tokenizer_load_json(path, err, sizeof(err));
+  assert_non_null(t);
+  int32_t ids[8];
+  assert_int_equal(tokenizer_encode(t, "Raincoat x", 10, ids, 8, NULL), 5);
+  assert_int_equal(ids[0], 2);
+  assert_int_equal(ids[1], 4);
+  assert_int_equal(ids[2], 5);
+  assert_int_equal(ids[3], 1);
+  assert_int_equal(ids[4], 3);
+  tokenizer_destroy(t);
+  /* What this implementation would not reproduce is refused. */
+  write_text(path, "{\"model\":{\"type\":\"BPE\",\"vocab\":{}}}");
+  assert_null(tokenizer_load_json(path, err, sizeof(err)));
+  assert_non_null(strstr(err, "WordPiece"));
+  write_text(path, "{\"normalizer\":{\"type\":\"BertNormalizer\",\"lowercase\":false},"
+                   "\"model\":{\"type\":\"WordPiece\",\"vocab\":{\"a\":0}}}");
+  assert_null(tokenizer_load_json(path, err, sizeof(err)));
+  assert_non_null(strstr(err, "uncased"));
+  write_text(path, "{\"model\":{\"type\":\"WordPiece\",\"vocab\":{\"a\":0,\"b\":5}}}");
+  assert_null(tokenizer_load_json(path, err, sizeof(err)));
+  assert_non_null(strstr(err, "ids must be"));
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_vocab),
       cmocka_unit_test(test_hand_checked),
       cmocka_unit_test(test_reference_parity),
       cmocka_unit_test(test_load_errors),
+      cmocka_unit_test(test_tokenizer_json),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
