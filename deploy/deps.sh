@@ -14,10 +14,15 @@ packages=(
   redis-server redis-tools postgresql-15 postgresql-client-15 kcat util-linux curl
   # test helpers and schema checks: always run with /usr/bin/python3
   python3 python3-confluent-kafka python3-jsonschema python3-yaml
-  # embedder: BLAS for the model; PyTorch for its benchmark peer and golden
-  # regeneration (the tests read committed goldens and need neither)
-  libopenblas-dev python3-torch python3-numpy
+  # embedder: BLAS for the model
+  libopenblas-dev
 )
+# PyTorch is only for the embedder's benchmark peer and golden regeneration
+# (the tests read committed goldens): those scripts ask for it with
+# SENSORY_DEPS_BENCH=1, so the test run does not install ~1 GB it never uses.
+if [[ -n "${SENSORY_DEPS_BENCH:-}" ]]; then
+  packages+=(python3-torch python3-numpy)
+fi
 # shellcheck disable=SC2206
 packages+=(${SENSORY_EXTRA_PACKAGES:-})
 

@@ -9,6 +9,8 @@
 #
 # BUILD_DIR (default build) must have built svc_embedder and sensory_common.
 set -euo pipefail
+# PyTorch (the peer) is not part of the test dependencies.
+SENSORY_DEPS_BENCH=1 bash "$(dirname "${BASH_SOURCE[0]}")/../../deploy/deps.sh"
 src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="$(cd "${1:-$src/build}" && pwd)"
 threads="${2:-$(nproc)}"

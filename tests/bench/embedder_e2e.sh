@@ -7,6 +7,7 @@
 #   SENSORY_SOURCE_DIR=. SENSORY_BIN=build/bin [EMBEDDER_THREADS=1] \
 #     tests/bench/embedder_e2e.sh [N]
 set -euo pipefail
+bash "$(dirname "${BASH_SOURCE[0]}")/../../deploy/deps.sh"
 export SENSORY_SOURCE_DIR="${SENSORY_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 export SENSORY_BIN="${SENSORY_BIN:-$SENSORY_SOURCE_DIR/build/bin}"
 source "$SENSORY_SOURCE_DIR/tests/tools/itest.sh"

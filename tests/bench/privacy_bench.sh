@@ -46,6 +46,7 @@
 #                         cmake Release if missing)
 # Only 127.0.0.1 is used; only processes started here are stopped (by PID).
 set -euo pipefail
+bash "$(dirname "${BASH_SOURCE[0]}")/../../deploy/deps.sh"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export SENSORY_SOURCE_DIR="$ROOT"
