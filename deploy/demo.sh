@@ -44,6 +44,15 @@ mkdir -p "$dir/keys"
 chmod 600 "$dir/keys/"*.key
 export PRIVACY_HMAC_KEY_FILE="$dir/keys/hmac.key" DLQ_KEY_FILE="$dir/keys/dlq.key"
 export SCHEMAS_DIR="$root/schemas" REDIS_URL DATABASE_URL KAFKA_BROKERS
+# The embedder needs all-MiniLM-L6-v2 (config.json, vocab.txt, model.safetensors).
+# Without MODEL_DIR the demo uses the small generated test model, so the vectors
+# are real computations of a random network, not meaningful embeddings.
+if [[ -z "${MODEL_DIR:-}" ]]; then
+  export MODEL_DIR="$root/tests/fixtures/embedding/tiny" MODEL_ID="sensory-tiny-test-model"
+  model_note="small generated test model (set MODEL_DIR to an all-MiniLM-L6-v2 directory)"
+else
+  model_note="$MODEL_DIR"
+fi
 
 services=(privacy-shield enricher embedder weaviate-sink snowflake-sink risk-svc)
 cleanup() {
@@ -78,7 +87,11 @@ start_service() {
   printf '  %-16s pid %-7s metrics http://127.0.0.1:%s/metrics\n' "$name" "$!" "$port"
 }
 
-say "services"
+say "product catalogue into Redis (the enricher's context)"
+"$SENSORY_BIN/enricher" load-products deploy/sample/products.csv 2>"$dir/logs/load-products.log" ||
+  { tail -n 3 "$dir/logs/load-products.log"; exit 1; }
+
+say "services (embedder model: $model_note)"
 for name in "${services[@]}"; do start_service "$name"; done
 
 say "sample data: deploy/sample/source-records.tsv"
@@ -106,9 +119,14 @@ for t in dead-letters-social dead-letters-market; do
   "$SENSORY_BIN/dlq-replay" list --topic "$t" 2>/dev/null | sed 's/^/  /' || true
 done
 
-say "one clean record (identifiers are keyed pseudonyms, PII in text became tokens)"
-kcat -b "$KAFKA_BROKERS" -C -t sink.snowflake.orders -o beginning -c 1 -e -q 2>/dev/null | sed 's/^/  /'
-kcat -b "$KAFKA_BROKERS" -C -t clean.social -o beginning -c 1 -e -q 2>/dev/null | sed 's/^/  /'
+say "one record of each kind (identifiers are keyed pseudonyms, PII in text became tokens)"
+for t in sink.snowflake.orders clean.social enriched.social; do
+  printf '  %s:\n' "$t"
+  kcat -b "$KAFKA_BROKERS" -C -t "$t" -o beginning -c 1 -e -q 2>/dev/null | sed 's/^/    /'
+done
+printf '  sink.weaviate.vectors:\n'
+kcat -b "$KAFKA_BROKERS" -C -t sink.weaviate.vectors -o beginning -c 1 -e -q 2>/dev/null |
+  cut -c1-300 | sed 's/^/    /; s/$/ …/'
 
 say "where things are"
 cat <<MSG
@@ -117,6 +135,8 @@ cat <<MSG
   read a topic:     kcat -b \$KAFKA_BROKERS -C -t clean.social -o beginning -e
   dead letters:     build/bin/dlq-replay list --topic dead-letters-market
   replay them:      DLQ_KEY_FILE=$dir/keys/dlq.key build/bin/dlq-replay replay --topic dead-letters-market
-  warehouse:        psql "\$DATABASE_URL" -c 'select count(*) from orders'
   stop everything:  deploy/stack.sh down $dir
 MSG
+if [[ -x "$SENSORY_BIN/snowflake-sink" ]]; then
+  echo "  warehouse:        psql \"\$DATABASE_URL\" -c 'select count(*) from orders'"
+fi
