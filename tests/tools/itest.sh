@@ -49,17 +49,21 @@ printf 'itest-hmac-key-0123456789abcdef\n' >"$T/hmac.key"
 export SCHEMAS_DIR="$SENSORY_SOURCE_DIR/schemas"
 export PRIVACY_HMAC_KEY_FILE="$T/hmac.key" DLQ_KEY_FILE="$T/dlq.key"
 
-# start_shield NAME: privacy-shield over the dev broker in the background,
-# recorded as NAME; its metrics port goes to $T/NAME.port.
-start_shield() {
-  local name="${1:-privacy-shield}" port
+# start_svc NAME PROGRAM [ARGS...]: a streaming service over the dev broker in
+# the background, recorded as NAME; its metrics port goes to $T/NAME.port.
+start_svc() {
+  local name="$1" prog="$2" port
+  shift 2
   port="$(free_port)"
   printf '%s\n' "$port" >"$T/$name.port"
-  METRICS_ADDR="127.0.0.1:$port" "$SENSORY_BIN/privacy-shield" \
-    -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 \
+  METRICS_ADDR="127.0.0.1:$port" "$SENSORY_BIN/$prog" \
+    -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 "$@" \
     >>"$T/logs/$name.out" 2>>"$T/logs/$name.log" &
   record_pid "$T" "$name" $!
 }
+
+# start_shield NAME: privacy-shield (see start_svc).
+start_shield() { start_svc "${1:-privacy-shield}" privacy-shield; }
 
 # wait_count TOPICS N TIMEOUT: wait until the end offsets of TOPICS sum to N.
 wait_count() {
