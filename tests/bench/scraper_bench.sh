@@ -4,8 +4,10 @@
 #   2. 100,002 records from the recorded-response server (Shopify source,
 #      33,334 orders x 3 line items, 250 orders per page, no rate limit),
 #      to show page fetching is not the bottleneck against a local server.
-# Prints records/s per source. Needs SENSORY_SOURCE_DIR and SENSORY_BIN.
+# Prints records/s per source. Uses build/bin unless SENSORY_BIN says otherwise.
 set -euo pipefail
+export SENSORY_SOURCE_DIR="${SENSORY_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+export SENSORY_BIN="${SENSORY_BIN:-$SENSORY_SOURCE_DIR/build/bin}"
 source "$SENSORY_SOURCE_DIR/tests/tools/itest.sh"
 source "$SENSORY_SOURCE_DIR/tests/tools/scraper_itest.sh"
 
