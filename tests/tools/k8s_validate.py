@@ -121,7 +121,8 @@ TOPIC_CLUSTER = "sensory-kafka"
 # Runtime packages of the image (decision) and the programs shipped.
 RUNTIME_PACKAGES = {
     "librdkafka1", "libjansson4", "libyaml-0-2", "libssl3", "libcurl4", "libhiredis0.14",
-    "libpq5", "libmicrohttpd12", "libpcre2-8-0", "libopenblas0-pthread", "ca-certificates",
+    "libpq5", "libmicrohttpd12", "libpcre2-8-0", "libopenblas0-pthread", "libgomp1",
+    "ca-certificates",
 }
 SLIM_BASE_PACKAGES = {"libc6", "libgcc-s1", "zlib1g", "libzstd1", "liblz4-1", "libsasl2-2",
                       "libgnutls30", "libstdc++6"}  # present or pulled in by the above
