@@ -57,7 +57,7 @@ start_svc() {
   port="$(free_port)"
   printf '%s\n' "$port" >"$T/$name.port"
   METRICS_ADDR="127.0.0.1:$port" "$SENSORY_BIN/$prog" \
-    -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 "$@" \
+    -X consumer.session.timeout.ms=6000 -X consumer.heartbeat.interval.ms=500 "$@" \
     >>"$T/logs/$name.out" 2>>"$T/logs/$name.log" &
   record_pid "$T" "$name" $!
 }
