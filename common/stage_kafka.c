@@ -51,6 +51,7 @@ typedef struct kctx {
   int assigned_once;
   size_t inflight;
   tracker_t *live; /* head of the list of live trackers */
+  int paused;      /* partitions paused while a dependency is down */
 } kctx_t;
 
 /* ---- librdkafka configuration -------------------------------------------- */
@@ -284,6 +285,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     log_event(LOG_LEVEL_INFO, "assigned", json_pack("{s:i}", "partitions", parts->cnt),
               "assigned %d partitions", parts->cnt);
     rd_kafka_assign(rk, parts);
+    if (k->paused) /* assigned during an outage: wait like the rest */
+      rd_kafka_pause_partitions(rk, parts);
     k->assigned_once = 1;
     if (k->rt->opts->metrics)
       metrics_set_ready(k->rt->opts->metrics, 1);
@@ -433,6 +436,66 @@ static void replay_headers(rd_kafka_message_t *m, stage_msg_t *msg, tracker_t *t
   }
 }
 
+/* ---- dependency outages -------------------------------------------------- */
+
+/* Pauses (once) every assigned partition and waits ms milliseconds while
+ * polling the consumer, so the group keeps this member through an outage of
+ * any length (max.poll.interval.ms is about polling, not progress). A message
+ * the poll still hands over was never processed: its partition is rewound to
+ * it, so it is fetched again after the outage. */
+static void outage_wait(kctx_t *k, int ms) {
+  if (!k->paused) {
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(k->consumer, &a) == RD_KAFKA_RESP_ERR_NO_ERROR && a)
+      rd_kafka_pause_partitions(k->consumer, a);
+    if (a)
+      rd_kafka_topic_partition_list_destroy(a);
+    k->paused = 1;
+  }
+  rd_kafka_topic_partition_list_t *rewound = rd_kafka_topic_partition_list_new(4);
+  double until = stage_now() + ms / 1000.0;
+  while (!signals_stop) {
+    int left = (int)((until - stage_now()) * 1000);
+    if (left <= 0)
+      break;
+    rd_kafka_poll(k->producer, 0);
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(k->consumer, left > 100 ? 100 : left);
+    if (!m)
+      continue;
+    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL;
+    /* Only the first (lowest) offset seen per partition counts: later ones
+     * from the same partition are behind it anyway. */
+    if (!m->err && topic && !rd_kafka_topic_partition_list_find(rewound, topic, m->partition)) {
+      rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+      rd_kafka_topic_partition_list_add(l, topic, m->partition)->offset = m->offset;
+      rd_kafka_topic_partition_list_add(rewound, topic, m->partition);
+      rd_kafka_error_t *e = rd_kafka_seek_partitions(k->consumer, l, 0);
+      if (e) {
+        log_warn("seek_failed", "cannot rewind %s [%d]: %s", topic, m->partition,
+                 rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+      }
+      rd_kafka_pause_partitions(k->consumer, l);
+      rd_kafka_topic_partition_list_destroy(l);
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_topic_partition_list_destroy(rewound);
+}
+
+/* Resumes what outage_wait() paused. */
+static void outage_over(kctx_t *k) {
+  if (!k->paused)
+    return;
+  rd_kafka_topic_partition_list_t *a = NULL;
+  if (rd_kafka_assignment(k->consumer, &a) == RD_KAFKA_RESP_ERR_NO_ERROR && a)
+    rd_kafka_resume_partitions(k->consumer, a);
+  if (a)
+    rd_kafka_topic_partition_list_destroy(a);
+  k->paused = 0;
+  log_info("dependency_back", "resuming consumption");
+}
+
 /* Starts tracking a consumed message. Returns NULL (fatal) on no memory. */
 static tracker_t *track(kctx_t *k, rd_kafka_message_t *m) {
   const char *topic = rd_kafka_topic_name(m->rkt);
@@ -535,10 +598,11 @@ static int handle_messages(kctx_t *k, rd_kafka_message_t **ms, size_t n) {
       b++;
     }
     /* Transform the batch; messages whose dependency is down are offered
-     * again, alone, with a growing pause, keeping delivery reports flowing.
-     * Nothing is committed for them meanwhile. */
+     * again with a growing pause, partitions paused and the consumer polled
+     * meanwhile. Nothing is committed for them; on a stop request they stay
+     * unprocessed (never done, so never committed). */
     double backoff = 0.1;
-    size_t from = 0;
+    size_t from = 0, done_upto = b;
     while (!rc && from < b) {
       for (size_t j = from; j < b; j++)
         stage_result_reset(&res[j]);
@@ -554,15 +618,17 @@ static int handle_messages(kctx_t *k, rd_kafka_message_t **ms, size_t n) {
         }
       if (rc || j == b)
         break;
+      from = j;
       if (signals_stop) {
-        rc = -1;
+        done_upto = from;
         break;
       }
-      from = j;
-      rd_kafka_poll(k->producer, (int)(backoff * 1000));
+      log_warn("dependency_down", "a dependency is unavailable; retrying in %.1f s", backoff);
+      outage_wait(k, (int)(backoff * 1000));
       backoff = backoff * 2 > 5 ? 5 : backoff * 2;
     }
-    for (size_t j = 0; j < b; j++) {
+    outage_over(k);
+    for (size_t j = 0; j < done_upto; j++) {
       ts[j]->pending--; /* drop the guard */
       if (!rc)
         tracker_finish(k, ts[j]); /* at once when nothing is in flight */

@@ -96,9 +96,12 @@ check "stdio: over 1000 posts/s (sanity floor; sanitizer builds included)" test 
 # ---- Kafka -----------------------------------------------------------------
 MPORT="$(free_port)"
 printf '%s\n' "$MPORT" >"$T/enricher.port"
-# A short TTL so a Redis outage is felt at once (not hidden by the cache).
+# A short TTL so a Redis outage is felt at once (not hidden by the cache), and
+# a short max.poll.interval.ms so the outage below outlasts it: the stage must
+# keep polling (partitions paused) and stay in the group.
 ENRICHER_CACHE_TTL_MS=300 METRICS_ADDR="127.0.0.1:$MPORT" "$SENSORY_BIN/enricher" \
-  -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 \
+  -X consumer.session.timeout.ms=6000 -X consumer.heartbeat.interval.ms=500 \
+  -X consumer.max.poll.interval.ms=7000 \
   >>"$T/logs/enricher.out" 2>>"$T/logs/enricher.log" &
 record_pid "$T" enricher $!
 metric() { curl -sf "http://127.0.0.1:$MPORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
@@ -122,7 +125,7 @@ sleep 0.5
 N2=300
 posts $N2 8 200001 >"$T/k2.tsv"
 $PY "$TOOLS/kafka_tool.py" produce -b "$KAFKA_BROKERS" <"$T/k2.tsv" 2>/dev/null
-sleep 4
+sleep 10 # longer than max.poll.interval.ms
 check_eq "redis down: nothing emitted" "$N1" "$(topic_count enriched.social)"
 check_eq "redis down: nothing committed" "$N1" "$(committed enricher clean.social)"
 check_eq "redis down: redis_up gauge 0" 0 "$(metric enricher_redis_up)"
@@ -136,6 +139,9 @@ wait_for_port "$RPORT" 15
 check "redis back: all $((N1 + N2)) posts enriched" wait_count enriched.social $((N1 + N2)) 60
 check "redis back: all committed" wait_committed enricher clean.social $((N1 + N2)) 30
 check "redis back: recovery logged" grep -q '"event":"redis_recovered"' "$T/logs/enricher.log"
+sleep 1
+check_eq "redis back: each post exactly once" $((N1 + N2)) "$(topic_count enriched.social)"
+check "the outage cost no rebalance" bash -c "! grep -q '\"event\":\"revoked\"' '$T/logs/enricher.log'"
 
 # Orders: a newer one refreshes P-3, an older one does not move it back.
 now="$(date -u +%Y-%m-%dT%H:%M:%S.000Z)"
