@@ -303,7 +303,7 @@ def apply_labels(o, pairs, selectors, templates):
             pass  # kustomize leaves Job selectors alone (generated)
         elif kind not in ("ConfigMap", "Secret", "Namespace", "ServiceAccount", "KafkaTopic",
                           "ServiceMonitor"):
-            raise RenderError(f"commonLabels selectors for kind {kind} not implemented")
+            raise RenderError(f"commonLabels selectors for kind {kind} are not supported by this renderer (use labels with includeSelectors)")
 
 
 def pod_containers(pod_spec):
