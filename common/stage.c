@@ -64,10 +64,6 @@ const char *stage_dlq_topic(const char *input_topic) {
   return "dead-letters-market";
 }
 
-void stage_request_stop(void) {
-  signals_request_stop();
-}
-
 double stage_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

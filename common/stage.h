@@ -148,7 +148,5 @@ const char *stage_dlq_topic(const char *input_topic);
  * handlers. */
 int stage_run(const stage_config_t *cfg, const stage_options_t *opts);
 
-/* Requests a stop as a signal would (tests, embedding). Async-signal-safe. */
-void stage_request_stop(void);
 
 #endif

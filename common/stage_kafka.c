@@ -48,7 +48,6 @@ typedef struct kctx {
   partq_t *pqs;
   size_t pq_count, pq_cap;
   int fatal;
-  int assigned_once;
   size_t inflight;
   tracker_t *live; /* head of the list of live trackers */
   int paused;      /* partitions paused while a dependency is down */
@@ -287,7 +286,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_assign(rk, parts);
     if (k->paused) /* assigned during an outage: wait like the rest */
       rd_kafka_pause_partitions(rk, parts);
-    k->assigned_once = 1;
     if (k->rt->opts->metrics)
       metrics_set_ready(k->rt->opts->metrics, 1);
     return;
@@ -502,7 +500,8 @@ static tracker_t *track(kctx_t *k, rd_kafka_message_t *m) {
   partq_t *pq = partq_get(k, topic, m->partition);
   tracker_t *t = calloc(1, sizeof(*t));
   if (!pq || !t || partq_push(pq, t) != 0) {
-    log_error("out_of_memory", "cannot track %s [%d]", topic, m->partition);
+    log_error("tracking_failed", "cannot track %s [%d]: %s", topic, m->partition,
+              pq ? "out of memory" : "more partitions than the stage tracks (4096)");
     free(t);
     return NULL;
   }

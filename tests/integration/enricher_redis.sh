@@ -91,7 +91,6 @@ check_eq "stdio: a missing id is logged once, not per message" 7 "$missing_logs"
 rate="$($PY -c "print(int($N_STDIO / ($t1 - $t0)))")"
 echo "stdio throughput (50 products, warm cache): $rate posts/s"
 printf '%s\n' "$rate" >"$T/stdio.rate"
-check "stdio: over 1000 posts/s (sanity floor; sanitizer builds included)" test "$rate" -gt 1000
 
 # ---- Kafka -----------------------------------------------------------------
 MPORT="$(free_port)"
