@@ -319,6 +319,27 @@ static json_t *parse_number(parser_t *ps) {
   return j ? j : fail_at(ps, start, "out of memory");
 }
 
+/* After an array element or object member: returns 1 at the closing
+ * bracket (consumed), 0 after a ',' (consumed), -1 on an error (reported). */
+static int after_element(parser_t *ps, char close, const char *unterminated,
+                         const char *expected) {
+  skip_ws(ps);
+  if (ps->p >= ps->end) {
+    fail_at(ps, ps->p, unterminated);
+    return -1;
+  }
+  if (*ps->p == close) {
+    ps->p++;
+    return 1;
+  }
+  if (*ps->p != ',') {
+    fail_at(ps, ps->p, expected);
+    return -1;
+  }
+  ps->p++;
+  return 0;
+}
+
 static json_t *parse_array(parser_t *ps) {
   json_t *arr = json_array();
   if (!arr)
@@ -337,20 +358,11 @@ static json_t *parse_array(parser_t *ps) {
       fail_at(ps, ps->p, "out of memory");
       goto fail;
     }
-    skip_ws(ps);
-    if (ps->p >= ps->end) {
-      fail_at(ps, ps->p, "unterminated array");
+    int end = after_element(ps, ']', "unterminated array", "expected ',' or ']'");
+    if (end < 0)
       goto fail;
-    }
-    if (*ps->p == ']') {
-      ps->p++;
+    if (end)
       return arr;
-    }
-    if (*ps->p != ',') {
-      fail_at(ps, ps->p, "expected ',' or ']'");
-      goto fail;
-    }
-    ps->p++;
   }
 fail:
   json_decref(arr);
@@ -405,20 +417,11 @@ static json_t *parse_object(parser_t *ps) {
       fail_at(ps, key_at, "duplicate object key");
       goto fail;
     }
-    skip_ws(ps);
-    if (ps->p >= ps->end) {
-      fail_at(ps, ps->p, "unterminated object");
+    int end = after_element(ps, '}', "unterminated object", "expected ',' or '}'");
+    if (end < 0)
       goto fail;
-    }
-    if (*ps->p == '}') {
-      ps->p++;
+    if (end)
       return obj;
-    }
-    if (*ps->p != ',') {
-      fail_at(ps, ps->p, "expected ',' or '}'");
-      goto fail;
-    }
-    ps->p++;
     skip_ws(ps);
   }
 fail:

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 // clang-format on
 
 #include "jsonf.h"
@@ -89,21 +91,6 @@ static void test_generated_records(void **state) {
   gen_and_check("mix", 1000, "--seed 9 --poison");
 }
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  buf[n] = '\0';
-  *len = (size_t)n;
-  return buf;
-}
-
 /* Every suite file whole, then every schema and data value on its own (re-serialised
  * by jansson so scalars at the top level are covered too). */
 static void test_schema_suite(void **state) {
@@ -118,7 +105,7 @@ static void test_schema_suite(void **state) {
   assert_true(g.gl_pathc > 10);
   for (size_t i = 0; i < g.gl_pathc; i++) {
     size_t len;
-    char *buf = slurp(g.gl_pathv[i], &len);
+    char *buf = test_slurp(g.gl_pathv[i], &len);
     whole += check_doc(buf, len); /* const.json and enum.json hold "\u0000": both reject */
     json_t *doc = json_loadb(buf, len, JSON_ALLOW_NUL, NULL);
     assert_non_null(doc);

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 // clang-format on
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -32,11 +34,6 @@ static pii_hasher_t *new_hasher(void) {
   pii_hasher_t *h = pii_hasher_new(KEY, KEY_LEN, NULL, err, sizeof(err));
   assert_non_null(h);
   return h;
-}
-
-static const char *fixtures(void) {
-  const char *f = getenv("SENSORY_FIXTURES");
-  return f && *f ? f : "tests/fixtures";
 }
 
 static double now_s(void) {
@@ -343,25 +340,6 @@ static void test_email_normalize(void **state) {
 
 /* ---- BD numbering plan: the libphonenumber vectors and metadata ----------- */
 
-static char *slurp(const char *rel, size_t *n) {
-  char path[1024];
-  snprintf(path, sizeof(path), "%s/%s", fixtures(), rel);
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    fail_msg("cannot open fixture %s (set SENSORY_FIXTURES)", path);
-  fseek(fp, 0, SEEK_END);
-  long sz = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  char *buf = malloc((size_t)sz + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)sz, fp), (size_t)sz);
-  buf[sz] = '\0';
-  fclose(fp);
-  if (n)
-    *n = (size_t)sz;
-  return buf;
-}
-
 /* Scrubs "call <x> now" and returns the number of phones found; if one, checks
  * its token is that of want. */
 static size_t scrub_phone_in_text(const pii_hasher_t *h, const char *x, const char *want) {
@@ -384,7 +362,9 @@ static size_t scrub_phone_in_text(const pii_hasher_t *h, const char *x, const ch
 static void test_bd_csv(void **state) {
   (void)state;
   pii_hasher_t *h = new_hasher();
-  char *csv = slurp("pii/bd_phone_numbers.csv", NULL);
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/pii/bd_phone_numbers.csv", test_fixtures());
+  char *csv = test_slurp(path, NULL);
   size_t rows = 0, mobiles = 0;
   char *next = strchr(csv, '\n'); /* skip the header */
   while (next && next[1]) {
@@ -466,7 +446,7 @@ static void test_bd_metadata(void **state) {
   (void)state;
   json_error_t jerr;
   char path[1024];
-  snprintf(path, sizeof(path), "%s/pii/bd_libphonenumber_metadata.json", fixtures());
+  snprintf(path, sizeof(path), "%s/pii/bd_libphonenumber_metadata.json", test_fixtures());
   json_t *meta = json_load_file(path, 0, &jerr);
   assert_non_null(meta);
   const char *mob = json_string_value(json_object_get(json_object_get(meta, "mobile"), "pattern"));

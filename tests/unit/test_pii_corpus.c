@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 // clang-format on
 
 #include <dirent.h>
@@ -32,27 +34,6 @@
 #define MIN_RECALL 0.97
 
 static const unsigned char KEY[] = "corpus-test-key-0123456789";
-
-static const char *fixtures(void) {
-  const char *f = getenv("SENSORY_FIXTURES");
-  return f && *f ? f : "tests/fixtures";
-}
-
-static char *slurp(const char *path, size_t *n) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    fail_msg("cannot open fixture %s (set SENSORY_FIXTURES)", path);
-  fseek(fp, 0, SEEK_END);
-  long sz = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  char *buf = malloc((size_t)sz + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)sz, fp), (size_t)sz);
-  buf[sz] = '\0';
-  fclose(fp);
-  *n = (size_t)sz;
-  return buf;
-}
 
 typedef struct {
   char tok[MAX_ENT][PII_TOKEN_MAX];
@@ -101,9 +82,9 @@ static double ratio(size_t a, size_t b) {
 static void test_labelled(void **state) {
   (void)state;
   char path[1024], err[256];
-  snprintf(path, sizeof(path), "%s/pii/labelled.tsv", fixtures());
+  snprintf(path, sizeof(path), "%s/pii/labelled.tsv", test_fixtures());
   size_t size;
-  char *data = slurp(path, &size);
+  char *data = test_slurp(path, &size);
   pii_hasher_t *h = pii_hasher_new(KEY, sizeof(KEY) - 1, NULL, err, sizeof(err));
   assert_non_null(h);
   score_t sc[2] = {{0, 0, 0}, {0, 0, 0}}; /* phones, emails */
@@ -180,7 +161,7 @@ static void test_labelled(void **state) {
 static void test_review_corpora(void **state) {
   (void)state;
   char dir[1024], path[2048], err[256];
-  snprintf(dir, sizeof(dir), "%s/pii/corpus", fixtures());
+  snprintf(dir, sizeof(dir), "%s/pii/corpus", test_fixtures());
   DIR *d = opendir(dir);
   if (!d)
     fail_msg("cannot open %s", dir);
@@ -194,7 +175,7 @@ static void test_review_corpora(void **state) {
       continue;
     snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
     size_t size;
-    char *data = slurp(path, &size);
+    char *data = test_slurp(path, &size);
     files++;
     for (char *line = data; line && *line;) {
       char *end = strchr(line, '\n');
