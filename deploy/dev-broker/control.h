@@ -11,9 +11,9 @@
 #ifndef DEVBROKER_CONTROL_H
 #define DEVBROKER_CONTROL_H
 
-#include <stddef.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <stddef.h>
 
 #define DEVBROKER_CONTROL_LINE_MAX 512
 #define DEVBROKER_ERROR_COUNT_MAX 10000
@@ -24,7 +24,7 @@
  * Returns 0 when the command succeeded, -1 when the reply is an error.
  * Nothing is allocated; all arguments are required (non-NULL).
  */
-int devbroker_control_exec(rd_kafka_mock_cluster_t *mcluster, int broker_cnt,
-                           const char *line, char *reply, size_t reply_size);
+int devbroker_control_exec(rd_kafka_mock_cluster_t *mcluster, int broker_cnt, const char *line,
+                           char *reply, size_t reply_size);
 
 #endif

@@ -9,13 +9,13 @@
 #define DEVBROKER_PARTITIONS_MAX 1000
 
 struct devbroker_topic {
-        char name[DEVBROKER_TOPIC_NAME_MAX + 1];
-        int partitions;
+  char name[DEVBROKER_TOPIC_NAME_MAX + 1];
+  int partitions;
 };
 
 struct devbroker_topics {
-        size_t cnt;
-        struct devbroker_topic topic[DEVBROKER_TOPICS_MAX];
+  size_t cnt;
+  struct devbroker_topic topic[DEVBROKER_TOPICS_MAX];
 };
 
 /**
@@ -25,8 +25,8 @@ struct devbroker_topics {
  * message in errstr on a read error, a YAML error, a bad name, a partition
  * count outside 1..1000, a duplicate name or more than 256 topics.
  */
-int devbroker_topics_load(const char *path, struct devbroker_topics *out,
-                          char *errstr, size_t errstr_size);
+int devbroker_topics_load(const char *path, struct devbroker_topics *out, char *errstr,
+                          size_t errstr_size);
 
 /** Returns 1 if NAME is a legal Kafka topic name ([A-Za-z0-9._-], 1..249). */
 int devbroker_topic_name_valid(const char *name);

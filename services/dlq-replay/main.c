@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "config.h"
-#include "dlq.h"
-#include "dlqr_cmd.h"
-#include "log.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "privacy/dlq.h"
+#include "replay_cmd.h"
 
 #ifndef SENSORY_VERSION
 #define SENSORY_VERSION "dev"

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "bert.h"
-#include "schema.h"
 #include "tokenizer.h"
+#include "json/schema.h"
 
 const uint8_t embedder_uuid_namespace[16] = {0x51, 0xcb, 0x6f, 0xfd, 0x13, 0x12, 0x5f, 0x7b,
                                              0x8e, 0xa3, 0xb4, 0x24, 0x2f, 0xe1, 0xbf, 0xe7};

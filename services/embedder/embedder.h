@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "metrics.h"
-#include "stage.h"
+#include "net/metrics.h"
+#include "stage/stage.h"
 
 #define EMBEDDER_UUID_NAMESPACE "51cb6ffd-1312-5f7b-8ea3-b4242fe1bfe7"
 #define EMBEDDER_OUTPUT_TOPIC "sink.weaviate.vectors"

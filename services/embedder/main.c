@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "core/log.h"
+#include "core/service.h"
 #include "embedder.h"
-#include "log.h"
-#include "service.h"
 
 typedef struct embedder_config {
   char *model_dir;

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/log.h"
 #include "loader.h"
-#include "log.h"
-#include "schema.h"
+#include "json/schema.h"
 
 #define OUTPUT_TOPIC "enriched.social"
 #define POSTS_TOPIC "clean.social"

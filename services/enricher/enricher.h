@@ -22,9 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "metrics.h"
+#include "net/metrics.h"
 #include "pcache.h"
-#include "stage.h"
+#include "stage/stage.h"
 
 enum { ENR_ABSENT = 0, ENR_FOUND = 1, ENR_INVALID = 2 };
 

@@ -12,12 +12,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/log.h"
+#include "core/secret.h"
+#include "core/service.h"
 #include "enricher.h"
 #include "loader.h"
-#include "log.h"
 #include "rstore.h"
-#include "secret.h"
-#include "service.h"
 
 typedef struct enricher_config {
   char *schemas_dir;

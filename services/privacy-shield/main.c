@@ -4,9 +4,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "log.h"
-#include "pii.h"
-#include "service.h"
+#include "core/log.h"
+#include "core/service.h"
+#include "privacy/pii.h"
 #include "shield.h"
 
 typedef struct shield_config {

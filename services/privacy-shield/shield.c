@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonf.h"
-#include "log.h"
-#include "schema.h"
+#include "core/log.h"
+#include "json/jsonf.h"
+#include "json/schema.h"
 
 /* Where each family of source topics goes. The x-pii policy comes from the
  * source schema; the clean schema is the proof that nothing raw is left. */

@@ -12,8 +12,8 @@
 
 #include <stddef.h>
 
-#include "pii.h"
-#include "stage.h"
+#include "privacy/pii.h"
+#include "stage/stage.h"
 
 typedef struct shield shield_t;
 

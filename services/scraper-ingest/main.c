@@ -18,13 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "log.h"
-#include "metrics.h"
-#include "scr_config.h"
-#include "scr_report.h"
-#include "scr_run.h"
-#include "scr_source.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "net/metrics.h"
+#include "scraper_config.h"
+#include "scraper_report.h"
+#include "scraper_run.h"
+#include "source.h"
 
 #ifndef SENSORY_VERSION
 #define SENSORY_VERSION "dev"

@@ -27,7 +27,7 @@ du -sh "$tmp/model/model.safetensors" >&2
 cc -O2 -D_GNU_SOURCE -I"$src/services/embedder" -I"$src/common" \
   $(pkg-config --cflags openblas) "$src/tests/bench/embedder_bench.c" \
   "$build/services/embedder/libsvc_embedder.a" "$build/common/libsensory_common.a" \
-  $(pkg-config --libs openblas jansson libcrypto yaml-0.1 rdkafka libmicrohttpd libpcre2-8) \
+  $(pkg-config --libs openblas jansson libcrypto yaml-0.1 rdkafka libmicrohttpd libpcre2-8 libcurl) \
   -fopenmp -lpthread -lm -o "$tmp/embedder_bench"
 
 # Texts: the tokenizer parity corpus (UCI reviews, Banglish, Bengali, emoji...).

@@ -6,7 +6,7 @@
  *   jsonf_bench FILE [passes]         ns per message for the four operations
  *   jsonf_bench FILE 1 OP             run OP (jansson-parse, jsonf-parse,
  *                                     jansson-dump, jsonf-dump) once per record */
-#include "jsonf.h"
+#include "json/jsonf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 gcc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$root/common" -o "$work/jsonf_bench" \
-  "$root/tests/bench/jsonf_bench.c" "$root/common/jsonf.c" -ljansson -lm
+  "$root/tests/bench/jsonf_bench.c" "$root/common/json/jsonf.c" -ljansson -lm
 
 for kind in market social; do
   /usr/bin/python3 "$root/tests/tools/gen_records.py" --kind "$kind" --count "$count" --seed 1 >"$work/$kind.jsonl"

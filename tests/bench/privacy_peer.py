@@ -240,7 +240,7 @@ def main():
                               "linger.ms": 5}, **extra))
 
     # Per input partition: deque of [offset, outputs pending]; the offset after
-    # the acknowledged prefix is stored (same rule as common/stage_kafka.c).
+    # the acknowledged prefix is stored (same rule as common/stage/stage_kafka.c).
     queues = {}
     stats = {"in": 0, "out": 0, "invalid": 0, "failed": 0}
 

@@ -8,7 +8,7 @@
  *   schema_bench SCHEMA FILE 0 check    validate many mutations of each record and
  *                                       print every error message, so two builds
  *                                       of the validator can be diffed */
-#include "schema.h"
+#include "json/schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -46,7 +46,7 @@ import yaml
 # exists its --help output is checked against what the manifests use.
 # ---------------------------------------------------------------------------
 
-# Environment variables every service may read (brief + common/config.c).
+# Environment variables every service may read (brief + common/core/config.c).
 ALLOWED_ENV = {
     "KAFKA_BROKERS", "REDIS_URL", "DATABASE_URL", "PRIVACY_HMAC_KEY_FILE",
     "PRIVACY_KEY_ID", "DLQ_KEY_FILE", "LOG_LEVEL", "METRICS_ADDR", "SCHEMAS_DIR",
@@ -54,7 +54,7 @@ ALLOWED_ENV = {
     "SHOPIFY_TOKEN_FILE", "DARAZ_APP_SECRET_FILE", "DARAZ_ACCESS_TOKEN_FILE",
     "WEATHER_API_KEY_FILE", "FACEBOOK_TOKEN_FILE", "TIKTOK_TOKEN_FILE",
 }
-# KAFKA_<PROPERTY> env is a librdkafka pass-through (common/config.c).
+# KAFKA_<PROPERTY> env is a librdkafka pass-through (common/core/config.c).
 KAFKA_ENV_RE = re.compile(r"^KAFKA_[A-Z0-9_]+$")
 
 # YAML keys (dotted, after flattening) per service; "kafka.<property>" keys not
@@ -593,7 +593,7 @@ DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 
 
 def flatten_config(node, prefix="", out=None):
-    """Same flattening as common/config.c: nested maps -> dotted keys, a list of
+    """Same flattening as common/core/config.c: nested maps -> dotted keys, a list of
     scalars -> comma-joined string."""
     out = {} if out is None else out
     if isinstance(node, dict):

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dlq.h"
-#include "pii.h"
-#include "schema.h"
+#include "privacy/dlq.h"
+#include "privacy/pii.h"
+#include "json/schema.h"
 
 #define HASH "k1a2b3c4d:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

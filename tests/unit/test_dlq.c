@@ -1,4 +1,4 @@
-/* Unit tests for common/dlq.c: envelope round trips, sealing, tampering and key files. */
+/* Unit tests for common/privacy/dlq.c: envelope round trips, sealing, tampering and key files. */
 /* cmocka.h needs these first, in this order. */
 // clang-format off
 #include <stdarg.h>
@@ -8,9 +8,9 @@
 #include <cmocka.h>
 // clang-format on
 
-#include "b64.h"
-#include "dlq.h"
-#include "secret.h"
+#include "core/b64.h"
+#include "core/secret.h"
+#include "privacy/dlq.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@
 /* schema.c is written in parallel with this module; the schema check compiles
  * in only once it exists (the library globs every common .c file at build time). */
 #if __has_include("schema.c")
-#include "schema.h"
+#include "json/schema.h"
 #define HAVE_SCHEMA 1
 #else
 #define HAVE_SCHEMA 0
@@ -466,7 +466,7 @@ static void test_schema(void **state) {
   dlq_key_destroy(k);
   schema_destroy(sc);
 #else
-  print_message("common/schema.c not present yet: schema check skipped\n");
+  print_message("common/json/schema.c not present yet: schema check skipped\n");
   skip();
 #endif
 }

@@ -1,6 +1,6 @@
 /* Unit tests for services/dlq-replay/replay.c: what a replay sends for each
  * envelope kind, what it refuses, filters, and that list lines never carry
- * the payload. Envelopes are built with common/dlq.c like the stages do. */
+ * the payload. Envelopes are built with common/privacy/dlq.c like the stages do. */
 /* cmocka.h needs these first, in this order. */
 // clang-format off
 #include <stdarg.h>
@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dlq.h"
-#include "dlqr_cmd.h"
-#include "replay.h"
+#include "privacy/dlq.h"
+#include "replay_cmd.h"
+#include "replay_letter.h"
 
 static const unsigned char KEY_A[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                         12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "embedder.h"
-#include "metrics.h"
-#include "stage_internal.h"
+#include "net/metrics.h"
+#include "stage/stage_internal.h"
 
 static embedder_t *emb;
 static metrics_t *metrics;

@@ -20,7 +20,7 @@
 #include "loader.h"
 #include "pcache.h"
 #include "rstore.h"
-#include "stage_internal.h"
+#include "stage/stage_internal.h"
 
 /* ---- a fake store and clock ------------------------------------------------ */
 

@@ -1,4 +1,4 @@
-/* Unit tests for common/jsonf.c: differential against jansson (parse result
+/* Unit tests for common/json/jsonf.c: differential against jansson (parse result
  * json_equal()s json_loadb's, dump output is byte-identical to json_dumps
  * JSON_COMPACT) on generated records and the JSON Schema Test Suite, a table of
  * malformed inputs, and a seeded mutation fuzz loop comparing accept/reject. */
@@ -13,7 +13,7 @@
 #include "testutil.h"
 // clang-format on
 
-#include "jsonf.h"
+#include "json/jsonf.h"
 
 #include <glob.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* Unit tests for common/metrics.c: exposition text, atomics under contention,
+/* Unit tests for common/net/metrics.c: exposition text, atomics under contention,
  * and the HTTP endpoints fetched with a plain socket client. */
 /* cmocka.h needs these first, in this order. */
 // clang-format off
@@ -9,7 +9,7 @@
 #include <cmocka.h>
 // clang-format on
 
-#include "metrics.h"
+#include "net/metrics.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pii.h"
-#include "secret.h"
+#include "core/secret.h"
+#include "privacy/pii.h"
 
 static const unsigned char KEY[] = "0123456789abcdef"; /* 16 bytes */
 #define KEY_LEN 16

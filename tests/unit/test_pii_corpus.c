@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pii.h"
+#include "privacy/pii.h"
 
 #define MAX_ENT 16
 #define MIN_PRECISION 0.99

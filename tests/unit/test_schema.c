@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schema.h"
+#include "json/schema.h"
 
 static schema_t *compile(const char *text) {
   json_error_t jerr;

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "schema.h"
+#include "json/schema.h"
 
 typedef struct totals {
   size_t tests, passed, failed, groups, skipped_groups, skipped_tests;

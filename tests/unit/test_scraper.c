@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "schema.h"
-#include "scr_http.h"
-#include "scr_source.h"
+#include "net/http_client.h"
+#include "source.h"
+#include "json/schema.h"
 
 static json_t *fixture(const char *name) {
   const char *dir = getenv("SENSORY_FIXTURES");
@@ -78,46 +78,46 @@ static void test_link_next(void **state) {
       "<https://shop.myshopify.com/admin/api/2024-01/orders.json?page_info=abc%3D&limit=250>; "
       "rel=\"next\", <https://shop.myshopify.com/admin/api/2024-01/orders.json?page_info=prev"
       "&limit=250>; rel=\"previous\"";
-  assert_int_equal(scr_link_next(doc, out, sizeof(out)), 1);
+  assert_int_equal(http_link_next(doc, out, sizeof(out)), 1);
   assert_string_equal(out,
                       "https://shop.myshopify.com/admin/api/2024-01/orders.json?page_info=abc%3D"
                       "&limit=250");
   /* previous first, then next */
   const char *rev = "<https://x/p?page_info=P>; rel=\"previous\", <https://x/n?page_info=N>; "
                     "rel=\"next\"";
-  assert_int_equal(scr_link_next(rev, out, sizeof(out)), 1);
+  assert_int_equal(http_link_next(rev, out, sizeof(out)), 1);
   assert_string_equal(out, "https://x/n?page_info=N");
   /* shopify_python_api pagination_test.py form */
-  assert_int_equal(scr_link_next("<http://s/admin/products.json?limit=2&page_info=FOOBAR>; "
-                                 "rel=\"next\"",
-                                 out, sizeof(out)),
+  assert_int_equal(http_link_next("<http://s/admin/products.json?limit=2&page_info=FOOBAR>; "
+                                  "rel=\"next\"",
+                                  out, sizeof(out)),
                    1);
   assert_string_equal(out, "http://s/admin/products.json?limit=2&page_info=FOOBAR");
   /* only previous: last page */
-  assert_int_equal(scr_link_next("<https://x/p>; rel=\"previous\"", out, sizeof(out)), 0);
+  assert_int_equal(http_link_next("<https://x/p>; rel=\"previous\"", out, sizeof(out)), 0);
   /* unquoted and multi-valued rel; a comma inside the URL */
-  assert_int_equal(scr_link_next("<https://x/a,b?x=1>; rel=next", out, sizeof(out)), 1);
+  assert_int_equal(http_link_next("<https://x/a,b?x=1>; rel=next", out, sizeof(out)), 1);
   assert_string_equal(out, "https://x/a,b?x=1");
-  assert_int_equal(scr_link_next("<https://x/m>; rel=\"last next\"", out, sizeof(out)), 1);
+  assert_int_equal(http_link_next("<https://x/m>; rel=\"last next\"", out, sizeof(out)), 1);
   assert_string_equal(out, "https://x/m");
   /* "nextish" is not next */
-  assert_int_equal(scr_link_next("<https://x/m>; rel=\"nextish\"", out, sizeof(out)), 0);
-  assert_int_equal(scr_link_next("", out, sizeof(out)), 0);
-  assert_int_equal(scr_link_next("garbage", out, sizeof(out)), 0);
+  assert_int_equal(http_link_next("<https://x/m>; rel=\"nextish\"", out, sizeof(out)), 0);
+  assert_int_equal(http_link_next("", out, sizeof(out)), 0);
+  assert_int_equal(http_link_next("garbage", out, sizeof(out)), 0);
   /* does not fit */
-  assert_int_equal(scr_link_next("<https://x/very/long>; rel=next", out, 5), -1);
+  assert_int_equal(http_link_next("<https://x/very/long>; rel=next", out, 5), -1);
 }
 
 static void test_retry_after(void **state) {
   (void)state;
-  assert_int_equal(scr_retry_after_parse("3", 1000), 3);
-  assert_int_equal(scr_retry_after_parse("0", 1000), 0);
-  assert_int_equal(scr_retry_after_parse("", 1000), -1);
-  assert_int_equal(scr_retry_after_parse(NULL, 1000), -1);
-  assert_int_equal(scr_retry_after_parse("soon", 1000), -1);
+  assert_int_equal(http_retry_after_parse("3", 1000), 3);
+  assert_int_equal(http_retry_after_parse("0", 1000), 0);
+  assert_int_equal(http_retry_after_parse("", 1000), -1);
+  assert_int_equal(http_retry_after_parse(NULL, 1000), -1);
+  assert_int_equal(http_retry_after_parse("soon", 1000), -1);
   /* HTTP date: Wed, 21 Oct 2015 07:28:00 GMT = 1445412480 */
-  assert_int_equal(scr_retry_after_parse("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470), 10);
-  assert_int_equal(scr_retry_after_parse("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490), 0);
+  assert_int_equal(http_retry_after_parse("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470), 10);
+  assert_int_equal(http_retry_after_parse("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490), 0);
 }
 
 static void test_time_normalise(void **state) {
@@ -412,9 +412,9 @@ static void test_numbers_and_escape(void **state) {
   assert_int_equal(scr_json_number(s, &d), -1);
   json_decref(s);
   char out[64];
-  assert_int_equal(scr_url_escape("Dhaka, BD/ä", out, sizeof(out)), 0);
+  assert_int_equal(http_url_escape("Dhaka, BD/ä", out, sizeof(out)), 0);
   assert_string_equal(out, "Dhaka%2C%20BD%2F%C3%A4");
-  assert_int_equal(scr_url_escape("abcdef", out, 4), -1);
+  assert_int_equal(http_url_escape("abcdef", out, 4), -1);
 }
 
 /* ---- secrets ------------------------------------------------------------ */

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pii.h"
-#include "schema.h"
+#include "privacy/pii.h"
 #include "shield.h"
-#include "stage_internal.h"
+#include "stage/stage_internal.h"
+#include "json/schema.h"
 
 typedef struct fixture {
   pii_hasher_t *hasher;

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "utf8.h"
+#include "core/utf8.h"
 
 static void test_decode_valid(void **state) {
   uint32_t cp;

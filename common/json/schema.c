@@ -1,0 +1,710 @@
+/* schema — loading entry points and the per-message walk of a compiled schema.
+ *
+ * Error messages are "<instance JSON pointer>: <reason>" and carry only
+ * schema-side facts (bounds, enum values, patterns): never instance values,
+ * because validation errors end up in logs and dead letters and instance
+ * values may be personal data.  The one instance-derived part is the pointer
+ * itself (property names and indexes), which is what the DLQ "path" needs.
+ *
+ * Keyword order inside one subschema (first failure wins): type, const, enum,
+ * number bounds, string length/pattern/format, array size/prefixItems/items/
+ * uniqueItems, object required/properties/additionalProperties, $ref, allOf,
+ * anyOf, oneOf, not. */
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/utf8.h"
+#include "json/schema_internal.h"
+
+/* Bounds the backtracking of one pattern match: contracts are trusted, but a
+ * pathological pattern must not stall the stage loop. */
+#define SCHEMA_MATCH_LIMIT 1000000
+
+typedef struct seg {
+  const char *key; /* NULL: array index */
+  size_t len;
+  size_t idx;
+} seg_t;
+
+typedef struct vctx {
+  char *err;
+  size_t err_size;
+  int quiet; /* inside anyOf/oneOf/not: failures are expected, skip formatting */
+  int eval;  /* applicator recursion depth */
+  size_t depth;
+  seg_t path[SCHEMA_MAX_DEPTH + 2];
+  const schema_t *s;
+} vctx_t;
+
+/* ---- per-thread PCRE2 match data ------------------------------------------ */
+
+/* One match data per thread, reused for every pattern: an ovector of one pair
+ * is enough because only "did it match" matters (rc 0 still means a match). */
+static pthread_key_t md_key;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static int md_key_ok;
+
+static void md_free(void *p) {
+  pcre2_match_data_free(p);
+}
+
+static void md_init(void) {
+  md_key_ok = pthread_key_create(&md_key, md_free) == 0;
+}
+
+static pcre2_match_data *match_data(void) {
+  pcre2_match_data *md;
+  pthread_once(&md_once, md_init);
+  if (!md_key_ok)
+    return NULL;
+  md = pthread_getspecific(md_key);
+  if (!md) {
+    md = pcre2_match_data_create(1, NULL);
+    if (md && pthread_setspecific(md_key, md) != 0) {
+      pcre2_match_data_free(md);
+      md = NULL;
+    }
+  }
+  return md;
+}
+
+/* ---- errors ---------------------------------------------------------------- */
+
+static int verr(vctx_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int verr(vctx_t *v, const char *fmt, ...) {
+  size_t o = 0, cap = v->err_size;
+  va_list ap;
+
+  if (v->quiet || !v->err || !cap)
+    return -1;
+  /* The pointer, RFC 6901 escaped, truncated at the buffer size. */
+  for (size_t d = 0; d < v->depth && o + 1 < cap; d++) {
+    const seg_t *sg = &v->path[d];
+    v->err[o++] = '/';
+    if (!sg->key) {
+      int w = snprintf(v->err + o, cap - o, "%zu", sg->idx);
+      o += (w > 0 && (size_t)w < cap - o) ? (size_t)w : 0;
+      continue;
+    }
+    for (size_t i = 0; i < sg->len && o + 2 < cap; i++) {
+      char ch = sg->key[i];
+      if (ch == '~' || ch == '/') {
+        v->err[o++] = '~';
+        v->err[o++] = ch == '~' ? '0' : '1';
+      } else {
+        v->err[o++] = ch;
+      }
+    }
+  }
+  if (o >= cap)
+    o = cap - 1;
+  v->err[o] = '\0';
+  if (o + 3 < cap) {
+    memcpy(v->err + o, ": ", 3);
+    o += 2;
+    va_start(ap, fmt);
+    vsnprintf(v->err + o, cap - o, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+static void push_key(vctx_t *v, const char *k, size_t len) {
+  v->path[v->depth].key = k;
+  v->path[v->depth].len = len;
+  v->depth++;
+}
+
+static void push_idx(vctx_t *v, size_t idx) {
+  v->path[v->depth].key = NULL;
+  v->path[v->depth].idx = idx;
+  v->depth++;
+}
+
+/* ---- numbers and equality ------------------------------------------------- */
+
+/* Exact comparison of an integer with a double, even beyond 2^53 where
+ * converting the integer to double would round. Returns -1/0/1, 2 for NaN. */
+static int cmp_int_double(json_int_t i, double d) {
+  double t;
+  json_int_t ti;
+
+  if (isnan(d))
+    return 2;
+  if (d >= 9223372036854775808.0)
+    return -1;
+  if (d < -9223372036854775808.0)
+    return 1;
+  t = trunc(d);
+  ti = (json_int_t)t;
+  if (i != ti)
+    return i < ti ? -1 : 1;
+  return d > t ? -1 : (d < t ? 1 : 0);
+}
+
+/* Compares instance number x with schema number b: -1, 0, 1 (2: incomparable). */
+static int num_cmp(const json_t *x, const schema_num_t *b) {
+  if (json_is_integer(x)) {
+    json_int_t i = json_integer_value(x);
+    if (b->is_int)
+      return (i > b->i) - (i < b->i);
+    return cmp_int_double(i, b->d);
+  } else {
+    double d = json_real_value(x);
+    if (b->is_int) {
+      int r = cmp_int_double(b->i, d);
+      return r == 2 ? 2 : -r;
+    }
+    if (isnan(d) || isnan(b->d))
+      return 2;
+    return (d > b->d) - (d < b->d);
+  }
+}
+
+int schema_json_equal(const json_t *a, const json_t *b) {
+  if (json_is_number(a) && json_is_number(b)) {
+    if (json_is_integer(a) && json_is_integer(b))
+      return json_integer_value(a) == json_integer_value(b);
+    if (json_is_integer(a))
+      return cmp_int_double(json_integer_value(a), json_real_value(b)) == 0;
+    if (json_is_integer(b))
+      return cmp_int_double(json_integer_value(b), json_real_value(a)) == 0;
+    return json_real_value(a) == json_real_value(b);
+  }
+  if (json_typeof(a) != json_typeof(b))
+    return 0;
+  switch (json_typeof(a)) {
+  case JSON_STRING:
+    return json_string_length(a) == json_string_length(b) &&
+           !memcmp(json_string_value(a), json_string_value(b), json_string_length(a));
+  case JSON_ARRAY:
+    if (json_array_size(a) != json_array_size(b))
+      return 0;
+    for (size_t i = 0; i < json_array_size(a); i++)
+      if (!schema_json_equal(json_array_get(a, i), json_array_get(b, i)))
+        return 0;
+    return 1;
+  case JSON_OBJECT: {
+    const char *k;
+    size_t kl;
+    json_t *va;
+    if (json_object_size(a) != json_object_size(b))
+      return 0;
+    json_object_keylen_foreach((json_t *)a, k, kl, va) {
+      json_t *vb = json_object_getn(b, k, kl);
+      if (!vb || !schema_json_equal(va, vb))
+        return 0;
+    }
+    return 1;
+  }
+  default:
+    return 1; /* true, false, null: equal when the types are */
+  }
+}
+
+/* ---- the walk ------------------------------------------------------------- */
+
+static int validate_node(vctx_t *v, const schema_node_t *n, const json_t *x);
+
+static unsigned type_bit(const json_t *x) {
+  switch (json_typeof(x)) {
+  case JSON_OBJECT:
+    return SCHEMA_T_OBJECT;
+  case JSON_ARRAY:
+    return SCHEMA_T_ARRAY;
+  case JSON_STRING:
+    return SCHEMA_T_STRING;
+  case JSON_INTEGER:
+    return SCHEMA_T_INTEGER | SCHEMA_T_NUMBER;
+  case JSON_REAL: {
+    /* 2020-12: a number with a zero fractional part is an integer (1.0). */
+    double d = json_real_value(x);
+    return (isfinite(d) && floor(d) == d) ? (SCHEMA_T_INTEGER | SCHEMA_T_NUMBER) : SCHEMA_T_NUMBER;
+  }
+  case JSON_TRUE:
+  case JSON_FALSE:
+    return SCHEMA_T_BOOLEAN;
+  default:
+    return SCHEMA_T_NULL;
+  }
+}
+
+static int check_number(vctx_t *v, const schema_node_t *n, const json_t *x) {
+  int r;
+  if ((n->flags & SK_MINIMUM) && ((r = num_cmp(x, &n->minimum)) < 0 || r == 2))
+    return verr(v, "must be >= %s", n->minimum.text);
+  if ((n->flags & SK_MAXIMUM) && ((r = num_cmp(x, &n->maximum)) > 0))
+    return verr(v, "must be <= %s", n->maximum.text);
+  if ((n->flags & SK_EXMIN) && ((r = num_cmp(x, &n->exmin)) <= 0 || r == 2))
+    return verr(v, "must be > %s", n->exmin.text);
+  if ((n->flags & SK_EXMAX) && ((r = num_cmp(x, &n->exmax)) >= 0))
+    return verr(v, "must be < %s", n->exmax.text);
+  return 0;
+}
+
+/* utf8_length, with the short all-ASCII strings of most fields (ids, names,
+ * cities) answered inline by a few overlapping word tests. */
+static inline size_t code_points(const char *s, size_t len) {
+  const uint64_t hi8 = 0x8080808080808080ull;
+  uint64_t w, t;
+  uint32_t a, b;
+
+  if (len >= 8) {
+    size_t i = 0;
+    for (; i + 8 < len; i += 8) {
+      memcpy(&w, s + i, 8);
+      if (w & hi8)
+        return utf8_length(s, len);
+    }
+    memcpy(&t, s + len - 8, 8);
+    return (t & hi8) ? utf8_length(s, len) : len;
+  }
+  if (len >= 4) {
+    memcpy(&a, s, 4);
+    memcpy(&b, s + len - 4, 4);
+    return ((a | b) & 0x80808080u) ? utf8_length(s, len) : len;
+  }
+  for (size_t i = 0; i < len; i++)
+    if (s[i] & 0x80)
+      return utf8_length(s, len);
+  return len;
+}
+
+static int check_string(vctx_t *v, const schema_node_t *n, const json_t *x) {
+  const char *s = json_string_value(x);
+  size_t len = json_string_length(x);
+
+  if (n->flags & (SK_MINLEN | SK_MAXLEN)) {
+    size_t cps = code_points(s, len);
+    if (cps == (size_t)-1)
+      return verr(v, "must be valid UTF-8");
+    if ((n->flags & SK_MINLEN) && cps < n->min_len)
+      return verr(v, "must be at least %zu character%s", n->min_len, n->min_len == 1 ? "" : "s");
+    if ((n->flags & SK_MAXLEN) && cps > n->max_len)
+      return verr(v, "must be at most %zu character%s", n->max_len, n->max_len == 1 ? "" : "s");
+  }
+  if (n->pattern && !(n->fre && schema_fre_match(n->fre, s, len))) {
+    pcre2_match_data *md = match_data();
+    int rc;
+    if (!md)
+      return verr(v, "out of memory matching pattern");
+    rc = pcre2_match(n->pattern, (PCRE2_SPTR)s, len, 0, 0, md, v->s->mctx);
+    if (rc == PCRE2_ERROR_NOMATCH)
+      return verr(v, "must match pattern %s", n->pattern_src);
+    if (rc < 0)
+      return verr(v,
+                  rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21
+                      ? "must be valid UTF-8"
+                      : "could not be matched against pattern %s",
+                  n->pattern_src);
+  }
+  switch (n->format) {
+  case SCHEMA_FMT_DATE_TIME:
+    if (!schema_format_date_time(s, len))
+      return verr(v, "must be a valid date-time (RFC 3339)");
+    break;
+  case SCHEMA_FMT_DATE:
+    if (!schema_format_date(s, len))
+      return verr(v, "must be a valid date (RFC 3339 full-date)");
+    break;
+  case SCHEMA_FMT_UUID:
+    if (!schema_format_uuid(s, len))
+      return verr(v, "must be a valid uuid");
+    break;
+  default:
+    break;
+  }
+  return 0;
+}
+
+static int check_array(vctx_t *v, const schema_node_t *n, const json_t *x) {
+  size_t size = json_array_size(x), i;
+
+  if ((n->flags & SK_MINITEMS) && size < n->min_items)
+    return verr(v, "must have at least %zu item%s", n->min_items, n->min_items == 1 ? "" : "s");
+  if ((n->flags & SK_MAXITEMS) && size > n->max_items)
+    return verr(v, "must have at most %zu item%s", n->max_items, n->max_items == 1 ? "" : "s");
+  for (i = 0; i < size && i < n->n_prefix; i++) {
+    push_idx(v, i);
+    int rc = validate_node(v, n->prefix[i], json_array_get(x, i));
+    v->depth--;
+    if (rc < 0)
+      return -1;
+  }
+  if (n->items) {
+    for (i = n->n_prefix; i < size; i++) {
+      int rc;
+      push_idx(v, i);
+      rc = n->items->boolean == 0 ? verr(v, "unexpected item")
+                                  : validate_node(v, n->items, json_array_get(x, i));
+      v->depth--;
+      if (rc < 0)
+        return -1;
+    }
+  }
+  if (n->flags & SK_UNIQUE) {
+    /* Quadratic, but arrays in contracts are short and bounded by message size. */
+    for (i = 1; i < size; i++)
+      for (size_t j = 0; j < i; j++)
+        if (schema_json_equal(json_array_get(x, i), json_array_get(x, j)))
+          return verr(v, "must have unique items (items %zu and %zu are equal)", j, i);
+  }
+  return 0;
+}
+
+static const schema_prop_t *prop_find(const schema_node_t *n, const char *k, size_t kl) {
+  size_t lo = 0, hi = n->n_props;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    const schema_prop_t *p = n->props_sorted[mid];
+    size_t m = p->len < kl ? p->len : kl;
+    int r = memcmp(p->name, k, m);
+    if (!r)
+      r = (p->len > kl) - (p->len < kl);
+    if (!r)
+      return p;
+    if (r < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
+/* The first missing required property, reported as the general path does. */
+static int missing_required(vctx_t *v, const schema_node_t *n, const json_t *x) {
+  for (size_t i = 0; i < n->n_required; i++) {
+    if (!json_object_getn(x, n->required[i].s, n->required[i].len)) {
+      push_key(v, n->required[i].s, n->required[i].len);
+      verr(v, "is required");
+      v->depth--;
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* additionalProperties: instance order, as the general path. */
+static int check_additional(vctx_t *v, const schema_node_t *n, const json_t *x) {
+  for (void *it = json_object_iter((json_t *)x); it; it = json_object_iter_next((json_t *)x, it)) {
+    const char *k = json_object_iter_key(it);
+    size_t kl = json_object_iter_key_len(it);
+    int rc;
+    if (prop_find(n, k, kl))
+      continue;
+    push_key(v, k, kl);
+    rc = n->addl->boolean == 0 ? verr(v, "unexpected property")
+                               : validate_node(v, n->addl, json_object_iter_value(it));
+    v->depth--;
+    if (rc < 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* One pass over the instance with the compiled name table instead of one
+ * jansson lookup per declared property; the checks then run in the general
+ * path's order (required, properties in schema order, additional ones), so
+ * the first error reported is the same. */
+static int check_object_fast(vctx_t *v, const schema_node_t *n, const json_t *x) {
+  const json_t *vals[64];
+  uint64_t seen = 0, todo;
+  int extra = 0;
+
+  for (void *it = json_object_iter((json_t *)x); it; it = json_object_iter_next((json_t *)x, it)) {
+    int p = schema_prop_index(n, json_object_iter_key(it), json_object_iter_key_len(it));
+    if (p < 0) {
+      extra = 1;
+      continue;
+    }
+    vals[p] = json_object_iter_value(it);
+    seen |= 1ull << p;
+  }
+  if ((seen & n->req_mask) != n->req_mask)
+    return missing_required(v, n, x);
+  for (todo = seen; todo; todo &= todo - 1) {
+    const schema_prop_t *p = &n->props[__builtin_ctzll(todo)];
+    push_key(v, p->name, p->len);
+    int rc = p->node->boolean == 0 ? verr(v, "is not allowed")
+                                   : validate_node(v, p->node, vals[__builtin_ctzll(todo)]);
+    v->depth--;
+    if (rc < 0)
+      return -1;
+  }
+  if (extra && n->addl && n->addl->boolean != 1)
+    return check_additional(v, n, x);
+  return 0;
+}
+
+static int check_object(vctx_t *v, const schema_node_t *n, const json_t *x) {
+  size_t i;
+
+  if (n->prop_slots)
+    return check_object_fast(v, n, x);
+
+  if (missing_required(v, n, x) < 0)
+    return -1;
+  for (i = 0; i < n->n_props; i++) {
+    const schema_prop_t *p = &n->props[i];
+    json_t *val = json_object_getn(x, p->name, p->len);
+    if (!val)
+      continue;
+    push_key(v, p->name, p->len);
+    int rc = p->node->boolean == 0 ? verr(v, "is not allowed") : validate_node(v, p->node, val);
+    v->depth--;
+    if (rc < 0)
+      return -1;
+  }
+  if (n->addl && n->addl->boolean != 1)
+    return check_additional(v, n, x);
+  return 0;
+}
+
+static int enum_match(const schema_node_t *n, const json_t *x) {
+  if (n->enum_strs) {
+    if (!json_is_string(x))
+      return 0;
+    const char *s = json_string_value(x);
+    size_t len = json_string_length(x);
+    for (size_t i = 0; i < n->n_enum_strs; i++)
+      if (n->enum_strs[i].len == len && !memcmp(n->enum_strs[i].s, s, len))
+        return 1;
+    return 0;
+  }
+  for (size_t i = 0; i < json_array_size(n->enum_vals); i++)
+    if (schema_json_equal(json_array_get(n->enum_vals, i), x))
+      return 1;
+  return 0;
+}
+
+/* Runs sub-schema in quiet mode; returns 1 if x is valid against it. */
+static int matches(vctx_t *v, const schema_node_t *sub, const json_t *x) {
+  int saved = v->quiet, rc;
+  v->quiet = 1;
+  rc = validate_node(v, sub, x);
+  v->quiet = saved;
+  return rc == 0;
+}
+
+static int validate_node(vctx_t *v, const schema_node_t *n, const json_t *x) {
+  unsigned tb;
+  size_t i;
+  int rc = 0;
+
+  if (n->boolean >= 0) /* true or false schema */
+    return n->boolean ? 0 : verr(v, "is not allowed");
+  if (++v->eval > SCHEMA_MAX_EVAL_DEPTH) {
+    v->eval--;
+    return verr(v, "schema recursion too deep");
+  }
+  tb = type_bit(x);
+  if (n->types && !(n->types & tb)) {
+    rc = verr(v, "%s", n->type_msg);
+    goto out;
+  }
+  if ((n->flags & SK_CONST) && !schema_json_equal(n->const_val, x)) {
+    rc = verr(v, "%s", n->const_msg);
+    goto out;
+  }
+  if ((n->flags & SK_ENUM) && !enum_match(n, x)) {
+    rc = verr(v, "%s", n->enum_msg);
+    goto out;
+  }
+  switch (json_typeof(x)) {
+  case JSON_INTEGER:
+  case JSON_REAL:
+    rc = check_number(v, n, x);
+    break;
+  case JSON_STRING:
+    rc = check_string(v, n, x);
+    break;
+  case JSON_ARRAY:
+    rc = check_array(v, n, x);
+    break;
+  case JSON_OBJECT:
+    rc = check_object(v, n, x);
+    break;
+  default:
+    break;
+  }
+  if (rc < 0 || !(n->flags & SK_APPLY))
+    goto out;
+  if (n->ref && (rc = validate_node(v, n->ref, x)) < 0)
+    goto out;
+  for (i = 0; i < n->n_all_of; i++)
+    if ((rc = validate_node(v, n->all_of[i], x)) < 0)
+      goto out;
+  if (n->n_any_of) {
+    for (i = 0; i < n->n_any_of; i++)
+      if (matches(v, n->any_of[i], x))
+        break;
+    if (i == n->n_any_of) {
+      rc = verr(v, "must match at least one schema in anyOf");
+      goto out;
+    }
+  }
+  if (n->n_one_of) {
+    size_t hits = 0;
+    for (i = 0; i < n->n_one_of && hits < 2; i++)
+      hits += (size_t)matches(v, n->one_of[i], x);
+    if (hits != 1) {
+      rc = verr(v, "must match exactly one schema in oneOf (matched %s)",
+                hits ? "more than one" : "none");
+      goto out;
+    }
+  }
+  if (n->not_node && matches(v, n->not_node, x))
+    rc = verr(v, "must not match the schema in not");
+out:
+  v->eval--;
+  return rc;
+}
+
+/* Refuses instances nested deeper than SCHEMA_MAX_DEPTH before the walk, so no
+ * recursion (ours or jansson's equality) ever sees them. */
+static int depth_check(vctx_t *v, const json_t *x, size_t level) {
+  if (!json_is_object(x) && !json_is_array(x))
+    return 0;
+  if (level > SCHEMA_MAX_DEPTH)
+    return verr(v, "nesting too deep");
+  if (json_is_array(x)) {
+    for (size_t i = 0; i < json_array_size(x); i++) {
+      json_t *c = json_array_get(x, i);
+      if (json_is_object(c) || json_is_array(c)) {
+        push_idx(v, i);
+        int rc = depth_check(v, c, level + 1);
+        v->depth--;
+        if (rc < 0)
+          return -1;
+      }
+    }
+  } else {
+    /* Iterators, not json_object_keylen_foreach: it looks every key up again. */
+    for (void *it = json_object_iter((json_t *)x); it;
+         it = json_object_iter_next((json_t *)x, it)) {
+      json_t *c = json_object_iter_value(it);
+      if (json_is_object(c) || json_is_array(c)) {
+        push_key(v, json_object_iter_key(it), json_object_iter_key_len(it));
+        int rc = depth_check(v, c, level + 1);
+        v->depth--;
+        if (rc < 0)
+          return -1;
+      }
+    }
+  }
+  return 0;
+}
+
+/* ---- public API ----------------------------------------------------------- */
+
+int schema_validate(const schema_t *schema, const json_t *instance, char *errstr,
+                    size_t errstr_size) {
+  vctx_t v;
+
+  v.err = errstr;
+  v.err_size = errstr_size;
+  v.quiet = 0;
+  v.eval = 0;
+  v.depth = 0;
+  v.s = schema;
+  if (!schema || !instance) {
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, ": no schema or no instance");
+    return -1;
+  }
+  if (depth_check(&v, instance, 1) < 0)
+    return -1;
+  return validate_node(&v, schema->root, instance);
+}
+
+schema_t *schema_load_json(const json_t *doc, char *errstr, size_t errstr_size) {
+  schema_t *s;
+  json_t *name;
+
+  if (!doc) {
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, "no schema document");
+    return NULL;
+  }
+  if (!(s = calloc(1, sizeof(*s)))) {
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, "out of memory");
+    return NULL;
+  }
+  /* Owned copy: compiled nodes borrow its strings, and the caller may free or
+   * change its document after loading. */
+  s->doc = json_deep_copy(doc);
+  s->mctx = pcre2_match_context_create(NULL);
+  if (!s->doc || !s->mctx) {
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, "out of memory");
+    schema_destroy(s);
+    return NULL;
+  }
+  pcre2_set_match_limit(s->mctx, SCHEMA_MATCH_LIMIT);
+  if (schema_compile(s, errstr, errstr_size) < 0) {
+    schema_destroy(s);
+    return NULL;
+  }
+  name = json_object_get(s->doc, "$id");
+  if (!json_is_string(name))
+    name = json_object_get(s->doc, "title");
+  s->name = strdup(json_is_string(name) ? json_string_value(name) : "");
+  if (!s->name) {
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, "out of memory");
+    schema_destroy(s);
+    return NULL;
+  }
+  return s;
+}
+
+schema_t *schema_load_file(const char *path, char *errstr, size_t errstr_size) {
+  json_error_t jerr;
+  json_t *doc;
+  schema_t *s;
+  char inner[512];
+
+  if (!path) {
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, "no schema path");
+    return NULL;
+  }
+  doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  if (!doc) {
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, "%s: %s (line %d)", path, jerr.text, jerr.line);
+    return NULL;
+  }
+  s = schema_load_json(doc, inner, sizeof(inner));
+  json_decref(doc);
+  if (!s && errstr && errstr_size)
+    snprintf(errstr, errstr_size, "%s: %s", path, inner);
+  return s;
+}
+
+void schema_destroy(schema_t *schema) {
+  if (!schema)
+    return;
+  schema_nodes_free(schema);
+  free(schema->pii);
+  free(schema->name);
+  pcre2_match_context_free(schema->mctx);
+  json_decref(schema->doc);
+  free(schema);
+}
+
+size_t schema_pii_fields(const schema_t *schema, const schema_pii_field_t **out) {
+  if (out)
+    *out = schema ? schema->pii : NULL;
+  return schema ? schema->n_pii : 0;
+}
+
+const char *schema_name(const schema_t *schema) {
+  return schema && schema->name ? schema->name : "";
+}

@@ -1,0 +1,558 @@
+#include "net/metrics.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Upper bounds in seconds; the implicit last bucket is +Inf. */
+static const double hist_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                     0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+#define HIST_NB (sizeof(hist_bounds) / sizeof(hist_bounds[0]) + 1)
+
+/* A scrape is bounded: a runaway label set must not exhaust memory. */
+#define RENDER_MAX ((size_t)16 << 20)
+
+typedef enum { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM } kind_t;
+
+struct metrics_counter {
+  _Atomic uint64_t value;
+};
+
+/* Doubles are kept as their IEEE-754 bit patterns in 64-bit atomics: C11 has
+ * no portable lock-free atomic double arithmetic, but it has CAS on uint64. */
+struct metrics_gauge {
+  _Atomic uint64_t bits;
+};
+
+struct metrics_histogram {
+  /* Per-bucket (not cumulative) counts: one increment per observation. The
+   * cumulative counts and _count are derived when rendering, so _count always
+   * equals the +Inf bucket even while observations race the scrape. */
+  _Atomic uint64_t buckets[HIST_NB];
+  _Atomic uint64_t sum_bits;
+};
+
+typedef struct series {
+  struct series *next;
+  char *label_name;  /* NULL when unlabelled */
+  char *label_value; /* raw; escaped when rendering */
+  union {
+    struct metrics_counter c;
+    struct metrics_gauge g;
+    struct metrics_histogram h;
+  } u;
+} series_t;
+
+typedef struct family {
+  struct family *next;
+  char *name; /* full name with the service prefix */
+  char *help;
+  kind_t kind;
+  series_t *head, *tail; /* registration order */
+} family_t;
+
+struct metrics {
+  char *prefix;
+  pthread_mutex_t lock; /* guards the family and series lists, not the values */
+  family_t *head, *tail;
+  _Atomic int ready;
+  struct MHD_Daemon *daemon;
+  int port;
+};
+
+static uint64_t dbl_bits(double v) {
+  uint64_t b;
+  memcpy(&b, &v, sizeof(b));
+  return b;
+}
+
+static double bits_dbl(uint64_t b) {
+  double v;
+  memcpy(&v, &b, sizeof(v));
+  return v;
+}
+
+metrics_t *metrics_new(const char *service) {
+  if (!service || !*service)
+    return NULL;
+  metrics_t *m = calloc(1, sizeof(*m)); /* owned by the caller */
+  if (!m)
+    return NULL;
+  m->prefix = strdup(service);
+  if (!m->prefix || pthread_mutex_init(&m->lock, NULL) != 0) {
+    free(m->prefix);
+    free(m);
+    return NULL;
+  }
+  /* Metric names allow [a-zA-Z0-9_:] only; "privacy-shield" → "privacy_shield". */
+  for (char *p = m->prefix; *p; p++) {
+    int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+             (p != m->prefix && *p >= '0' && *p <= '9');
+    if (!ok)
+      *p = '_';
+  }
+  return m;
+}
+
+void metrics_destroy(metrics_t *m) {
+  if (!m)
+    return;
+  if (m->daemon)
+    MHD_stop_daemon(m->daemon);
+  for (family_t *f = m->head, *fn; f; f = fn) {
+    fn = f->next;
+    for (series_t *s = f->head, *sn; s; s = sn) {
+      sn = s->next;
+      free(s->label_name);
+      free(s->label_value);
+      free(s);
+    }
+    free(f->name);
+    free(f->help);
+    free(f);
+  }
+  pthread_mutex_destroy(&m->lock);
+  free(m->prefix);
+  free(m);
+}
+
+static int valid_name(const char *s, int colon_ok) {
+  if (!s || !*s || (*s >= '0' && *s <= '9'))
+    return 0;
+  for (; *s; s++) {
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+          *s == '_' || (colon_ok && *s == ':')))
+      return 0;
+  }
+  return 1;
+}
+
+static int streq_null(const char *a, const char *b) {
+  return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Finds or creates the series (name, label) of the given kind. */
+static series_t *lookup(metrics_t *m, kind_t kind, const char *name, const char *help,
+                        const char *label_name, const char *label_value) {
+  if (!m || !valid_name(name, 1) || (!label_name != !label_value) ||
+      (label_name && (!valid_name(label_name, 0) || strncmp(label_name, "__", 2) == 0 ||
+                      (kind == KIND_HISTOGRAM && strcmp(label_name, "le") == 0))))
+    return NULL;
+  size_t full_len = strlen(m->prefix) + 1 + strlen(name) + 1;
+  char *full = malloc(full_len);
+  if (!full)
+    return NULL;
+  snprintf(full, full_len, "%s_%s", m->prefix, name);
+
+  series_t *s = NULL;
+  pthread_mutex_lock(&m->lock);
+  family_t *f = m->head;
+  while (f && strcmp(f->name, full) != 0)
+    f = f->next;
+  if (f && f->kind != kind)
+    goto out; /* one name, one type: the exposition format allows nothing else */
+  if (f) {
+    for (s = f->head; s; s = s->next)
+      if (streq_null(s->label_name, label_name) && streq_null(s->label_value, label_value))
+        goto out;
+  } else {
+    f = calloc(1, sizeof(*f)); /* owned by m */
+    if (!f)
+      goto out;
+    f->name = full;
+    full = NULL;
+    f->help = strdup(help ? help : "");
+    f->kind = kind;
+    if (!f->help) {
+      free(f->name);
+      free(f);
+      goto out;
+    }
+    if (m->tail)
+      m->tail->next = f;
+    else
+      m->head = f;
+    m->tail = f;
+  }
+  s = calloc(1, sizeof(*s)); /* owned by f; zero bits are 0.0 and count 0 */
+  if (!s)
+    goto out;
+  if (label_name) {
+    s->label_name = strdup(label_name);
+    s->label_value = strdup(label_value);
+    if (!s->label_name || !s->label_value) {
+      free(s->label_name);
+      free(s->label_value);
+      free(s);
+      s = NULL;
+      goto out;
+    }
+  }
+  if (f->tail)
+    f->tail->next = s;
+  else
+    f->head = s;
+  f->tail = s;
+out:
+  pthread_mutex_unlock(&m->lock);
+  free(full);
+  return s;
+}
+
+metrics_counter_t *metrics_counter(metrics_t *m, const char *name, const char *help,
+                                   const char *label_name, const char *label_value) {
+  series_t *s = lookup(m, KIND_COUNTER, name, help, label_name, label_value);
+  return s ? &s->u.c : NULL;
+}
+
+void metrics_counter_add(metrics_counter_t *c, uint64_t n) {
+  if (c)
+    atomic_fetch_add_explicit(&c->value, n, memory_order_relaxed);
+}
+
+metrics_gauge_t *metrics_gauge(metrics_t *m, const char *name, const char *help,
+                               const char *label_name, const char *label_value) {
+  series_t *s = lookup(m, KIND_GAUGE, name, help, label_name, label_value);
+  return s ? &s->u.g : NULL;
+}
+
+void metrics_gauge_set(metrics_gauge_t *g, double v) {
+  if (g)
+    atomic_store_explicit(&g->bits, dbl_bits(v), memory_order_relaxed);
+}
+
+metrics_histogram_t *metrics_histogram(metrics_t *m, const char *name, const char *help,
+                                       const char *label_name, const char *label_value) {
+  series_t *s = lookup(m, KIND_HISTOGRAM, name, help, label_name, label_value);
+  return s ? &s->u.h : NULL;
+}
+
+void metrics_histogram_observe(metrics_histogram_t *h, double seconds) {
+  if (!h || isnan(seconds))
+    return; /* a NaN would poison _sum for the life of the process */
+  size_t i = 0;
+  while (i < HIST_NB - 1 && seconds > hist_bounds[i])
+    i++;
+  atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
+  uint64_t old = atomic_load_explicit(&h->sum_bits, memory_order_relaxed);
+  while (!atomic_compare_exchange_weak_explicit(&h->sum_bits, &old,
+                                                dbl_bits(bits_dbl(old) + seconds),
+                                                memory_order_relaxed, memory_order_relaxed)) {
+  }
+}
+
+void metrics_set_ready(metrics_t *m, int ready) {
+  if (m)
+    atomic_store(&m->ready, ready != 0);
+}
+
+/* ---- rendering ---------------------------------------------------------- */
+
+typedef struct {
+  char *buf;
+  size_t len, cap;
+  int failed;
+} sbuf_t;
+
+static void sb_append(sbuf_t *b, const char *s, size_t n) {
+  if (b->failed)
+    return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    char *nb = cap > RENDER_MAX ? NULL : realloc(b->buf, cap);
+    if (!nb) {
+      b->failed = 1;
+      return;
+    }
+    b->buf = nb;
+    b->cap = cap;
+  }
+  memcpy(b->buf + b->len, s, n);
+  b->len += n;
+  b->buf[b->len] = '\0';
+}
+
+static void sb_puts(sbuf_t *b, const char *s) {
+  sb_append(b, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf_t *b, const char *fmt, ...) {
+  char tmp[128];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= sizeof(tmp))
+    b->failed = 1; /* only used for numbers, which always fit */
+  else
+    sb_append(b, tmp, (size_t)n);
+}
+
+/* Escapes per the text format: HELP escapes \ and newline; label values also ". */
+static void sb_escaped(sbuf_t *b, const char *s, int quote) {
+  for (; *s; s++) {
+    if (*s == '\\')
+      sb_puts(b, "\\\\");
+    else if (*s == '\n')
+      sb_puts(b, "\\n");
+    else if (quote && *s == '"')
+      sb_puts(b, "\\\"");
+    else
+      sb_append(b, s, 1);
+  }
+}
+
+/* Shortest text that reads back as the same double (Go's strconv 'g', -1). */
+static void fmt_double(double v, char *out, size_t out_size) {
+  if (isnan(v)) {
+    snprintf(out, out_size, "NaN");
+    return;
+  }
+  if (isinf(v)) {
+    snprintf(out, out_size, v > 0 ? "+Inf" : "-Inf");
+    return;
+  }
+  /* Fewest significant digits that read back exactly, then plain notation
+   * for everyday magnitudes: "10", "200000", "0.00025" rather than "1e+01". */
+  int prec = 1;
+  char tmp[40];
+  for (; prec < 17; prec++) {
+    snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+    if (strtod(tmp, NULL) == v)
+      break;
+  }
+  snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+  long exp10 = strtol(strchr(tmp, 'e') + 1, NULL, 10);
+  if (exp10 >= -5 && exp10 < 16)
+    snprintf(out, out_size, "%.*f", (int)(prec - 1 - exp10 > 0 ? prec - 1 - exp10 : 0), v);
+  else
+    snprintf(out, out_size, "%.*g", prec, v);
+}
+
+/* Writes name{label="value"[,le="x"]} for one sample line (no value). */
+static void sb_series(sbuf_t *b, const char *name, const char *suffix, const series_t *s,
+                      const char *le) {
+  sb_puts(b, name);
+  sb_puts(b, suffix);
+  if (!s->label_name && !le)
+    return;
+  sb_puts(b, "{");
+  if (s->label_name) {
+    sb_puts(b, s->label_name);
+    sb_puts(b, "=\"");
+    sb_escaped(b, s->label_value, 1);
+    sb_puts(b, "\"");
+    if (le)
+      sb_puts(b, ",");
+  }
+  if (le) {
+    sb_puts(b, "le=\"");
+    sb_puts(b, le);
+    sb_puts(b, "\"");
+  }
+  sb_puts(b, "}");
+}
+
+char *metrics_render(metrics_t *m) {
+  sbuf_t b = {0};
+  char num[40];
+  if (!m)
+    return NULL;
+  sb_append(&b, "", 0);
+  pthread_mutex_lock(&m->lock);
+  for (const family_t *f = m->head; f; f = f->next) {
+    static const char *const types[] = {"counter", "gauge", "histogram"};
+    sb_puts(&b, "# HELP ");
+    sb_puts(&b, f->name);
+    sb_puts(&b, " ");
+    sb_escaped(&b, f->help, 0);
+    sb_puts(&b, "\n# TYPE ");
+    sb_puts(&b, f->name);
+    sb_puts(&b, " ");
+    sb_puts(&b, types[f->kind]);
+    sb_puts(&b, "\n");
+    for (const series_t *s = f->head; s; s = s->next) {
+      if (f->kind == KIND_COUNTER) {
+        sb_series(&b, f->name, "", s, NULL);
+        sb_printf(&b, " %llu\n",
+                  (unsigned long long)atomic_load_explicit(&s->u.c.value, memory_order_relaxed));
+      } else if (f->kind == KIND_GAUGE) {
+        fmt_double(bits_dbl(atomic_load_explicit(&s->u.g.bits, memory_order_relaxed)), num,
+                   sizeof(num));
+        sb_series(&b, f->name, "", s, NULL);
+        sb_printf(&b, " %s\n", num);
+      } else {
+        /* The sum is read first: racing observations then make _sum at most
+         * lag _count, never exceed what the buckets explain. */
+        double sum = bits_dbl(atomic_load_explicit(&s->u.h.sum_bits, memory_order_relaxed));
+        uint64_t cum = 0;
+        for (size_t i = 0; i < HIST_NB; i++) {
+          cum += atomic_load_explicit(&s->u.h.buckets[i], memory_order_relaxed);
+          if (i < HIST_NB - 1)
+            fmt_double(hist_bounds[i], num, sizeof(num));
+          else
+            snprintf(num, sizeof(num), "+Inf");
+          sb_series(&b, f->name, "_bucket", s, num);
+          sb_printf(&b, " %llu\n", (unsigned long long)cum);
+        }
+        fmt_double(sum, num, sizeof(num));
+        sb_series(&b, f->name, "_sum", s, NULL);
+        sb_printf(&b, " %s\n", num);
+        sb_series(&b, f->name, "_count", s, NULL);
+        sb_printf(&b, " %llu\n", (unsigned long long)cum);
+      }
+    }
+  }
+  pthread_mutex_unlock(&m->lock);
+  if (b.failed) {
+    free(b.buf);
+    return NULL;
+  }
+  return b.buf;
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *body,
+                             int must_free, const char *ctype) {
+  struct MHD_Response *r = MHD_create_response_from_buffer(
+      strlen(body), (void *)body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+  if (!r) {
+    if (must_free)
+      free((void *)body);
+    return MHD_NO;
+  }
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+  /* Probes and scrapers must never be answered from a cache. */
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+    MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+  enum MHD_Result ret = MHD_queue_response(conn, status, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls) {
+  static int first_call_marker;
+  metrics_t *m = cls;
+  (void)version;
+  (void)upload_data;
+  /* MHD calls once with the headers, then with any body; answer on the
+   * second call so a request body (ignored) is drained first. */
+  if (*con_cls == NULL) {
+    *con_cls = &first_call_marker;
+    return MHD_YES;
+  }
+  if (*upload_data_size != 0) {
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  const char *text = "text/plain; charset=utf-8";
+  if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+    return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", 0, text);
+  if (strcmp(url, "/metrics") == 0) {
+    char *body = metrics_render(m);
+    if (!body)
+      return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render metrics\n", 0, text);
+    return reply(conn, MHD_HTTP_OK, body, 1, "text/plain; version=0.0.4; charset=utf-8");
+  }
+  if (strcmp(url, "/healthz") == 0)
+    return reply(conn, MHD_HTTP_OK, "ok\n", 0, text);
+  if (strcmp(url, "/readyz") == 0) {
+    if (atomic_load(&m->ready))
+      return reply(conn, MHD_HTTP_OK, "ready\n", 0, text);
+    return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n", 0, text);
+  }
+  return reply(conn, MHD_HTTP_NOT_FOUND, "not found\n", 0, text);
+}
+
+/* Splits "host:port" / "[v6]:port" / ":port" into host (may be "") and port. */
+static int split_addr(const char *addr, char *host, size_t host_size, long *port) {
+  const char *colon;
+  size_t hlen;
+  if (addr[0] == '[') {
+    const char *close = strchr(addr, ']');
+    if (!close || close[1] != ':')
+      return -1;
+    hlen = (size_t)(close - addr - 1);
+    memcpy(host, addr + 1, hlen < host_size ? hlen : 0);
+    colon = close + 1;
+  } else {
+    colon = strrchr(addr, ':');
+    if (!colon || memchr(addr, ':', (size_t)(colon - addr)))
+      return -1; /* a bare IPv6 address needs brackets */
+    hlen = (size_t)(colon - addr);
+    memcpy(host, addr, hlen < host_size ? hlen : 0);
+  }
+  if (hlen >= host_size)
+    return -1;
+  host[hlen] = '\0';
+  char *end;
+  errno = 0;
+  *port = strtol(colon + 1, &end, 10);
+  if (errno || end == colon + 1 || *end || *port < 0 || *port > 65535)
+    return -1;
+  return 0;
+}
+
+int metrics_serve(metrics_t *m, const char *addr, char *errstr, size_t errstr_size) {
+  char host[256];
+  long port;
+  if (!m || !addr) {
+    snprintf(errstr, errstr_size, "metrics: no listen address");
+    return -1;
+  }
+  if (m->daemon) {
+    snprintf(errstr, errstr_size, "metrics: already serving on port %d", m->port);
+    return -1;
+  }
+  if (split_addr(addr, host, sizeof(host), &port) == -1) {
+    snprintf(errstr, errstr_size,
+             "metrics: bad listen address \"%s\": expected host:port, [ipv6]:port or :port", addr);
+    return -1;
+  }
+  char portstr[8];
+  snprintf(portstr, sizeof(portstr), "%ld", port);
+  struct addrinfo hints = {0}, *res = NULL;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  int gai = getaddrinfo(*host ? host : NULL, portstr, &hints, &res);
+  if (gai != 0 || !res) {
+    snprintf(errstr, errstr_size, "metrics: cannot resolve \"%s\": %s", addr, gai_strerror(gai));
+    return -1;
+  }
+  unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+  if (res->ai_family == AF_INET6)
+    flags |= MHD_USE_IPv6;
+  /* No MHD_USE_ERROR_LOG: library code does not write to stderr. */
+  m->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, m, MHD_OPTION_SOCK_ADDR,
+                               res->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+  freeaddrinfo(res);
+  if (!m->daemon) {
+    snprintf(errstr, errstr_size, "metrics: cannot listen on %s (address in use or not local?)",
+             addr);
+    return -1;
+  }
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  m->port = info ? info->port : (int)port;
+  return 0;
+}
+
+int metrics_port(const metrics_t *m) {
+  return m && m->daemon ? m->port : -1;
+}

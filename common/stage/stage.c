@@ -1,0 +1,350 @@
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/signals.h"
+#include "core/utf8.h"
+#include "stage/stage_internal.h"
+#include "json/jsonf.h"
+
+/* Dead letters of oversized inputs keep this much of the original: a DLQ
+ * message must itself fit the broker's message size limit. */
+#define STAGE_DLQ_MAX_PAYLOAD (256 * 1024)
+
+/* Deeper input is dead-lettered: no contract nests more than a few levels,
+ * and a bound keeps parsing and validation off the stack's edge. */
+#define STAGE_MAX_DEPTH 64
+
+static conf_entry_t stage_entries[] = {
+    {"kafka.brokers", "KAFKA_BROKERS", CONF_STRING, "127.0.0.1:9092",
+     offsetof(stage_config_t, brokers), 0, 0, 0, "Kafka bootstrap servers (host:port,...)"},
+    {"kafka.group_id", "KAFKA_GROUP_ID", CONF_STRING, NULL, offsetof(stage_config_t, group_id), 0,
+     0, 0, "consumer group of this service"},
+    {"input.topics", "INPUT_TOPICS", CONF_STRING, NULL, offsetof(stage_config_t, input_topics), 0,
+     0, 0, "comma-separated topics to consume"},
+    {"log.level", "LOG_LEVEL", CONF_STRING, "info", offsetof(stage_config_t, log_level), 0, 0, 0,
+     "debug, info, warn or error"},
+    {"metrics.addr", "METRICS_ADDR", CONF_STRING, "0.0.0.0:9102",
+     offsetof(stage_config_t, metrics_addr), 0, 0, 0,
+     "host:port for /metrics, /healthz and /readyz (empty: off)"},
+    {"dlq.key_file", "DLQ_KEY_FILE", CONF_STRING, NULL, offsetof(stage_config_t, dlq_key_file), 0,
+     0, 0, "file with the 32-byte AES-256-GCM key for sealed dead letters (raw or 64 hex)"},
+    {"message.max_bytes", "MESSAGE_MAX_BYTES", CONF_INT, "1048576",
+     offsetof(stage_config_t, max_message_bytes), 0, 1024, 64 * 1024 * 1024,
+     "inputs larger than this are dead-lettered as too_large"},
+    {"commit.interval_ms", "COMMIT_INTERVAL_MS", CONF_INT, "1000",
+     offsetof(stage_config_t, commit_interval_ms), 0, 10, 600000,
+     "how often stored offsets are committed"},
+    {"shutdown.timeout_ms", "SHUTDOWN_TIMEOUT_MS", CONF_INT, "20000",
+     offsetof(stage_config_t, shutdown_timeout_ms), 0, 100, 600000,
+     "how long SIGTERM may wait for in-flight outputs to be acknowledged"},
+    {"stdio", NULL, CONF_BOOL, "false", offsetof(stage_config_t, stdio), 0, 0, 0,
+     "read JSON lines from stdin and write results to stdout instead of Kafka"},
+    {"topic", NULL, CONF_STRING, NULL, offsetof(stage_config_t, topic), 0, 0, 0,
+     "with --stdio: the input topic the lines stand for"},
+    {"dlq_file", NULL, CONF_STRING, NULL, offsetof(stage_config_t, dlq_file), 0, 0, 0,
+     "with --stdio: file for dead-letter envelopes (JSON lines)"},
+    {"side_file", NULL, CONF_STRING, NULL, offsetof(stage_config_t, side_file), 0, 0, 0,
+     "with --stdio: file for side outputs such as audit events (JSON lines)"},
+    {NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL},
+};
+
+const conf_entry_t *stage_config_entries(const char *default_group, const char *default_topics) {
+  stage_entries[1].def = default_group;
+  stage_entries[2].def = default_topics;
+  return stage_entries;
+}
+
+const char *stage_dlq_topic(const char *input_topic) {
+  if (input_topic && (strstr(input_topic, "social") || strstr(input_topic, "vectors")))
+    return "dead-letters-social";
+  return "dead-letters-market";
+}
+
+double stage_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void stage_fail_from_schema(stage_fail_t *fail, const char *code, const char *prefix,
+                            const char *schema_error) {
+  fail->code = code;
+  /* A reason longer than the field is cut; the path below stays whole. */
+  if (snprintf(fail->message, sizeof(fail->message), "%s%s", prefix, schema_error) >=
+      (int)sizeof(fail->message))
+    fail->message[sizeof(fail->message) - 1] = '\0';
+  const char *colon = strstr(schema_error, ": ");
+  if (colon && (size_t)(colon - schema_error) < sizeof(fail->path))
+    snprintf(fail->path, sizeof(fail->path), "%.*s", (int)(colon - schema_error), schema_error);
+}
+
+/* ---- outputs ------------------------------------------------------------ */
+
+static int out_push(stage_out_t *out, int kind, const char *topic, const char *key, size_t key_len,
+                    char *payload, size_t len) {
+  if (out->count == out->cap) {
+    size_t cap = out->cap ? out->cap * 2 : 4;
+    stage_item_t *items = realloc(out->items, cap * sizeof(*items));
+    if (!items)
+      return -1;
+    out->items = items;
+    out->cap = cap;
+  }
+  stage_item_t *it = &out->items[out->count];
+  it->kind = kind;
+  it->topic = strdup(topic);
+  it->key = key ? malloc(key_len ? key_len : 1) : NULL;
+  if (!it->topic || (key && !it->key)) {
+    free(it->topic);
+    free(it->key);
+    return -1;
+  }
+  if (key)
+    memcpy(it->key, key, key_len);
+  it->key_len = key ? key_len : 0;
+  it->payload = payload;
+  it->len = len;
+  out->count++;
+  return 0;
+}
+
+int stage_emit_owned(stage_out_t *out, int kind, const char *topic, const char *key, size_t key_len,
+                     char *payload, size_t len) {
+  if (out_push(out, kind, topic, key, key_len, payload, len) != 0) {
+    free(payload);
+    return -1;
+  }
+  return 0;
+}
+
+int stage_emit(stage_out_t *out, int kind, const char *topic, const char *key, size_t key_len,
+               const char *payload, size_t len) {
+  char *copy = malloc(len + 1);
+  if (!copy)
+    return -1;
+  memcpy(copy, payload, len);
+  copy[len] = '\0';
+  return stage_emit_owned(out, kind, topic, key, key_len, copy, len);
+}
+
+static void out_clear(stage_out_t *out) {
+  for (size_t i = 0; i < out->count; i++) {
+    free(out->items[i].topic);
+    free(out->items[i].key);
+    free(out->items[i].payload);
+  }
+  out->count = 0;
+}
+
+void stage_result_reset(stage_result_t *res) {
+  out_clear(&res->out);
+  free(res->dead);
+  res->dead = NULL;
+  res->dead_len = 0;
+  res->dead_topic = NULL;
+  res->status = STAGE_OK;
+}
+
+void stage_result_free(stage_result_t *res) {
+  stage_result_reset(res);
+  free(res->out.items);
+  res->out.items = NULL;
+  res->out.cap = 0;
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+stage_topic_metrics_t *stage_metrics_for(stage_runtime_t *rt, const char *topic) {
+  for (size_t i = 0; i < rt->tm_count; i++)
+    if (strcmp(rt->tm[i].topic, topic) == 0)
+      return &rt->tm[i];
+  if (rt->tm_count == rt->tm_cap) {
+    size_t cap = rt->tm_cap ? rt->tm_cap * 2 : 8;
+    stage_topic_metrics_t *tm = realloc(rt->tm, cap * sizeof(*tm));
+    if (!tm)
+      return NULL;
+    rt->tm = tm;
+    rt->tm_cap = cap;
+  }
+  stage_topic_metrics_t *t = &rt->tm[rt->tm_count];
+  memset(t, 0, sizeof(*t));
+  if (!(t->topic = strdup(topic)))
+    return NULL;
+  metrics_t *m = rt->opts->metrics;
+  if (m) {
+    t->in = metrics_counter(m, "messages_in_total", "Messages consumed, per input topic", "topic",
+                            topic);
+    t->out = metrics_counter(m, "messages_out_total", "Messages produced, per output topic",
+                             "topic", topic);
+    t->dead = metrics_counter(m, "dead_letters_total", "Inputs dead-lettered, per input topic",
+                              "topic", topic);
+    t->latency = metrics_histogram(m, "processing_seconds",
+                                   "Time from consuming an input to acknowledgement of its "
+                                   "outputs, per input topic",
+                                   "topic", topic);
+    t->lag = metrics_gauge(m, "consumer_lag", "Messages behind the partition end, per topic",
+                           "topic", topic);
+  }
+  rt->tm_count++;
+  return t;
+}
+
+void stage_runtime_free(stage_runtime_t *rt) {
+  for (size_t i = 0; i < rt->tm_count; i++)
+    free(rt->tm[i].topic);
+  free(rt->tm);
+  rt->tm = NULL;
+  rt->tm_count = rt->tm_cap = 0;
+}
+
+/* ---- one message -------------------------------------------------------- */
+
+int stage_make_dead_letter(stage_runtime_t *rt, const stage_msg_t *msg, size_t original_len,
+                           const stage_fail_t *fail, stage_result_t *res) {
+  const stage_options_t *o = rt->opts;
+  char errstr[256], producer[128];
+  snprintf(producer, sizeof(producer), "%s/%s", o->service, o->version);
+  dlq_error_t err = {o->service, fail->code ? fail->code : "error", fail->message,
+                     fail->path[0] ? fail->path : NULL};
+  dlq_origin_t origin = {msg->topic, msg->partition, msg->offset,
+                         msg->key,   msg->key_len,   msg->timestamp_ms};
+  /* Only an input over the size limit is cut; every other dead letter keeps
+   * the original bytes whole (the producer's message.max.bytes allows it). */
+  size_t keep = msg->len;
+  if ((int64_t)original_len > rt->cfg->max_message_bytes && keep > STAGE_DLQ_MAX_PAYLOAD)
+    keep = STAGE_DLQ_MAX_PAYLOAD;
+  json_t *env =
+      dlq_envelope_new(msg->payload, keep, &err, &origin, o->seal_dead_letters ? o->dlq_key : NULL,
+                       producer, msg->attempts > 0 ? msg->attempts + 1 : 1, errstr, sizeof(errstr));
+  if (!env) {
+    log_error("dead_letter_failed", "cannot build dead letter for %s: %s", msg->topic, errstr);
+    return -1;
+  }
+  if (msg->attempts > 0 && msg->first_failed_at && *msg->first_failed_at)
+    json_object_set_new(env, "first_failed_at", json_string(msg->first_failed_at));
+  if (keep < original_len) {
+    json_object_set_new(env, "payload_truncated", json_true());
+    json_object_set_new(env, "payload_size", json_integer((json_int_t)original_len));
+  }
+  res->dead = json_dumps(env, JSON_COMPACT);
+  json_decref(env);
+  if (!res->dead)
+    return -1;
+  res->dead_len = strlen(res->dead);
+  res->dead_topic = stage_dlq_topic(msg->topic);
+  res->status = STAGE_DEAD_LETTER;
+  out_clear(&res->out);
+  return 0;
+}
+
+/* Size, UTF-8 and JSON checks shared by every stage. Returns the parsed
+ * object, or NULL with res holding the dead letter (or -1 in *fatal). */
+static json_t *stage_prepare(stage_runtime_t *rt, const stage_msg_t *msg, size_t original_len,
+                             stage_result_t *res, int *fatal) {
+  stage_fail_t fail = {0};
+  if ((int64_t)original_len > rt->cfg->max_message_bytes) {
+    fail.code = "too_large";
+    snprintf(fail.message, sizeof(fail.message), "message of %zu bytes exceeds the limit of %lld",
+             original_len, (long long)rt->cfg->max_message_bytes);
+  } else if (!utf8_valid(msg->payload, msg->len)) {
+    fail.code = "invalid_utf8";
+    snprintf(fail.message, sizeof(fail.message), "message is not valid UTF-8");
+  } else {
+    json_t *doc =
+        jsonf_parse(msg->payload, msg->len, STAGE_MAX_DEPTH, fail.message, sizeof(fail.message));
+    if (doc && json_is_object(doc))
+      return doc;
+    if (doc) {
+      json_decref(doc);
+      fail.code = "schema";
+      snprintf(fail.message, sizeof(fail.message), "must be object");
+    } else {
+      fail.code = "invalid_json";
+    }
+  }
+  if (stage_make_dead_letter(rt, msg, original_len, &fail, res) != 0)
+    *fatal = 1;
+  return NULL;
+}
+
+/* Turns a transform's verdict into the result. */
+static int stage_finish(stage_runtime_t *rt, const stage_msg_t *msg, size_t original_len, int rc,
+                        stage_fail_t *fail, stage_result_t *res) {
+  if (rc == STAGE_OK) {
+    res->status = STAGE_OK;
+    return 0;
+  }
+  out_clear(&res->out);
+  if (rc == STAGE_RETRY) {
+    res->status = STAGE_RETRY;
+    return 0;
+  }
+  if (!fail->code)
+    fail->code = "transform";
+  return stage_make_dead_letter(rt, msg, original_len, fail, res);
+}
+
+size_t stage_batch_size(const stage_runtime_t *rt) {
+  if (!rt->opts->transform_batch)
+    return 1;
+  return rt->opts->batch_max ? rt->opts->batch_max : 32;
+}
+
+int stage_handle_batch(stage_runtime_t *rt, const stage_msg_t *msgs, const size_t *original_lens,
+                       size_t n, stage_result_t *res) {
+  int fatal = 0;
+  if (!rt->opts->transform_batch) {
+    for (size_t i = 0; i < n && !fatal; i++) {
+      json_t *doc = stage_prepare(rt, &msgs[i], original_lens[i], &res[i], &fatal);
+      if (!doc)
+        continue;
+      stage_fail_t fail = {0};
+      int rc = rt->opts->transform(rt->opts->ctx, &msgs[i], doc, &res[i].out, &fail);
+      json_decref(doc);
+      fatal = stage_finish(rt, &msgs[i], original_lens[i], rc, &fail, &res[i]) != 0;
+    }
+    return fatal ? -1 : 0;
+  }
+  stage_batch_item_t *items = calloc(n, sizeof(*items)); /* owned here */
+  stage_fail_t *fails = calloc(n, sizeof(*fails));
+  size_t *index = calloc(n, sizeof(*index));
+  size_t k = 0;
+  if (!items || !fails || !index)
+    fatal = 1;
+  for (size_t i = 0; i < n && !fatal; i++) {
+    json_t *doc = stage_prepare(rt, &msgs[i], original_lens[i], &res[i], &fatal);
+    if (!doc)
+      continue;
+    items[k] = (stage_batch_item_t){&msgs[i], doc, &res[i].out, &fails[k], STAGE_DEAD_LETTER};
+    index[k++] = i;
+  }
+  if (!fatal && k)
+    rt->opts->transform_batch(rt->opts->ctx, items, k);
+  for (size_t j = 0; j < k; j++) {
+    size_t i = index[j];
+    json_decref(items[j].doc);
+    if (!fatal)
+      fatal =
+          stage_finish(rt, &msgs[i], original_lens[i], items[j].status, &fails[j], &res[i]) != 0;
+  }
+  free(items);
+  free(fails);
+  free(index);
+  return fatal ? -1 : 0;
+}
+
+int stage_run(const stage_config_t *cfg, const stage_options_t *opts) {
+  stage_runtime_t rt = {.cfg = cfg, .opts = opts};
+  signals_install();
+  int rc = cfg->stdio ? stage_run_stdio(&rt) : stage_run_kafka(&rt);
+  log_event(LOG_LEVEL_INFO, "stopped",
+            json_pack("{sIsIsI}", "messages_in", (json_int_t)rt.in, "messages_out",
+                      (json_int_t)rt.out, "dead_letters", (json_int_t)rt.dead),
+            "%s stopped with exit code %d", opts->service, rc);
+  stage_runtime_free(&rt);
+  return rc;
+}

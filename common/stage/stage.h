@@ -1,0 +1,151 @@
+/* stage — the loop every streaming program runs:
+ *
+ *   poll → size/UTF-8/JSON checks → transform → produce outputs → store offset
+ *
+ * over one of two transports:
+ *  - Kafka (default): a consumer group per service; enable.auto.offset.store=false
+ *    and an input offset is stored only when every output and dead letter made
+ *    for that message (and for every earlier message of its partition) has been
+ *    acknowledged by its delivery report. Stored offsets are committed
+ *    periodically, on partition revocation (after flushing the producer, so a
+ *    partition is handed over with nothing in flight) and at shutdown.
+ *    SIGTERM/SIGINT: stop polling, flush, commit, close, exit 0. A full producer
+ *    queue pauses consumption (back-pressure) instead of dropping.
+ *  - --stdio: one JSON message per line on stdin, the primary outputs' payloads
+ *    as lines on stdout, side outputs (e.g. audit events) as
+ *    {"topic","key","value"} lines to --side-file, dead-letter envelopes as
+ *    lines to --dlq-file; --topic names the input topic the lines stand for.
+ *
+ * Every input ends in exactly one place: its outputs, its dead letter (with the
+ * original bytes, stage, reason and origin), or uncommitted because the process
+ * died.
+ */
+#ifndef SENSORY_STAGE_H
+#define SENSORY_STAGE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "net/metrics.h"
+#include "privacy/dlq.h"
+
+/* Settings every stage shares; services append their own table. */
+typedef struct stage_config {
+  char *brokers;
+  char *group_id;
+  char *log_level;
+  char *metrics_addr;
+  char *dlq_key_file;
+  char *input_topics; /* comma-separated */
+  int64_t max_message_bytes;
+  int64_t commit_interval_ms;
+  int64_t shutdown_timeout_ms;
+  int stdio;
+  char *topic;     /* --stdio: the topic the input lines stand for */
+  char *dlq_file;  /* --stdio: where dead letters go (default: stderr-adjacent none → required) */
+  char *side_file; /* --stdio: where side outputs go (optional) */
+} stage_config_t;
+
+/* The shared table; `default_group` and `default_topics` are filled per service
+ * by stage_config_entries(). The returned table is static storage. */
+const conf_entry_t *stage_config_entries(const char *default_group, const char *default_topics);
+
+typedef struct stage_msg {
+  const char *topic;
+  int32_t partition; /* -1 on stdio */
+  int64_t offset;    /* line number on stdio */
+  const char *key;   /* may be NULL */
+  size_t key_len;
+  const char *payload;
+  size_t len;
+  int64_t timestamp_ms; /* -1 if unknown */
+  /* Earlier failures of this message, when dlq-replay sent it back (Kafka
+   * headers sensory-dlq-attempts / sensory-dlq-first-failed-at); 0 / NULL
+   * otherwise. A new dead letter continues the count. */
+  int attempts;
+  const char *first_failed_at;
+} stage_msg_t;
+
+/* What the transform fills to dead-letter a message. code is a static string
+ * ("schema", "invalid_field", ...); message and path must not hold payload
+ * values (they are written in plaintext). */
+typedef struct stage_fail {
+  const char *code;
+  char message[512];
+  char path[256];
+} stage_fail_t;
+
+/* Fills fail from a schema error "<pointer>: <reason>" (see schema.h): code,
+ * message (prefix + error, cut to fit) and path (the pointer). */
+void stage_fail_from_schema(stage_fail_t *fail, const char *code, const char *prefix,
+                            const char *schema_error);
+
+typedef struct stage_out stage_out_t;
+
+enum { STAGE_OUTPUT_PRIMARY = 0, STAGE_OUTPUT_SIDE = 1 };
+
+/* Adds one output for the current input. topic/key/payload are copied.
+ * kind: STAGE_OUTPUT_PRIMARY (stdout on stdio) or STAGE_OUTPUT_SIDE. key may
+ * be NULL. Returns 0, or -1 on allocation failure. */
+int stage_emit(stage_out_t *out, int kind, const char *topic, const char *key, size_t key_len,
+               const char *payload, size_t len);
+
+/* Same, taking ownership of a malloc'd payload (avoids a copy on the hot path). */
+int stage_emit_owned(stage_out_t *out, int kind, const char *topic, const char *key, size_t key_len,
+                     char *payload, size_t len);
+
+enum { STAGE_OK = 0, STAGE_DEAD_LETTER = -1, STAGE_RETRY = 1 };
+
+/* A transform: gets the parsed JSON object (borrowed; it may modify it) and
+ * returns STAGE_OK (outputs emitted, possibly none), STAGE_DEAD_LETTER (fail
+ * filled; outputs discarded) or STAGE_RETRY (a dependency is down: the stage
+ * backs off and offers the same message again; nothing is committed). */
+typedef int (*stage_transform_fn)(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t *out,
+                                  stage_fail_t *fail);
+
+/* One message of a batch handed to a batch transform. The transform sets
+ * status (STAGE_OK, STAGE_DEAD_LETTER with *fail filled, or STAGE_RETRY) and
+ * emits into out, for every item. */
+typedef struct stage_batch_item {
+  const stage_msg_t *msg;
+  json_t *doc; /* the parsed object (borrowed; may be modified) */
+  stage_out_t *out;
+  stage_fail_t *fail;
+  int status;
+} stage_batch_item_t;
+
+/* A batch transform, for stages that work better on many messages at once
+ * (the embedder runs one forward pass per batch). Items are in consumption
+ * order; only messages that passed the size/UTF-8/JSON checks are included. */
+typedef void (*stage_batch_fn)(void *ctx, stage_batch_item_t *items, size_t n);
+
+typedef struct stage_options {
+  const char *service;            /* "privacy-shield" */
+  const char *version;            /* build version */
+  stage_transform_fn transform;   /* one message at a time, or: */
+  stage_batch_fn transform_batch; /* batches (transform is then unused) */
+  size_t batch_max;               /* most messages per batch (default 32) */
+  int batch_linger_ms;            /* longest wait for a batch to fill (default 5) */
+  void *ctx;
+  /* Seal dead-letter payloads with the DLQ key (stages before privacy-shield). */
+  int seal_dead_letters;
+  const dlq_key_t *dlq_key; /* required when seal_dead_letters */
+  metrics_t *metrics;       /* may be NULL */
+  /* librdkafka pass-through properties from config (may be empty). */
+  const conf_kv_t *kafka_props;
+  size_t kafka_prop_count;
+} stage_options_t;
+
+/* The dead-letter topic for an input topic: topics of the social stream
+ * (containing "social" or "vectors") → "dead-letters-social", all others →
+ * "dead-letters-market". */
+const char *stage_dlq_topic(const char *input_topic);
+
+/* Runs until end of input (stdio) or a stop signal (Kafka). Returns the process
+ * exit code: 0 clean, 1 fatal runtime error (logged). Installs SIGTERM/SIGINT
+ * handlers. */
+int stage_run(const stage_config_t *cfg, const stage_options_t *opts);
+
+#endif

@@ -1,0 +1,93 @@
+/* replay_letter — pure functions over dead-letter envelopes (privacy/dlq.h), used by
+ * every dlq-replay command and unit-tested without Kafka: which letters a
+ * filter selects, what a replay would send (payload, key, target topic,
+ * headers), and the one-line summary `list` prints — never the payload.
+ */
+#ifndef DLQ_REPLAY_REPLAY_H
+#define DLQ_REPLAY_REPLAY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "privacy/dlq.h"
+
+/* Selection by --code and --source-topic; a NULL or empty field matches all. */
+typedef struct replay_filter {
+  const char *code;
+  const char *source_topic;
+} replay_filter_t;
+
+/* Why a letter cannot be replayed. */
+typedef enum {
+  REPLAY_REFUSED_NONE = 0,
+  REPLAY_REFUSED_TRUNCATED, /* the stage kept only a prefix of an oversized input */
+  REPLAY_REFUSED_KEY,       /* sealed with another key, or authentication failed */
+  REPLAY_REFUSED_MALFORMED, /* not a dlq envelope, or the original key is unknown */
+  REPLAY_REFUSED_LOOP,      /* the target would be a dead-letter topic */
+} replay_refusal_t;
+
+/* What a replay sends. Every pointer is malloc'd and owned by the item. */
+typedef struct replay_item {
+  unsigned char *payload; /* original bytes; payload_len may be 0 */
+  size_t payload_len;
+  char *key; /* original message key, NULL when the message had none */
+  size_t key_len;
+  char *topic;           /* the source topic, or the override */
+  long long attempts;    /* envelope "attempts" (>= 1) */
+  char *first_failed_at; /* envelope "first_failed_at" */
+} replay_item_t;
+
+/* Header names a replayed message carries, so a stage that fails it again can
+ * carry the count and the first failure time forward. */
+#define REPLAY_HEADER_ATTEMPTS "sensory-dlq-attempts"
+#define REPLAY_HEADER_FIRST_FAILED_AT "sensory-dlq-first-failed-at"
+
+/* Returns 1 when env is selected by filter (NULL filter: everything), else 0.
+ * A malformed envelope matches only an empty filter. */
+int replay_filter_match(const replay_filter_t *filter, const json_t *env);
+
+/* Returns 1 when filter selects by content (code or source topic), else 0. */
+int replay_filter_active(const replay_filter_t *filter);
+
+/* Fills item with what replaying env means: the payload (decrypted with key
+ * when sealed; key may be NULL for plaintext letters), the original key and
+ * the target topic (to_topic when non-NULL and non-empty, else
+ * source.topic).
+ *
+ * The original key comes from source.key or source.key_b64. A sealed letter
+ * keeps only source.key_sha256; its original key is the Kafka key of the dead
+ * letter itself (msg_key, msg_key_len; msg_key may be NULL when unknown), and
+ * is used only when its SHA-256 matches. need_key = 0 (replay to a file,
+ * where no key is written) skips that requirement.
+ *
+ * Returns 0, or -1 with *why and errstr saying why the letter must not be
+ * replayed: truncated payloads (payload_truncated: true) are never replayed
+ * as-is; a wrong DLQ key or a failed authentication, a missing key, or a
+ * target topic named dead-letters-* are refused too. On -1, item holds
+ * nothing to free. item is overwritten; release it with replay_item_free(). */
+int replay_extract(const json_t *env, const dlq_key_t *key, const void *msg_key, size_t msg_key_len,
+                   int need_key, const char *to_topic, replay_item_t *item, replay_refusal_t *why,
+                   char *errstr, size_t errstr_size);
+
+/* Frees what replay_extract() put into item (wiping the payload, which may hold
+ * personal data) and zeroes it. NULL and zeroed items are accepted. */
+void replay_item_free(replay_item_t *item);
+
+/* Short name of a refusal for logs and summaries: "truncated", "wrong_key",
+ * "malformed", "loop", "none". Static storage. */
+const char *replay_refusal_name(replay_refusal_t why);
+
+/* One line describing env for `list` (no trailing newline): where (e.g.
+ * "dead-letters-market/0@12" or "dlq.jsonl:3"), the source
+ * topic/partition@offset, code, attempts, failed_at, path, truncation and the
+ * error message, which is quoted with control characters escaped so the line
+ * stays one line. Never the payload or the key. Returns a malloc'd string the
+ * caller frees, or NULL on allocation failure. */
+char *replay_list_line(const json_t *env, const char *where);
+
+/* A copy of env without the payload, payload_b64 and payload_enc members, with
+ * "dlq": where added; for `list --json` and the metadata `show` prints.
+ * Returns a new reference or NULL (no memory, or env is not an object). */
+json_t *replay_envelope_meta(const json_t *env, const char *where);
+
+#endif

@@ -1,0 +1,196 @@
+/* Validation, producing, dead letters and checkpoints shared by every source. */
+#include "scraper_run.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int scr_stopping(scr_stats_t *st) {
+  if (!signals_stop)
+    return 0;
+  if (st->status == SCR_SRC_OK) {
+    st->status = SCR_SRC_PARTIAL;
+    snprintf(st->error, sizeof(st->error), "stopped by signal after the last checkpoint");
+  }
+  return 1;
+}
+
+double scr_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int scr_run_load_schemas(scr_run_t *run, const char *schemas_dir, char *errstr,
+                         size_t errstr_size) {
+  static const char *names[] = {"social_post.json", "market_order.json",
+                                "weather_observation.json"};
+  schema_t **slots[] = {&run->social, &run->market, &run->weather};
+  for (size_t i = 0; i < 3; i++) {
+    char path[4096], why[512];
+    snprintf(path, sizeof(path), "%s/%s", schemas_dir, names[i]);
+    if (!(*slots[i] = schema_load_file(path, why, sizeof(why)))) {
+      snprintf(errstr, errstr_size, "%s: %s", path, why);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+void scr_run_fini(scr_run_t *run) {
+  if (!run)
+    return;
+  schema_destroy(run->social);
+  schema_destroy(run->market);
+  schema_destroy(run->weather);
+  run->social = run->market = run->weather = NULL;
+}
+
+const schema_t *scr_run_schema(const scr_run_t *run, const char *topic) {
+  if (!topic)
+    return NULL;
+  if (strcmp(topic, "source.social.tiktok") == 0 || strcmp(topic, "source.social.facebook") == 0)
+    return run->social;
+  if (strcmp(topic, "source.market.shopify") == 0 || strcmp(topic, "source.market.daraz") == 0)
+    return run->market;
+  if (strcmp(topic, "context.weather") == 0)
+    return run->weather;
+  return NULL;
+}
+
+const char *scr_topic_key_field(const char *topic) {
+  if (!topic)
+    return NULL;
+  if (strncmp(topic, "source.social.", 14) == 0)
+    return "post_id";
+  if (strncmp(topic, "source.market.", 14) == 0)
+    return "order_id";
+  if (strcmp(topic, "context.weather") == 0)
+    return "city";
+  return NULL;
+}
+
+int scr_dead_letter(scr_run_t *run, scr_stats_t *st, const char *topic, const char *key,
+                    const char *payload, size_t len, int64_t ordinal, const char *code,
+                    const char *message, const char *path) {
+  char err[512];
+  dlq_error_t e = {"scraper-ingest", code, message, path};
+  dlq_origin_t o = {topic, -1, ordinal, key, key ? strlen(key) : 0, -1};
+  /* Always sealed: what a scraper fetched is raw and may name people. */
+  json_t *env =
+      dlq_envelope_new(payload, len, &e, &o, run->dlq_key, run->producer, 1, err, sizeof(err));
+  if (!env) {
+    snprintf(st->error, sizeof(st->error), "dead letter: %s", err);
+    return -1;
+  }
+  char *text = json_dumps(env, JSON_COMPACT);
+  json_decref(env);
+  if (!text) {
+    snprintf(st->error, sizeof(st->error), "dead letter: out of memory");
+    return -1;
+  }
+  int rc = scr_sink_produce(run->sink, 1, stage_dlq_topic(topic), key, key ? strlen(key) : 0, text,
+                            strlen(text), err, sizeof(err));
+  free(text);
+  if (rc != 0) {
+    st->status = SCR_SRC_KAFKA;
+    snprintf(st->error, sizeof(st->error), "%s", err);
+    return -1;
+  }
+  st->dead++;
+  return 0;
+}
+
+int scr_emit(scr_run_t *run, scr_stats_t *st, const char *topic, const json_t *rec,
+             const char *payload, size_t len, int64_t ordinal) {
+  const schema_t *schema = scr_run_schema(run, topic);
+  const char *kf = scr_topic_key_field(topic);
+  const char *key = kf ? json_string_value(json_object_get(rec, kf)) : NULL;
+  char *owned = NULL;
+  if (!payload) {
+    owned = json_dumps(rec, JSON_COMPACT);
+    if (!owned) {
+      snprintf(st->error, sizeof(st->error), "out of memory");
+      st->status = SCR_SRC_KAFKA;
+      return -1;
+    }
+    payload = owned;
+    len = strlen(owned);
+  }
+  char why[512];
+  int rc;
+  if (!schema) {
+    rc = scr_dead_letter(run, st, topic, key, payload, len, ordinal, "unknown_topic",
+                         "no source contract for this topic", NULL);
+  } else if (schema_validate(schema, rec, why, sizeof(why)) != 0) {
+    /* "<pointer>: <reason>" → path and message, as the dead letter wants them. */
+    char *sep = strstr(why, ": ");
+    const char *msg = why;
+    const char *path = NULL;
+    if (sep) {
+      *sep = '\0';
+      path = why;
+      msg = sep + 2;
+    }
+    rc = scr_dead_letter(run, st, topic, key, payload, len, ordinal, "schema", msg, path);
+  } else if ((int64_t)len > run->cfg->max_message_bytes) {
+    rc = scr_dead_letter(run, st, topic, key, payload, len, ordinal, "too_large",
+                         "record larger than message.max_bytes", NULL);
+  } else {
+    char err[512];
+    rc = scr_sink_produce(run->sink, 0, topic, key, key ? strlen(key) : 0, payload, len, err,
+                          sizeof(err));
+    if (rc != 0) {
+      st->status = SCR_SRC_KAFKA;
+      snprintf(st->error, sizeof(st->error), "%s", err);
+    } else {
+      st->produced++;
+    }
+  }
+  free(owned);
+  return rc;
+}
+
+int scr_checkpoint(scr_run_t *run, scr_stats_t *st, const char *stream, const char *value) {
+  char err[512];
+  if (scr_sink_flush(run->sink, err, sizeof(err)) != 0) {
+    st->status = SCR_SRC_KAFKA;
+    snprintf(st->error, sizeof(st->error), "%s", err);
+    return -1;
+  }
+  if (run->state && value &&
+      scr_state_set_cursor(run->state, st->source, stream, value, err, sizeof(err)) != 0) {
+    st->status = SCR_SRC_STATE;
+    snprintf(st->error, sizeof(st->error), "%s", err);
+    return -1;
+  }
+  if (value && run->state) {
+    if (strcmp(stream, st->source) == 0)
+      snprintf(st->cursor_after, sizeof(st->cursor_after), "%s", value);
+    else
+      snprintf(st->cursor_after, sizeof(st->cursor_after), "%s=%s", stream, value);
+  }
+  return 0;
+}
+
+int scr_cursor(scr_run_t *run, scr_stats_t *st, const char *stream, char *out, size_t out_size) {
+  out[0] = '\0';
+  if (!run->state)
+    return 0;
+  char err[512];
+  if (scr_state_get_cursor(run->state, st->source, stream, out, out_size, err, sizeof(err)) < 0) {
+    st->status = SCR_SRC_STATE;
+    snprintf(st->error, sizeof(st->error), "%s", err);
+    return -1;
+  }
+  if (!st->cursor_before[0]) {
+    if (strcmp(stream, st->source) == 0)
+      snprintf(st->cursor_before, sizeof(st->cursor_before), "%s", out);
+    else
+      snprintf(st->cursor_before, sizeof(st->cursor_before), "%s=%s", stream, out);
+    snprintf(st->cursor_after, sizeof(st->cursor_after), "%s", st->cursor_before);
+  }
+  return 0;
+}

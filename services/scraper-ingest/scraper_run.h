@@ -1,0 +1,102 @@
+/* scraper_run — what every source shares during a run: validation against the
+ * source contracts, producing records and sealed dead letters, checkpoints
+ * (acknowledge everything, then move the cursor) and per-source statistics.
+ */
+#ifndef SCR_RUN_H
+#define SCR_RUN_H
+
+#include "core/signals.h"
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "privacy/dlq.h"
+#include "scraper_config.h"
+#include "scraper_sink.h"
+#include "scraper_state.h"
+#include "stage/stage.h"
+#include "json/schema.h"
+
+#define SCR_CURSOR_MAX 1024
+
+/* How a source's run ended; main turns the worst into the exit code. */
+typedef enum {
+  SCR_SRC_OK = 0,
+  SCR_SRC_LOCKED,      /* another run holds the source: skipped */
+  SCR_SRC_CONFIG,      /* missing secret or setting */
+  SCR_SRC_UNREACHABLE, /* the API could not be reached (retries exhausted) */
+  SCR_SRC_PARTIAL,     /* malformed page, HTTP 4xx: stopped at the last good cursor */
+  SCR_SRC_KAFKA,       /* records not acknowledged: cursor kept */
+  SCR_SRC_STATE,       /* Redis failed or the lock was lost */
+} scr_status_t;
+
+typedef struct scr_stats {
+  const char *source;
+  uint64_t fetched, produced, dead, pages;
+  uint64_t http_requests, http_retries, http_throttled;
+  uint64_t restarts; /* TikTok windows restarted after an expired search_id */
+  char cursor_before[SCR_CURSOR_MAX];
+  char cursor_after[SCR_CURSOR_MAX];
+  double started, duration;
+  scr_status_t status;
+  char error[1024];
+} scr_stats_t;
+
+typedef struct scr_run {
+  const scr_config_t *cfg;
+  scr_sink_t *sink;                    /* borrowed */
+  scr_state_t *state;                  /* borrowed; NULL with --stdio (no cursors, no locks) */
+  const dlq_key_t *dlq_key;            /* borrowed */
+  schema_t *social, *market, *weather; /* owned */
+  const char *producer;                /* "scraper-ingest/<version>" */
+} scr_run_t;
+
+/* Loads the three source contracts from schemas_dir into run. Returns 0 or
+ * -1 with errstr. */
+int scr_run_load_schemas(scr_run_t *run, const char *schemas_dir, char *errstr, size_t errstr_size);
+
+/* Frees the schemas (NULL-safe, half-loaded is fine). */
+void scr_run_fini(scr_run_t *run);
+
+/* The contract of a source topic, or NULL for an unknown topic. */
+const schema_t *scr_run_schema(const scr_run_t *run, const char *topic);
+
+/* The key field of a topic's records ("post_id", "order_id", "city"), or NULL. */
+const char *scr_topic_key_field(const char *topic);
+
+/* Validates rec against topic's contract and produces it (payload: the
+ * given bytes, or rec serialised when payload is NULL) keyed by its key
+ * field; an invalid record becomes a sealed dead letter with the field path
+ * and reason. ordinal numbers the record within the run (dead-letter
+ * offset). Counts into st. Returns 0, or -1 when the sink failed (st->error). */
+int scr_emit(scr_run_t *run, scr_stats_t *st, const char *topic, const json_t *rec,
+             const char *payload, size_t len, int64_t ordinal);
+
+/* Dead-letters bytes that could not become a record (not JSON, unmappable):
+ * code/message/path describe why (no payload values). key may be NULL.
+ * Returns 0, or -1 when the sink failed. */
+int scr_dead_letter(scr_run_t *run, scr_stats_t *st, const char *topic, const char *key,
+                    const char *payload, size_t len, int64_t ordinal, const char *code,
+                    const char *message, const char *path);
+
+/* Waits for every record and dead letter so far to be acknowledged, then
+ * stores cursor value for (st->source, stream) — fenced by the source lock —
+ * and records it as st->cursor_after. Returns 0; -1 with st->status
+ * SCR_SRC_KAFKA or SCR_SRC_STATE and st->error. */
+int scr_checkpoint(scr_run_t *run, scr_stats_t *st, const char *stream, const char *value);
+
+/* Reads the cursor of (st->source, stream) into out (empty when none, and
+ * always with --stdio). The first read also fills st->cursor_before. Returns
+ * 0, or -1 with st->status SCR_SRC_STATE. */
+int scr_cursor(scr_run_t *run, scr_stats_t *st, const char *stream, char *out, size_t out_size);
+
+/* Set by SIGTERM/SIGINT: sources finish the page in hand, checkpoint it and
+ * stop (status SCR_SRC_PARTIAL, "stopped by signal"). */
+
+/* Returns 1 (and marks st stopped) when a stop was requested. */
+int scr_stopping(scr_stats_t *st);
+
+/* Monotonic seconds. */
+double scr_now(void);
+
+#endif
