@@ -1,4 +1,5 @@
 #include "enricher.h"
+#include "pcache.h"
 
 #include <math.h>
 #include <stdio.h>

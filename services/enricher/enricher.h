@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "net/metrics.h"
-#include "pcache.h"
+#include "product.h"
 #include "stage/stage.h"
 
 enum { ENR_ABSENT = 0, ENR_FOUND = 1, ENR_INVALID = 2 };

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "pcache.h"
+#include "product.h"
 
 typedef enum { LOADER_JSONL = 1, LOADER_CSV = 2 } loader_format_t;
 
@@ -38,20 +38,6 @@ enum { LOADER_ROW = 1, LOADER_EOF = 0, LOADER_BAD_ROW = -1, LOADER_FATAL = -2 };
  * without id/name/price); errstr says why. LOADER_EOF at the end. */
 int loader_next(loader_t *l, product_t *p, int64_t *updated_at_ms, char *errstr,
                 size_t errstr_size);
-
-/* Checks and fills one product from its fields (any of currency, category,
- * updated_at may be NULL). Shared by both formats and by the order path.
- * Returns 0, or -1 with the reason in errstr. p is cleared on failure. */
-int product_from_fields(product_t *p, const char *id, const char *name, const char *price,
-                        const char *currency, const char *category, char *errstr,
-                        size_t errstr_size);
-
-/* Same, with the price already a number (JSON, orders, Redis). */
-int product_fill(product_t *p, const char *id, const char *name, double price, const char *currency,
-                 const char *category, char *errstr, size_t errstr_size);
-
-/* 1 when id matches the contracts' product id pattern. */
-int product_id_valid(const char *id);
 
 /* Parses an RFC 3339 date-time ("2026-11-21T23:29:08.123+06:00") into
  * milliseconds since the epoch. Returns 0 or -1. */

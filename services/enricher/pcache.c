@@ -22,29 +22,6 @@ struct pcache {
   uint64_t evictions;
 };
 
-void product_clear(product_t *p) {
-  if (!p)
-    return;
-  free(p->name);
-  free(p->category);
-  memset(p, 0, sizeof(*p));
-}
-
-int product_copy(product_t *dst, const product_t *src) {
-  memset(dst, 0, sizeof(*dst));
-  memcpy(dst->id, src->id, sizeof(dst->id));
-  dst->id[PRODUCT_ID_MAX] = '\0';
-  memcpy(dst->currency, src->currency, sizeof(dst->currency));
-  dst->currency[3] = '\0';
-  dst->price = src->price;
-  if ((src->name && !(dst->name = strdup(src->name))) ||
-      (src->category && !(dst->category = strdup(src->category)))) {
-    product_clear(dst);
-    return -1;
-  }
-  return 0;
-}
-
 static uint64_t hash_id(const char *s) {
   uint64_t h = 1469598103934665603ULL; /* FNV-1a */
   for (; *s; s++) {

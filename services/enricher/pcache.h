@@ -16,25 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest product id the contracts allow is 64 bytes ("^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"). */
-#define PRODUCT_ID_MAX 64
-
-/* Product metadata as the enricher uses it. name and category are owned by
- * whoever owns the struct (free with product_clear()); category may be NULL. */
-typedef struct product {
-  char id[PRODUCT_ID_MAX + 1];
-  char *name;
-  double price;
-  char currency[4];
-  char *category;
-} product_t;
-
-/* Frees name and category and zeroes p; NULL-safe. */
-void product_clear(product_t *p);
-
-/* Deep copy of src into dst (dst is overwritten, not freed). Returns 0 or -1
- * on allocation failure (dst is then cleared). */
-int product_copy(product_t *dst, const product_t *src);
+#include "product.h"
 
 typedef struct pcache pcache_t;
 

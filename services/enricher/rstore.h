@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pcache.h"
+#include "product.h"
 
 /* A parsed REDIS_URL: redis://[[user]:password@]host[:port][/db]. */
 typedef struct rstore_url {
