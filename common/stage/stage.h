@@ -121,11 +121,87 @@ typedef struct stage_batch_item {
  * order; only messages that passed the size/UTF-8/JSON checks are included. */
 typedef void (*stage_batch_fn)(void *ctx, stage_batch_item_t *items, size_t n);
 
+/* ---- sink mode -------------------------------------------------------------
+ *
+ * A sink writes records to a store instead of producing outputs (snowflake-sink,
+ * weaviate-sink). The stage batches records across polls and hands a batch to
+ * the store when it holds max_records records or max_bytes payload bytes, or
+ * when its oldest record waited max_age_ms (a timer: also when nothing new
+ * arrives), and on partition revocation, shutdown and end of input.
+ *
+ * Offsets: a record's offset is stored only after the write that holds it
+ * returned STAGE_OK and any dead letter of that batch was acknowledged; in
+ * partition order, as for transforms. A write that returns STAGE_RETRY pauses
+ * every assigned partition and is retried with the same batch, back-off
+ * doubling from 100 ms to 5 s, while the consumer keeps polling (no rebalance
+ * however long the store is down); /readyz answers 503 until a write succeeds.
+ *
+ * Exactly once: a store that keeps the next offset of every partition with
+ * the data (in the same transaction) implements stored_offset(); on
+ * assignment the stage starts each partition at that offset when it is ahead
+ * of the group's committed one, so a crash between the store's commit and the
+ * offset commit re-reads nothing. Stores still skip records below their
+ * stored offset inside write(): that also covers a hand-over during which
+ * the store could not be read.
+ */
+
+/* One record of a sink batch. */
+typedef struct stage_sink_record {
+  const stage_msg_t *msg; /* origin and bytes; valid until the batch is done */
+  json_t *doc;            /* the parsed object (borrowed; the sink may modify it) */
+  void *row;              /* set by prepare(), freed by release(); NULL otherwise */
+  size_t row_bytes;       /* prepare()'s estimate of row's size (batch byte limit) */
+  int status;             /* write() sets STAGE_DEAD_LETTER (with *fail) for a rejected row */
+  stage_fail_t *fail;     /* where write() explains a rejection (no row values) */
+} stage_sink_record_t;
+
+/* The offsets a batch covers in one partition (first and last inclusive).
+ * On --stdio the partition is -1 and the offsets are line numbers: usable to
+ * derive request ids, never to be persisted as consumer positions. */
+typedef struct stage_sink_range {
+  const char *topic;
+  int32_t partition;
+  int64_t first, last;
+} stage_sink_range_t;
+
+typedef struct stage_sink_batch {
+  stage_sink_record_t *records; /* consumption order; n >= 1 */
+  size_t n;
+  const stage_sink_range_t *ranges; /* one per (topic, partition) in the batch */
+  size_t nranges;
+  const char *reason; /* why it was flushed: "count", "bytes", "age", "revoke", "shutdown", "eof" */
+} stage_sink_batch_t;
+
+typedef struct stage_sink {
+  /* Optional. Checks and maps one record when it is consumed, before it
+   * joins a batch: returns STAGE_OK (rec->row / row_bytes may be set) or
+   * STAGE_DEAD_LETTER (*rec->fail filled; the record is dead-lettered at once
+   * and takes no room in the batch). */
+  int (*prepare)(void *ctx, stage_sink_record_t *rec);
+  /* Writes the batch, atomically where the store can (one transaction, one
+   * MERGE). Returns STAGE_OK when the store committed: a record the store
+   * rejected for good (a constraint, a value out of range) has status
+   * STAGE_DEAD_LETTER and *fail filled with the store's code and message, every
+   * other record counts as written. Returns STAGE_RETRY when nothing was
+   * committed and trying again may help (store unreachable, restarting,
+   * throttling); the same batch comes back. */
+  int (*write)(void *ctx, stage_sink_batch_t *batch);
+  /* Optional. The next offset the store holds for (topic, partition): returns
+   * 1 with *next_offset, 0 when it holds none, -1 when it cannot be read now. */
+  int (*stored_offset)(void *ctx, const char *topic, int32_t partition, int64_t *next_offset);
+  /* Optional. Frees what prepare() put into rec->row. */
+  void (*release)(void *ctx, void *row);
+  size_t max_records; /* flush thresholds; 0 takes the defaults 500 records, */
+  size_t max_bytes;   /* 4 MiB of payload */
+  int max_age_ms;     /* and 1000 ms */
+} stage_sink_t;
+
 typedef struct stage_options {
   const char *service;            /* "privacy-shield" */
   const char *version;            /* build version */
   stage_transform_fn transform;   /* one message at a time, or: */
-  stage_batch_fn transform_batch; /* batches (transform is then unused) */
+  stage_batch_fn transform_batch; /* batches (transform is then unused), or: */
+  const stage_sink_t *sink;       /* a store (neither transform is used) */
   size_t batch_max;               /* most messages per batch (default 32) */
   int batch_linger_ms;            /* longest wait for a batch to fill (default 5) */
   void *ctx;
