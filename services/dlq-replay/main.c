@@ -5,8 +5,10 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/signals.h"
 #include "privacy/dlq.h"
 #include "replay_cmd.h"
+#include "replay_config.h"
 
 #ifndef SENSORY_VERSION
 #define SENSORY_VERSION "dev"
@@ -29,11 +31,11 @@ static const char usage[] =
     "Runbook: docs/operations-dlq.md";
 
 int main(int argc, char **argv) {
-  dlqr_config_t cfg = {0};
-  conf_section_t own = {dlqr_config_entries(), &cfg};
+  replay_config_t cfg = {0};
+  conf_section_t own = {replay_config_entries(), &cfg};
   conf_result_t res = {0};
   dlq_key_t *key = NULL;
-  dlqr_command_t cmd;
+  replay_command_t cmd;
   char errstr[1024];
   int rc = 2;
 
@@ -45,7 +47,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   log_level_t level;
-  if (lrc != CONF_OK || dlqr_config_check(&cfg, &res, &cmd, errstr, sizeof(errstr)) != 0) {
+  if (lrc != CONF_OK || replay_config_check(&cfg, &res, &cmd, errstr, sizeof(errstr)) != 0) {
     log_error("config", "%s", errstr);
     fprintf(stderr, "dlq-replay: %s\n", errstr);
     goto out;
@@ -64,7 +66,18 @@ int main(int argc, char **argv) {
     fprintf(stderr, "dlq-replay: DLQ_KEY_FILE: %s\n", errstr);
     goto out;
   }
-  rc = dlqr_run(cmd, &cfg, &res, key);
+  signals_install();
+  switch (cmd) {
+  case REPLAY_CMD_LIST:
+    rc = replay_list(&cfg, &res);
+    break;
+  case REPLAY_CMD_SHOW:
+    rc = replay_show(&cfg, &res, key);
+    break;
+  case REPLAY_CMD_REPLAY:
+    rc = replay_send(&cfg, &res, key);
+    break;
+  }
 out:
   dlq_key_destroy(key);
   conf_free(&own);

@@ -1,3 +1,6 @@
+/* replay_letter — what dlq-replay decides about one dead letter from its
+ * envelope alone: parsing, selection, the refusals (truncated, wrong key,
+ * malformed, loop) and the list line. No Kafka, no I/O. */
 #include "replay_letter.h"
 
 #include <openssl/crypto.h>
@@ -14,6 +17,34 @@
 
 static const char *str_member(const json_t *obj, const char *name) {
   return json_string_value(json_object_get(obj, name));
+}
+
+void replay_letter_parse(replay_letter_t *l, const char *where, const void *data, size_t len) {
+  json_error_t je;
+  memset(l, 0, sizeof(*l));
+  l->where = where;
+  l->env = json_loadb(len ? data : "", len, 0, &je);
+  if (!l->env)
+    /* Only the position: jansson's text may quote the bytes, which may be
+     * a plaintext payload with personal data. */
+    snprintf(l->bad, sizeof(l->bad), "not JSON (error at byte %d)", je.position);
+  else if (!json_is_object(l->env)) {
+    json_decref(l->env);
+    l->env = NULL;
+    snprintf(l->bad, sizeof(l->bad), "not a JSON object");
+  }
+}
+
+void replay_letter_clear(replay_letter_t *l) {
+  if (!l)
+    return;
+  json_decref(l->env);
+  l->env = NULL;
+}
+
+const char *replay_error_code(const json_t *env) {
+  const char *c = str_member(json_object_get(env, "error"), "code");
+  return c ? c : "?";
 }
 
 int replay_filter_active(const replay_filter_t *filter) {
@@ -137,7 +168,7 @@ fail:
 }
 
 int replay_extract(const json_t *env, const dlq_key_t *key, const void *msg_key, size_t msg_key_len,
-                   int need_key, const char *to_topic, replay_item_t *item, replay_refusal_t *why,
+                   const replay_rules_t *rules, replay_item_t *item, replay_refusal_t *why,
                    char *errstr, size_t errstr_size) {
   memset(item, 0, sizeof(*item));
   *why = REPLAY_REFUSED_NONE;
@@ -155,6 +186,7 @@ int replay_extract(const json_t *env, const dlq_key_t *key, const void *msg_key,
            size);
   }
 
+  const char *to_topic = rules->to_topic;
   const char *target = to_topic && *to_topic ? to_topic : src_topic;
   if (strncmp(target, REPLAY_DLQ_PREFIX, strlen(REPLAY_DLQ_PREFIX)) == 0)
     REFUSE(REPLAY_REFUSED_LOOP, "target topic %.200s is a dead-letter topic", target);
@@ -178,7 +210,7 @@ int replay_extract(const json_t *env, const dlq_key_t *key, const void *msg_key,
   item->payload = payload;
   item->payload_len = payload_len;
 
-  if (extract_key(src, msg_key, msg_key_len, need_key, item, why, errstr, errstr_size) != 0)
+  if (extract_key(src, msg_key, msg_key_len, rules->need_key, item, why, errstr, errstr_size) != 0)
     goto fail;
   if (!(item->topic = strdup(target)) || !(item->first_failed_at = strdup(first)))
     REFUSE(REPLAY_REFUSED_MALFORMED, "out of memory");

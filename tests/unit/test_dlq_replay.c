@@ -1,6 +1,8 @@
-/* Unit tests for services/dlq-replay/replay.c: what a replay sends for each
- * envelope kind, what it refuses, filters, and that list lines never carry
- * the payload. Envelopes are built with common/privacy/dlq.c like the stages do. */
+/* Unit tests for services/dlq-replay: what a replay sends for each envelope
+ * kind, what it refuses (replay_letter.c), filters, that list lines never
+ * carry the payload, the command-line check (replay_config.c) and the in-order
+ * offset tracker (replay_offsets.c). Envelopes are built with
+ * common/privacy/dlq.c like the stages do. */
 /* cmocka.h needs these first, in this order. */
 // clang-format off
 #include <stdarg.h>
@@ -16,7 +18,9 @@
 
 #include "privacy/dlq.h"
 #include "replay_cmd.h"
+#include "replay_config.h"
 #include "replay_letter.h"
+#include "replay_offsets.h"
 
 static const unsigned char KEY_A[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                         12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
@@ -45,6 +49,14 @@ static json_t *make_env(const void *payload, size_t len, const char *key, size_t
   return back;
 }
 
+/* replay_extract under the rules of a plain run. */
+static int extract(const json_t *env, const dlq_key_t *key, const void *msg_key, size_t msg_key_len,
+                   int need_key, const char *to, replay_item_t *it, replay_refusal_t *why,
+                   char *err, size_t err_size) {
+  replay_rules_t rules = {.to_topic = to, .need_key = need_key};
+  return replay_extract(env, key, msg_key, msg_key_len, &rules, it, why, err, err_size);
+}
+
 static void assert_item(const replay_item_t *it, const void *payload, size_t len, const char *key,
                         size_t key_len, const char *topic) {
   assert_int_equal(it->payload_len, len);
@@ -68,12 +80,12 @@ static void test_plaintext(void **state) {
   replay_item_t it;
   replay_refusal_t why;
   char err[256];
-  assert_int_equal(replay_extract(env, NULL, NULL, 0, 1, NULL, &it, &why, err, sizeof(err)), 0);
+  assert_int_equal(extract(env, NULL, NULL, 0, 1, NULL, &it, &why, err, sizeof(err)), 0);
   assert_item(&it, PAYLOAD, strlen(PAYLOAD), "o-1", 3, TOPIC);
   replay_item_free(&it);
   /* --to overrides the target; the payload is the same. */
   assert_int_equal(
-      replay_extract(env, NULL, NULL, 0, 1, "source.market.retry", &it, &why, err, sizeof(err)), 0);
+      extract(env, NULL, NULL, 0, 1, "source.market.retry", &it, &why, err, sizeof(err)), 0);
   assert_string_equal(it.topic, "source.market.retry");
   replay_item_free(&it);
   replay_item_free(&it); /* a freed item is zeroed: freeing again is harmless */
@@ -90,7 +102,7 @@ static void test_binary_b64(void **state) {
   replay_item_t it;
   replay_refusal_t why;
   char err[256];
-  assert_int_equal(replay_extract(env, NULL, NULL, 0, 1, NULL, &it, &why, err, sizeof(err)), 0);
+  assert_int_equal(extract(env, NULL, NULL, 0, 1, NULL, &it, &why, err, sizeof(err)), 0);
   assert_item(&it, bin, sizeof(bin), key, sizeof(key), TOPIC);
   replay_item_free(&it);
   json_decref(env);
@@ -102,7 +114,7 @@ static void test_no_key(void **state) {
   replay_item_t it;
   replay_refusal_t why;
   char err[256];
-  assert_int_equal(replay_extract(env, NULL, NULL, 0, 1, NULL, &it, &why, err, sizeof(err)), 0);
+  assert_int_equal(extract(env, NULL, NULL, 0, 1, NULL, &it, &why, err, sizeof(err)), 0);
   assert_item(&it, "x", 1, NULL, 0, TOPIC);
   replay_item_free(&it);
   json_decref(env);
@@ -118,24 +130,24 @@ static void test_sealed(void **state) {
   replay_refusal_t why;
   char err[256];
   /* The original key is the dead letter's own Kafka key, checked by hash. */
-  assert_int_equal(replay_extract(env, ka, "o-1", 3, 1, NULL, &it, &why, err, sizeof(err)), 0);
+  assert_int_equal(extract(env, ka, "o-1", 3, 1, NULL, &it, &why, err, sizeof(err)), 0);
   assert_item(&it, PAYLOAD, strlen(PAYLOAD), "o-1", 3, TOPIC);
   replay_item_free(&it);
   /* A Kafka key that is not the original (hash mismatch) is refused. */
-  assert_int_equal(replay_extract(env, ka, "o-2", 3, 1, NULL, &it, &why, err, sizeof(err)), -1);
+  assert_int_equal(extract(env, ka, "o-2", 3, 1, NULL, &it, &why, err, sizeof(err)), -1);
   assert_int_equal(why, REPLAY_REFUSED_MALFORMED);
   assert_non_null(strstr(err, "key_sha256"));
   assert_null(it.payload);
   /* No Kafka key: refused over Kafka, fine for a file (no key is written). */
-  assert_int_equal(replay_extract(env, ka, NULL, 0, 1, NULL, &it, &why, err, sizeof(err)), -1);
+  assert_int_equal(extract(env, ka, NULL, 0, 1, NULL, &it, &why, err, sizeof(err)), -1);
   assert_non_null(strstr(err, "original key is unknown"));
-  assert_int_equal(replay_extract(env, ka, NULL, 0, 0, NULL, &it, &why, err, sizeof(err)), 0);
+  assert_int_equal(extract(env, ka, NULL, 0, 0, NULL, &it, &why, err, sizeof(err)), 0);
   assert_null(it.key);
   assert_int_equal(it.payload_len, strlen(PAYLOAD));
   replay_item_free(&it);
   /* --to to another topic still decrypts: the AAD is the source topic. */
   assert_int_equal(
-      replay_extract(env, ka, "o-1", 3, 1, "source.market.retry", &it, &why, err, sizeof(err)), 0);
+      extract(env, ka, "o-1", 3, 1, "source.market.retry", &it, &why, err, sizeof(err)), 0);
   assert_memory_equal(it.payload, PAYLOAD, strlen(PAYLOAD));
   replay_item_free(&it);
   json_decref(env);
@@ -149,17 +161,17 @@ static void test_wrong_key_refused(void **state) {
   replay_item_t it;
   replay_refusal_t why;
   char err[256];
-  assert_int_equal(replay_extract(env, kb, "o-1", 3, 1, NULL, &it, &why, err, sizeof(err)), -1);
+  assert_int_equal(extract(env, kb, "o-1", 3, 1, NULL, &it, &why, err, sizeof(err)), -1);
   assert_int_equal(why, REPLAY_REFUSED_KEY);
   assert_non_null(strstr(err, dlq_key_id(ka)));
   assert_null(it.payload);
   assert_string_equal(replay_refusal_name(why), "wrong_key");
   /* No key at all. */
-  assert_int_equal(replay_extract(env, NULL, "o-1", 3, 1, NULL, &it, &why, err, sizeof(err)), -1);
+  assert_int_equal(extract(env, NULL, "o-1", 3, 1, NULL, &it, &why, err, sizeof(err)), -1);
   assert_int_equal(why, REPLAY_REFUSED_KEY);
   /* Moved to another source topic: authentication fails (AAD). */
   json_object_set_new(json_object_get(env, "source"), "topic", json_string("source.market.daraz"));
-  assert_int_equal(replay_extract(env, ka, "o-1", 3, 1, NULL, &it, &why, err, sizeof(err)), -1);
+  assert_int_equal(extract(env, ka, "o-1", 3, 1, NULL, &it, &why, err, sizeof(err)), -1);
   assert_int_equal(why, REPLAY_REFUSED_KEY);
   assert_non_null(strstr(err, "authentication failed"));
   json_decref(env);
@@ -177,13 +189,13 @@ static void test_truncated_refused(void **state) {
   replay_refusal_t why;
   char err[256];
   /* Refused with the right key too: the bytes are not the original message. */
-  assert_int_equal(replay_extract(env, ka, "o-1", 3, 1, NULL, &it, &why, err, sizeof(err)), -1);
+  assert_int_equal(extract(env, ka, "o-1", 3, 1, NULL, &it, &why, err, sizeof(err)), -1);
   assert_int_equal(why, REPLAY_REFUSED_TRUNCATED);
   assert_non_null(strstr(err, "truncated"));
   assert_non_null(strstr(err, "2000000"));
   assert_null(it.payload);
   /* File mode as well. */
-  assert_int_equal(replay_extract(env, ka, NULL, 0, 0, NULL, &it, &why, err, sizeof(err)), -1);
+  assert_int_equal(extract(env, ka, NULL, 0, 0, NULL, &it, &why, err, sizeof(err)), -1);
   assert_int_equal(why, REPLAY_REFUSED_TRUNCATED);
   char *line = replay_list_line(env, "dead-letters-market/0@7");
   assert_non_null(strstr(line, "TRUNCATED"));
@@ -198,24 +210,23 @@ static void test_malformed_and_loop(void **state) {
   replay_refusal_t why;
   char err[256];
   json_t *junk = json_pack("{s:s}", "hello", "world");
-  assert_int_equal(replay_extract(junk, NULL, NULL, 0, 1, NULL, &it, &why, err, sizeof(err)), -1);
+  assert_int_equal(extract(junk, NULL, NULL, 0, 1, NULL, &it, &why, err, sizeof(err)), -1);
   assert_int_equal(why, REPLAY_REFUSED_MALFORMED);
   json_decref(junk);
 
   json_t *env = make_env("x", 1, "k", 1, NULL, "schema");
   assert_int_equal(
-      replay_extract(env, NULL, NULL, 0, 1, "dead-letters-market", &it, &why, err, sizeof(err)),
-      -1);
+      extract(env, NULL, NULL, 0, 1, "dead-letters-market", &it, &why, err, sizeof(err)), -1);
   assert_int_equal(why, REPLAY_REFUSED_LOOP);
   json_object_set_new(json_object_get(env, "source"), "topic", json_string("dead-letters-social"));
-  assert_int_equal(replay_extract(env, NULL, NULL, 0, 1, NULL, &it, &why, err, sizeof(err)), -1);
+  assert_int_equal(extract(env, NULL, NULL, 0, 1, NULL, &it, &why, err, sizeof(err)), -1);
   assert_int_equal(why, REPLAY_REFUSED_LOOP);
   json_decref(env);
 
   /* Two payload kinds at once: not an envelope this tool may guess about. */
   env = make_env("x", 1, "k", 1, NULL, "schema");
   json_object_set_new(env, "payload_b64", json_string("eA=="));
-  assert_int_equal(replay_extract(env, NULL, NULL, 0, 1, NULL, &it, &why, err, sizeof(err)), -1);
+  assert_int_equal(extract(env, NULL, NULL, 0, 1, NULL, &it, &why, err, sizeof(err)), -1);
   assert_int_equal(why, REPLAY_REFUSED_MALFORMED);
   json_decref(env);
 }
@@ -278,17 +289,17 @@ static void test_list_line_has_no_payload(void **state) {
 }
 
 /* Config checks: the command table a 3 a.m. operator hits first. */
-static int check(const char *command, dlqr_config_t *cfg, char *err, size_t n) {
+static int check(const char *command, replay_config_t *cfg, char *err, size_t n) {
   char *args[] = {(char *)command, NULL};
   conf_result_t res = {.args = args, .arg_count = command ? 1 : 0};
-  dlqr_command_t cmd;
-  return dlqr_config_check(cfg, &res, &cmd, err, n);
+  replay_command_t cmd;
+  return replay_config_check(cfg, &res, &cmd, err, n);
 }
 
 static void test_config_check(void **state) {
   (void)state;
   char err[512];
-  dlqr_config_t cfg = {.topic = "dead-letters-market", .partition = -1, .offset = -1};
+  replay_config_t cfg = {.topic = "dead-letters-market", .partition = -1, .offset = -1};
   assert_int_equal(check("list", &cfg, err, sizeof(err)), 0);
   assert_int_equal(check("replay", &cfg, err, sizeof(err)), 0);
   assert_int_equal(check("nope", &cfg, err, sizeof(err)), -1);
@@ -321,6 +332,58 @@ static void test_config_check(void **state) {
   assert_int_equal(check("show", &cfg, err, sizeof(err)), 0);
 }
 
+/* ---- the offset tracker ---------------------------------------------------- */
+
+static void test_offsets_in_order(void **state) {
+  (void)state;
+  replay_offsets_t *t = replay_offsets_new();
+  assert_non_null(t);
+  assert_int_equal(replay_offsets_next(t, 0), -1); /* nothing tracked */
+  for (int64_t o = 10; o <= 13; o++)
+    assert_int_equal(replay_offsets_track(t, 0, o), 0);
+  assert_int_equal(replay_offsets_track(t, 0, 13), -1); /* not ascending */
+  assert_int_equal(replay_offsets_track(t, 0, 5), -1);
+  assert_int_equal(replay_offsets_ack(t, 0, 11), 0);
+  assert_int_equal(replay_offsets_next(t, 0), -1); /* 10 is not acknowledged */
+  assert_int_equal(replay_offsets_ack(t, 0, 10), 0);
+  assert_int_equal(replay_offsets_next(t, 0), 12);    /* 10 and 11 done */
+  assert_int_equal(replay_offsets_next(t, 0), -1);    /* nothing new */
+  assert_int_equal(replay_offsets_ack(t, 0, 10), -1); /* already passed */
+  assert_int_equal(replay_offsets_ack(t, 0, 99), -1); /* never tracked */
+  assert_int_equal(replay_offsets_ack(t, 7, 10), -1); /* unknown partition */
+  /* 12 is never acknowledged (refused, failed): 13 cannot move past it. */
+  assert_int_equal(replay_offsets_ack(t, 0, 13), 0);
+  assert_int_equal(replay_offsets_next(t, 0), -1);
+  /* Partitions are independent. */
+  assert_int_equal(replay_offsets_track(t, 1, 0), 0);
+  assert_int_equal(replay_offsets_ack(t, 1, 0), 0);
+  assert_int_equal(replay_offsets_next(t, 1), 1);
+  assert_int_equal(replay_offsets_next(t, 0), -1);
+  replay_offsets_destroy(t);
+  replay_offsets_destroy(NULL);
+}
+
+/* Many letters, acknowledged out of order in bursts, across the queue's
+ * growth and compaction: the committable offset only ever follows the
+ * contiguous acknowledged prefix. */
+static void test_offsets_many(void **state) {
+  (void)state;
+  replay_offsets_t *t = replay_offsets_new();
+  int64_t committed = 0;
+  for (int64_t base = 0; base < 5000; base += 100) {
+    for (int64_t o = base; o < base + 100; o++)
+      assert_int_equal(replay_offsets_track(t, 2, o), 0);
+    for (int64_t o = base + 99; o >= base; o -= 2) /* odd ones first, backwards */
+      assert_int_equal(replay_offsets_ack(t, 2, o), 0);
+    assert_int_equal(replay_offsets_next(t, 2), -1);
+    for (int64_t o = base; o < base + 100; o += 2)
+      assert_int_equal(replay_offsets_ack(t, 2, o), 0);
+    committed = replay_offsets_next(t, 2);
+    assert_int_equal(committed, base + 100);
+  }
+  replay_offsets_destroy(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_plaintext),
@@ -333,6 +396,8 @@ int main(void) {
       cmocka_unit_test(test_filters),
       cmocka_unit_test(test_list_line_has_no_payload),
       cmocka_unit_test(test_config_check),
+      cmocka_unit_test(test_offsets_in_order),
+      cmocka_unit_test(test_offsets_many),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
