@@ -16,18 +16,22 @@
 
 static const char usage[] =
     "usage: dlq-replay list   --topic DLQ_TOPIC | --file DLQ.jsonl [--code C] [--source-topic T]\n"
-    "                         [--limit N] [--json]\n"
+    "                         [--limit N] [--json] [--max-attempts N]\n"
     "       dlq-replay show   --topic DLQ_TOPIC --partition P --offset O | --file F --offset LINE\n"
     "       dlq-replay replay --topic DLQ_TOPIC [--dry-run] [--limit N] [--to TOPIC]\n"
     "                         [--code C --source-topic T (with --group NAME or --no-commit)]\n"
-    "                         [--skip-refused]\n"
+    "                         [--skip-refused] [--max-attempts N] [--force]\n"
     "       dlq-replay replay --file DLQ.jsonl [--code C] [--source-topic T] > payloads.jsonl\n"
     "\n"
     "list never prints payloads. show prints the decrypted payload on stdout (personal\n"
     "data!) and the envelope on stderr. replay sends each original payload back to its\n"
     "source topic with its original key and remembers what it replayed in the consumer\n"
     "group (default dlq-replay), committing a letter only after its replay is\n"
-    "acknowledged. Exit: 0 all good, 1 a failure or refusal, 2 bad config.\n"
+    "acknowledged.\n"
+    "Loop guard: a letter whose attempts (times it failed, replays included) reached\n"
+    "--max-attempts (default 5) is refused like a truncated one; list marks it\n"
+    "MAX_ATTEMPTS. Look at it with show and fix the cause; --force then replays it.\n"
+    "Exit: 0 all good, 1 a failure or refusal, 2 bad config.\n"
     "Runbook: docs/operations-dlq.md";
 
 int main(int argc, char **argv) {

@@ -13,8 +13,9 @@
 #include "privacy/dlq.h"
 #include "replay_config.h"
 
-/* list: one line (or JSON object) per selected letter, never the payload.
- * Exit 1 also when a letter is malformed. */
+/* list: one line (or JSON object) per selected letter, never the payload;
+ * letters at cfg->max_attempts are marked. Exit 1 also when a letter is
+ * malformed. */
 int replay_list(const replay_config_t *cfg, const conf_result_t *res);
 
 /* show: the envelope of one letter on stderr and its decrypted payload on

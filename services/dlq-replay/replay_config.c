@@ -74,11 +74,30 @@ static const conf_entry_t replay_entries[] = {
      .offset = offsetof(replay_config_t, group),
      .doc = "replay: consumer group remembering what was replayed (default dlq-replay; required, "
             "and not dlq-replay, with --code/--source-topic)"},
+    /* The flag is --max-attempts: config derives flags from keys, so the key
+     * has no "replay." prefix, like the program's other command options. */
+    {.key = "max_attempts",
+     .env = "REPLAY_MAX_ATTEMPTS",
+     .type = CONF_INT,
+     .def = "5",
+     .offset = offsetof(replay_config_t, max_attempts),
+     .min = 1,
+     .max = 1000000,
+     .doc = "the replay loop guard: a dead letter whose attempts (times it failed, replays "
+            "included) reached this is refused by replay unless --force; list marks it "
+            "MAX_ATTEMPTS"},
+    {.key = "force",
+     .type = CONF_BOOL,
+     .def = "false",
+     .offset = offsetof(replay_config_t, force),
+     .doc = "replay: also replay letters at --max-attempts (lifts only that refusal: truncated, "
+            "wrong key, malformed and loop stay refused)"},
     {.key = "dry_run",
      .type = CONF_BOOL,
      .def = "false",
      .offset = offsetof(replay_config_t, dry_run),
-     .doc = "replay: print what would be replayed; produce and commit nothing"},
+     .doc = "replay: print what would be replayed and count what would be refused; produce and "
+            "commit nothing"},
     {.key = "no_commit",
      .type = CONF_BOOL,
      .def = "false",
@@ -88,7 +107,7 @@ static const conf_entry_t replay_entries[] = {
      .type = CONF_BOOL,
      .def = "false",
      .offset = offsetof(replay_config_t, skip_refused),
-     .doc = "replay: move the group past refused letters (truncated, wrong key) "
+     .doc = "replay: move the group past refused letters (truncated, wrong key, max attempts) "
             "instead of halting their partition"},
     {.key = "json",
      .type = CONF_BOOL,
@@ -169,6 +188,8 @@ int replay_config_check(const replay_config_t *cfg, const conf_result_t *res, re
     return -1;
   }
   int replay = *cmd == REPLAY_CMD_REPLAY, show = *cmd == REPLAY_CMD_SHOW;
+  /* max_attempts is absent on purpose: it has a default and every command
+   * uses it (list and show mark letters at the cap). */
   struct {
     int given, allowed;
     const char *flag;
@@ -178,6 +199,7 @@ int replay_config_check(const replay_config_t *cfg, const conf_result_t *res, re
       {cfg->no_commit, replay && !file, "--no-commit (replay from --topic)"},
       {cfg->skip_refused, replay && !file, "--skip-refused (replay from --topic)"},
       {cfg->dry_run, replay, "--dry-run (replay)"},
+      {cfg->force, replay, "--force (replay)"},
       {cfg->partition >= 0, show && !file, "--partition (show from --topic)"},
       {cfg->offset >= 0, show, "--offset (show)"},
       {cfg->limit > 0, !show, "--limit (list, replay)"},

@@ -17,15 +17,17 @@ typedef struct replay_config {
   char *brokers;
   char *key_file;
   char *log_level;
-  char *topic;        /* dead-letter topic to read */
-  char *file;         /* ... or a JSON-lines file of envelopes */
-  int64_t partition;  /* show */
-  int64_t offset;     /* show: DLQ offset, or the line number with --file */
-  int64_t limit;      /* 0: no limit */
-  char *code;         /* filter on error.code */
-  char *source_topic; /* filter on source.topic */
-  char *to;           /* replay target override */
-  char *group;        /* NULL: REPLAY_DEFAULT_GROUP, and filters are refused */
+  char *topic;          /* dead-letter topic to read */
+  char *file;           /* ... or a JSON-lines file of envelopes */
+  int64_t partition;    /* show */
+  int64_t offset;       /* show: DLQ offset, or the line number with --file */
+  int64_t limit;        /* 0: no limit */
+  char *code;           /* filter on error.code */
+  char *source_topic;   /* filter on source.topic */
+  char *to;             /* replay target override */
+  char *group;          /* NULL: REPLAY_DEFAULT_GROUP, and filters are refused */
+  int64_t max_attempts; /* the loop guard: letters with attempts >= this are refused */
+  int force;            /* replay letters at max_attempts anyway */
   int dry_run;
   int no_commit;
   int skip_refused;

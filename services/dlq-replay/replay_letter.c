@@ -1,6 +1,6 @@
 /* replay_letter — what dlq-replay decides about one dead letter from its
  * envelope alone: parsing, selection, the refusals (truncated, wrong key,
- * malformed, loop) and the list line. No Kafka, no I/O. */
+ * malformed, loop, the attempts cap) and the list line. No Kafka, no I/O. */
 #include "replay_letter.h"
 
 #include <openssl/crypto.h>
@@ -47,6 +47,11 @@ const char *replay_error_code(const json_t *env) {
   return c ? c : "?";
 }
 
+int replay_at_max_attempts(const json_t *env, long long max_attempts) {
+  const json_t *a = json_object_get(env, "attempts");
+  return max_attempts > 0 && json_is_integer(a) && json_integer_value(a) >= max_attempts;
+}
+
 int replay_filter_active(const replay_filter_t *filter) {
   return filter &&
          ((filter->code && *filter->code) || (filter->source_topic && *filter->source_topic));
@@ -78,6 +83,8 @@ const char *replay_refusal_name(replay_refusal_t why) {
     return "malformed";
   case REPLAY_REFUSED_LOOP:
     return "loop";
+  case REPLAY_REFUSED_ATTEMPTS:
+    return "attempts";
   default:
     return "none";
   }
@@ -196,6 +203,14 @@ int replay_extract(const json_t *env, const dlq_key_t *key, const void *msg_key,
   if (!json_is_integer(attempts) || json_integer_value(attempts) < 1 || !first)
     REFUSE(REPLAY_REFUSED_MALFORMED, "envelope needs attempts >= 1 and first_failed_at");
   item->attempts = (long long)json_integer_value(attempts);
+  /* The loop guard: every failed replay comes back with attempts + 1 (the
+   * stages carry the count in the replay headers), so without a cap a letter
+   * nobody fixed would circle between the DLQ and its stage forever. */
+  if (!rules->force && replay_at_max_attempts(env, rules->max_attempts))
+    REFUSE(REPLAY_REFUSED_ATTEMPTS,
+           "attempts %lld reached max_attempts %lld: it was replayed and failed again that "
+           "often; look at it with show, fix the cause, then replay it with --force",
+           item->attempts, rules->max_attempts);
 
   unsigned char *payload = NULL;
   size_t payload_len = 0;
@@ -254,7 +269,7 @@ static int append_escaped(char **buf, size_t *len, size_t *cap, const char *s) {
   return 0;
 }
 
-char *replay_list_line(const json_t *env, const char *where) {
+char *replay_list_line(const json_t *env, const char *where, long long max_attempts) {
   const json_t *err = json_object_get(env, "error");
   const json_t *src = json_object_get(env, "source");
   const char *code = str_member(err, "code");
@@ -265,7 +280,7 @@ char *replay_list_line(const json_t *env, const char *where) {
   char head[1024];
   int n = snprintf(
       head, sizeof(head),
-      "%s  source=%s/%lld@%lld  code=%s  stage=%s  attempts=%lld  failed_at=%s  path=%s%s%s"
+      "%s  source=%s/%lld@%lld  code=%s  stage=%s  attempts=%lld  failed_at=%s  path=%s%s%s%s"
       "  message=\"",
       where ? where : "?", topic ? topic : "?",
       (long long)json_integer_value(json_object_get(src, "partition")),
@@ -273,7 +288,8 @@ char *replay_list_line(const json_t *env, const char *where) {
       stage ? stage : "?", (long long)json_integer_value(json_object_get(env, "attempts")),
       failed ? failed : "?", path && *path ? path : "-",
       json_object_get(env, "payload_enc") ? "  sealed" : "",
-      json_is_true(json_object_get(env, "payload_truncated")) ? "  TRUNCATED" : "");
+      json_is_true(json_object_get(env, "payload_truncated")) ? "  TRUNCATED" : "",
+      replay_at_max_attempts(env, max_attempts) ? "  MAX_ATTEMPTS" : "");
   size_t len = 0, cap = 0;
   char *buf = NULL;
   size_t hn = n < 0 ? 0 : (size_t)n >= sizeof(head) ? sizeof(head) - 1 : (size_t)n;

@@ -25,7 +25,7 @@
 
 typedef struct summary {
   uint64_t selected, replayed, skipped, failed;
-  uint64_t refused, truncated, wrong_key, other;
+  uint64_t refused, truncated, wrong_key, attempts, other;
   int halted;
 } summary_t;
 
@@ -41,7 +41,10 @@ static run_t run_new(const replay_config_t *cfg, const dlq_key_t *key, int need_
   return (run_t){.cfg = cfg,
                  .key = key,
                  .filter = {cfg->code, cfg->source_topic},
-                 .rules = {.to_topic = cfg->to, .need_key = need_key}};
+                 .rules = {.to_topic = cfg->to,
+                           .max_attempts = cfg->max_attempts,
+                           .force = cfg->force,
+                           .need_key = need_key}};
 }
 
 enum { LETTER_SEND = 0, LETTER_SKIP = 1, LETTER_REFUSED = -1 };
@@ -68,6 +71,8 @@ static int judge(run_t *r, const replay_letter_t *l, const void *msg_key, size_t
     r->s.truncated++;
   else if (*why == REPLAY_REFUSED_KEY)
     r->s.wrong_key++;
+  else if (*why == REPLAY_REFUSED_ATTEMPTS)
+    r->s.attempts++;
   else
     r->s.other++;
   return LETTER_REFUSED;
@@ -78,21 +83,29 @@ static int summarize(const run_t *r, int fatal) {
   int dry_run = r->cfg->dry_run;
   int rc = fatal || s->refused || s->failed ? 1 : 0;
   log_event(LOG_LEVEL_INFO, "summary",
-            json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i}", "command", "replay",
-                      "dry_run", dry_run, "selected", (json_int_t)s->selected, "replayed",
+            json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:i,s:i}", "command",
+                      "replay", "dry_run", dry_run, "selected", (json_int_t)s->selected, "replayed",
                       (json_int_t)s->replayed, "skipped_by_filter", (json_int_t)s->skipped,
                       "refused", (json_int_t)s->refused, "refused_truncated",
                       (json_int_t)s->truncated, "refused_wrong_key", (json_int_t)s->wrong_key,
-                      "refused_other", (json_int_t)s->other, "failed", (json_int_t)s->failed,
-                      "halted_partitions", s->halted, "exit_code", rc),
+                      "refused_attempts", (json_int_t)s->attempts, "refused_other",
+                      (json_int_t)s->other, "failed", (json_int_t)s->failed, "max_attempts",
+                      (json_int_t)r->cfg->max_attempts, "force", r->cfg->force, "halted_partitions",
+                      s->halted, "exit_code", rc),
             "replay finished");
   fprintf(stderr,
           "dlq-replay: %s %" PRIu64 " of %" PRIu64 " selected; %" PRIu64
           " skipped by filter; %" PRIu64 " refused (%" PRIu64 " truncated, %" PRIu64
-          " wrong key, %" PRIu64 " other); %" PRIu64 " failed%s\n",
+          " wrong key, %" PRIu64 " at max attempts, %" PRIu64 " other); %" PRIu64 " failed%s\n",
           dry_run ? "would replay" : "replayed", s->replayed, s->selected, s->skipped, s->refused,
-          s->truncated, s->wrong_key, s->other, s->failed,
+          s->truncated, s->wrong_key, s->attempts, s->other, s->failed,
           fatal ? "; STOPPED EARLY (see the log)" : "");
+  if (s->attempts)
+    fprintf(stderr,
+            "dlq-replay: %" PRIu64 " letter(s) %s refused: attempts reached max attempts %" PRId64
+            " (they failed again after each replay). Look at them with show and fix the cause; "
+            "then --force replays them (docs/operations-dlq.md)\n",
+            s->attempts, dry_run ? "would be" : "were", r->cfg->max_attempts);
   return rc;
 }
 
@@ -128,8 +141,8 @@ static int file_visit(void *vctx, replay_letter_t *l) {
               l->where, errstr);
   } else {
     if (c->r.cfg->dry_run)
-      printf("would replay %s code=%s -> stdout (%zu bytes)\n", l->where, replay_error_code(l->env),
-             it.payload_len);
+      printf("would replay %s code=%s -> stdout (%zu bytes, attempts %lld)\n", l->where,
+             replay_error_code(l->env), it.payload_len, it.attempts);
     else if (fwrite(it.payload, 1, it.payload_len, stdout) != it.payload_len ||
              fputc('\n', stdout) == EOF)
       c->write_failed = 1;
@@ -434,8 +447,9 @@ static int send_kafka(const replay_config_t *cfg, const conf_result_t *res, cons
     goto out;
   }
   log_event(LOG_LEVEL_INFO, "started",
-            json_pack("{s:s,s:s?,s:b,s:b}", "topic", cfg->topic, "group", group, "commit", k.commit,
-                      "dry_run", cfg->dry_run),
+            json_pack("{s:s,s:s?,s:b,s:b,s:I,s:b}", "topic", cfg->topic, "group", group, "commit",
+                      k.commit, "dry_run", cfg->dry_run, "max_attempts",
+                      (json_int_t)cfg->max_attempts, "force", cfg->force),
             "replaying from %s", cfg->topic);
   while (!signals_stop && !k.fatal) {
     rd_kafka_message_t *m;

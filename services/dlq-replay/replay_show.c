@@ -29,6 +29,13 @@ static int show_visit(void *vctx, replay_letter_t *l) {
   json_decref(meta);
   fprintf(stderr, "%s\n", text ? text : "(out of memory)");
   free(text);
+  if (replay_at_max_attempts(l->env, c->cfg->max_attempts))
+    fprintf(stderr,
+            "NOTE: attempts %lld reached max attempts %lld: replay refuses this letter unless "
+            "--force. It failed again after each replay; find out why before forcing it "
+            "(docs/operations-dlq.md).\n",
+            (long long)json_integer_value(json_object_get(l->env, "attempts")),
+            (long long)c->cfg->max_attempts);
 
   unsigned char *payload = NULL;
   size_t len = 0;

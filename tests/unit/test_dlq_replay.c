@@ -1,7 +1,8 @@
 /* Unit tests for services/dlq-replay: what a replay sends for each envelope
- * kind, what it refuses (replay_letter.c), filters, that list lines never
- * carry the payload, the command-line check (replay_config.c) and the in-order
- * offset tracker (replay_offsets.c). Envelopes are built with
+ * kind, what it refuses (replay_letter.c, including the max-attempts loop
+ * guard), filters, that list lines never carry the payload, the command-line
+ * check (replay_config.c), the in-order offset tracker (replay_offsets.c), and
+ * the replay command over a file (replay_send.c). Envelopes are built with
  * common/privacy/dlq.c like the stages do. */
 /* cmocka.h needs these first, in this order. */
 // clang-format off
@@ -12,9 +13,11 @@
 #include <cmocka.h>
 // clang-format on
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "privacy/dlq.h"
 #include "replay_cmd.h"
@@ -32,13 +35,13 @@ static const unsigned char KEY_B[32] = {0xff, 0xee, 0xdd};
 
 /* Builds an envelope as a stage would, serialized and parsed back so tests
  * see exactly what travels through Kafka. */
-static json_t *make_env(const void *payload, size_t len, const char *key, size_t key_len,
-                        const dlq_key_t *seal, const char *code) {
+static json_t *make_env_attempts(const void *payload, size_t len, const char *key, size_t key_len,
+                                 const dlq_key_t *seal, const char *code, int attempts) {
   char err[256];
   dlq_error_t e = {"privacy-shield", code, "must be > 0", "/quantity"};
   dlq_origin_t o = {TOPIC, 3, 42, key, key_len, 1795822148123LL};
-  json_t *env =
-      dlq_envelope_new(payload, len, &e, &o, seal, "privacy-shield/0.1.0", 2, err, sizeof(err));
+  json_t *env = dlq_envelope_new(payload, len, &e, &o, seal, "privacy-shield/0.1.0", attempts, err,
+                                 sizeof(err));
   assert_non_null(env);
   char *text = json_dumps(env, JSON_COMPACT);
   json_decref(env);
@@ -49,11 +52,17 @@ static json_t *make_env(const void *payload, size_t len, const char *key, size_t
   return back;
 }
 
-/* replay_extract under the rules of a plain run. */
+static json_t *make_env(const void *payload, size_t len, const char *key, size_t key_len,
+                        const dlq_key_t *seal, const char *code) {
+  return make_env_attempts(payload, len, key, key_len, seal, code, 2);
+}
+
+/* replay_extract under the rules of a plain run: the default cap (5, above
+ * the envelopes' 2 attempts), no --force. */
 static int extract(const json_t *env, const dlq_key_t *key, const void *msg_key, size_t msg_key_len,
                    int need_key, const char *to, replay_item_t *it, replay_refusal_t *why,
                    char *err, size_t err_size) {
-  replay_rules_t rules = {.to_topic = to, .need_key = need_key};
+  replay_rules_t rules = {.to_topic = to, .max_attempts = 5, .need_key = need_key};
   return replay_extract(env, key, msg_key, msg_key_len, &rules, it, why, err, err_size);
 }
 
@@ -197,7 +206,7 @@ static void test_truncated_refused(void **state) {
   /* File mode as well. */
   assert_int_equal(extract(env, ka, NULL, 0, 0, NULL, &it, &why, err, sizeof(err)), -1);
   assert_int_equal(why, REPLAY_REFUSED_TRUNCATED);
-  char *line = replay_list_line(env, "dead-letters-market/0@7");
+  char *line = replay_list_line(env, "dead-letters-market/0@7", 5);
   assert_non_null(strstr(line, "TRUNCATED"));
   free(line);
   json_decref(env);
@@ -264,7 +273,7 @@ static void test_list_line_has_no_payload(void **state) {
   /* A message with quotes and a newline must stay on one line. */
   json_object_set_new(json_object_get(env, "error"), "message",
                       json_string("bad \"value\"\nsecond line"));
-  char *line = replay_list_line(env, "dead-letters-market/1@9");
+  char *line = replay_list_line(env, "dead-letters-market/1@9", 5);
   assert_non_null(line);
   assert_null(strchr(line, '\n'));
   assert_null(strstr(line, "01711"));
@@ -275,6 +284,7 @@ static void test_list_line_has_no_payload(void **state) {
   assert_non_null(strstr(line, "attempts=2"));
   assert_non_null(strstr(line, "path=/quantity"));
   assert_non_null(strstr(line, "message=\"bad \\\"value\\\"\\x0asecond line\""));
+  assert_null(strstr(line, "MAX_ATTEMPTS")); /* 2 attempts, cap 5 */
   free(line);
 
   json_t *meta = replay_envelope_meta(env, "dead-letters-market/1@9");
@@ -330,6 +340,141 @@ static void test_config_check(void **state) {
   assert_int_equal(check("list", &cfg, err, sizeof(err)), 0);
   cfg.offset = 3;
   assert_int_equal(check("show", &cfg, err, sizeof(err)), 0);
+  /* --force belongs to replay (from a topic or a file) and nowhere else. */
+  cfg.offset = -1;
+  cfg.force = 1;
+  assert_int_equal(check("replay", &cfg, err, sizeof(err)), 0);
+  assert_int_equal(check("list", &cfg, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "--force"));
+  cfg.file = NULL;
+  cfg.topic = "dead-letters-market";
+  assert_int_equal(check("replay", &cfg, err, sizeof(err)), 0);
+}
+
+/* The loop guard in replay_extract: attempts below, at and above the cap,
+ * with and without --force, and no cap at all. */
+static void test_max_attempts_extract(void **state) {
+  (void)state;
+  static const struct {
+    int attempts;
+    long long cap;
+    int force;
+    int refused;
+  } rows[] = {
+      {1, 5, 0, 0}, {4, 5, 0, 0}, {5, 5, 0, 1}, {6, 5, 0, 1}, {50, 5, 0, 1},
+      {1, 5, 1, 0}, {5, 5, 1, 0}, {6, 5, 1, 0}, {1, 1, 0, 1}, {7, 0, 0, 0}, /* cap 0: none */
+  };
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    json_t *env =
+        make_env_attempts(PAYLOAD, strlen(PAYLOAD), "o-1", 3, NULL, "schema", rows[i].attempts);
+    replay_rules_t rules = {.max_attempts = rows[i].cap, .force = rows[i].force, .need_key = 1};
+    replay_item_t it;
+    replay_refusal_t why;
+    char err[256];
+    int rc = replay_extract(env, NULL, NULL, 0, &rules, &it, &why, err, sizeof(err));
+    printf("row %zu: attempts %d cap %lld force %d -> %d\n", i, rows[i].attempts, rows[i].cap,
+           rows[i].force, rc);
+    assert_int_equal(rc, rows[i].refused ? -1 : 0);
+    assert_int_equal(replay_at_max_attempts(env, rows[i].cap),
+                     rows[i].cap > 0 && rows[i].attempts >= rows[i].cap);
+    if (rows[i].refused) {
+      assert_int_equal(why, REPLAY_REFUSED_ATTEMPTS);
+      assert_string_equal(replay_refusal_name(why), "attempts");
+      assert_non_null(strstr(err, "max_attempts"));
+      assert_non_null(strstr(err, "--force"));
+      assert_null(strstr(err, "01711")); /* the reason never quotes the payload */
+      assert_null(it.payload);
+    } else {
+      assert_int_equal(it.attempts, rows[i].attempts); /* the replay header carries it */
+      assert_int_equal(it.payload_len, strlen(PAYLOAD));
+      replay_item_free(&it);
+    }
+    json_decref(env);
+  }
+}
+
+/* --force lifts the cap and nothing else: a truncated letter at the cap is
+ * still truncated; a sealed letter at the cap is refused for its attempts
+ * before any key is needed. */
+static void test_max_attempts_force_is_narrow(void **state) {
+  (void)state;
+  dlq_key_t *ka = dlq_key_new(KEY_A);
+  replay_rules_t force = {.max_attempts = 5, .force = 1, .need_key = 1};
+  replay_rules_t guard = {.max_attempts = 5, .need_key = 1};
+  replay_item_t it;
+  replay_refusal_t why;
+  char err[256];
+  json_t *env = make_env_attempts("{\"a\":", 5, "o-1", 3, ka, "too_large", 9);
+  json_object_set_new(env, "payload_truncated", json_true());
+  assert_int_equal(replay_extract(env, ka, "o-1", 3, &force, &it, &why, err, sizeof(err)), -1);
+  assert_int_equal(why, REPLAY_REFUSED_TRUNCATED);
+  json_decref(env);
+  env = make_env_attempts(PAYLOAD, strlen(PAYLOAD), "o-1", 3, ka, "schema", 5);
+  assert_int_equal(replay_extract(env, NULL, "o-1", 3, &guard, &it, &why, err, sizeof(err)), -1);
+  assert_int_equal(why, REPLAY_REFUSED_ATTEMPTS);
+  assert_int_equal(replay_extract(env, NULL, "o-1", 3, &force, &it, &why, err, sizeof(err)), -1);
+  assert_int_equal(why, REPLAY_REFUSED_KEY);
+  assert_int_equal(replay_extract(env, ka, "o-1", 3, &force, &it, &why, err, sizeof(err)), 0);
+  assert_memory_equal(it.payload, PAYLOAD, strlen(PAYLOAD));
+  replay_item_free(&it);
+  json_decref(env);
+  dlq_key_destroy(ka);
+}
+
+static void test_max_attempts_list_marker(void **state) {
+  (void)state;
+  json_t *env = make_env_attempts("x", 1, "k", 1, NULL, "schema", 5);
+  char *at = replay_list_line(env, "dead-letters-market/0@3", 5);
+  char *below = replay_list_line(env, "dead-letters-market/0@3", 6);
+  char *none = replay_list_line(env, "dead-letters-market/0@3", 0);
+  assert_non_null(strstr(at, "attempts=5"));
+  assert_non_null(strstr(at, "  MAX_ATTEMPTS  message="));
+  assert_non_null(strstr(below, "attempts=5"));
+  assert_null(strstr(below, "MAX_ATTEMPTS"));
+  assert_null(strstr(none, "MAX_ATTEMPTS"));
+  free(at);
+  free(below);
+  free(none);
+  json_decref(env);
+}
+
+/* The setting's names as operators type them: --max-attempts, the
+ * REPLAY_MAX_ATTEMPTS environment variable, default 5, at least 1. */
+static int load(replay_config_t *cfg, char **argv, int argc, char *err, size_t n) {
+  conf_section_t own = {replay_config_entries(), cfg};
+  conf_result_t res = {0};
+  memset(cfg, 0, sizeof(*cfg));
+  int rc = conf_load(&own, 1, argc, argv, "usage", "test", &res, err, n);
+  conf_result_free(&res);
+  return rc;
+}
+
+static void test_max_attempts_setting(void **state) {
+  (void)state;
+  char err[512];
+  replay_config_t cfg;
+  char *plain[] = {"dlq-replay", "list", "--topic", "t", NULL};
+  char *flag[] = {"dlq-replay", "list", "--topic", "t", "--max-attempts", "3", NULL};
+  char *zero[] = {"dlq-replay", "list", "--topic", "t", "--max-attempts", "0", NULL};
+  unsetenv("REPLAY_MAX_ATTEMPTS");
+  assert_int_equal(load(&cfg, plain, 4, err, sizeof(err)), CONF_OK);
+  assert_int_equal(cfg.max_attempts, 5);
+  assert_false(cfg.force);
+  conf_free(&(conf_section_t){replay_config_entries(), &cfg});
+  assert_int_equal(load(&cfg, flag, 6, err, sizeof(err)), CONF_OK);
+  assert_int_equal(cfg.max_attempts, 3);
+  conf_free(&(conf_section_t){replay_config_entries(), &cfg});
+  assert_int_equal(load(&cfg, zero, 6, err, sizeof(err)), CONF_ERROR);
+  assert_non_null(strstr(err, "max"));
+  conf_free(&(conf_section_t){replay_config_entries(), &cfg});
+  setenv("REPLAY_MAX_ATTEMPTS", "8", 1);
+  assert_int_equal(load(&cfg, plain, 4, err, sizeof(err)), CONF_OK);
+  assert_int_equal(cfg.max_attempts, 8);
+  conf_free(&(conf_section_t){replay_config_entries(), &cfg});
+  assert_int_equal(load(&cfg, flag, 6, err, sizeof(err)), CONF_OK); /* the flag wins */
+  assert_int_equal(cfg.max_attempts, 3);
+  conf_free(&(conf_section_t){replay_config_entries(), &cfg});
+  unsetenv("REPLAY_MAX_ATTEMPTS");
 }
 
 /* ---- the offset tracker ---------------------------------------------------- */
@@ -384,6 +529,139 @@ static void test_offsets_many(void **state) {
   replay_offsets_destroy(t);
 }
 
+/* ---- the replay command over a file ---------------------------------------- */
+
+typedef struct captured {
+  int rc;
+  char out[8192], err[16384];
+} captured_t;
+
+static void slurp(int fd, char *buf, size_t n) {
+  lseek(fd, 0, SEEK_SET);
+  ssize_t got = read(fd, buf, n - 1);
+  buf[got > 0 ? got : 0] = '\0';
+  close(fd);
+}
+
+/* Runs replay_send with stdout and stderr captured. */
+static void run_send(const replay_config_t *cfg, captured_t *c) {
+  char out_path[] = "/tmp/test_dlq_replay_out_XXXXXX",
+       err_path[] = "/tmp/test_dlq_replay_err_XXXXXX";
+  int out = mkstemp(out_path), err = mkstemp(err_path);
+  assert_true(out >= 0 && err >= 0);
+  unlink(out_path);
+  unlink(err_path);
+  fflush(stdout);
+  fflush(stderr);
+  int saved_out = dup(1), saved_err = dup(2);
+  dup2(out, 1);
+  dup2(err, 2);
+  conf_result_t res = {0};
+  c->rc = replay_send(cfg, &res, NULL);
+  fflush(stdout);
+  fflush(stderr);
+  dup2(saved_out, 1);
+  dup2(saved_err, 2);
+  close(saved_out);
+  close(saved_err);
+  slurp(out, c->out, sizeof(c->out));
+  slurp(err, c->err, sizeof(c->err));
+}
+
+/* The guard as the command applies it, on one letter per row: refused
+ * letters are counted by reason and make the exit code 1 (as other refusals
+ * do) and send nothing; a filter that does not select the letter skips it
+ * before the guard is asked. */
+static void test_max_attempts_replay_file(void **state) {
+  (void)state;
+  static const struct {
+    int attempts, force;
+    const char *code; /* --code */
+    int sent, refused, skipped;
+  } rows[] = {
+      {4, 0, NULL, 1, 0, 0},           {5, 0, NULL, 0, 1, 0},     {6, 0, NULL, 0, 1, 0},
+      {4, 1, NULL, 1, 0, 0},           {5, 1, NULL, 1, 0, 0},     {6, 1, NULL, 1, 0, 0},
+      {5, 0, "schema", 0, 1, 0},       {5, 1, "schema", 1, 0, 0}, {5, 0, "invalid_json", 0, 0, 1},
+      {4, 0, "invalid_json", 0, 0, 1},
+  };
+  char path[] = "/tmp/test_dlq_replay_in_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+    json_t *env =
+        make_env_attempts(PAYLOAD, strlen(PAYLOAD), "o-1", 3, NULL, "schema", rows[i].attempts);
+    assert_int_equal(json_dump_file(env, path, JSON_COMPACT), 0);
+    json_decref(env);
+    replay_config_t cfg = {.file = path,
+                           .partition = -1,
+                           .offset = -1,
+                           .max_attempts = 5,
+                           .force = rows[i].force,
+                           .code = (char *)rows[i].code,
+                           .timeout_ms = 1000};
+    captured_t c;
+    run_send(&cfg, &c);
+    printf("row %zu: attempts %d force %d code %s -> rc %d\n", i, rows[i].attempts, rows[i].force,
+           rows[i].code ? rows[i].code : "-", c.rc);
+    assert_int_equal(c.rc, rows[i].refused ? 1 : 0);
+    if (rows[i].sent)
+      assert_string_equal(c.out, PAYLOAD "\n");
+    else
+      assert_string_equal(c.out, "");
+    char want[128];
+    snprintf(want, sizeof(want), "\"refused_attempts\":%d,", rows[i].refused);
+    assert_non_null(strstr(c.err, want));
+    snprintf(want, sizeof(want), "\"skipped_by_filter\":%d,", rows[i].skipped);
+    assert_non_null(strstr(c.err, want));
+    if (rows[i].refused) {
+      assert_non_null(strstr(c.err, "\"reason\":\"attempts\""));
+      assert_non_null(strstr(c.err, "1 at max attempts"));
+      assert_non_null(strstr(c.err, "--force replays them"));
+    }
+    assert_null(strstr(c.err, "01711")); /* diagnostics never carry the payload */
+  }
+  unlink(path);
+}
+
+/* --dry-run counts what would be refused for the cap, letter by letter, and
+ * sends nothing. */
+static void test_max_attempts_dry_run(void **state) {
+  (void)state;
+  char path[] = "/tmp/test_dlq_replay_in_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  const int attempts[] = {1, 5, 2, 9, 5};
+  for (size_t i = 0; i < sizeof(attempts) / sizeof(attempts[0]); i++) {
+    json_t *env =
+        make_env_attempts(PAYLOAD, strlen(PAYLOAD), "o-1", 3, NULL, "schema", attempts[i]);
+    char *text = json_dumps(env, JSON_COMPACT);
+    fprintf(f, "%s\n", text);
+    free(text);
+    json_decref(env);
+  }
+  fclose(f);
+  replay_config_t cfg = {.file = path, .offset = -1, .max_attempts = 5, .dry_run = 1};
+  captured_t c;
+  run_send(&cfg, &c);
+  assert_int_equal(c.rc, 1);
+  assert_non_null(strstr(c.err, "\"selected\":5,\"replayed\":2,"));
+  assert_non_null(strstr(c.err, "\"refused_attempts\":3,"));
+  assert_non_null(strstr(c.err, "would replay 2 of 5 selected"));
+  assert_non_null(strstr(c.err, "3 at max attempts"));
+  assert_non_null(strstr(c.err, "3 letter(s) would be refused"));
+  assert_non_null(strstr(c.out, ":1 code=schema -> stdout"));
+  assert_non_null(strstr(c.out, ":3 code=schema -> stdout"));
+  assert_null(strstr(c.out, ":2 code"));
+  assert_null(strstr(c.out, "01711")); /* a dry run prints no payload */
+  cfg.max_attempts = 10;
+  run_send(&cfg, &c);
+  assert_int_equal(c.rc, 0);
+  assert_non_null(strstr(c.err, "\"refused_attempts\":0,"));
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_plaintext),
@@ -396,8 +674,14 @@ int main(void) {
       cmocka_unit_test(test_filters),
       cmocka_unit_test(test_list_line_has_no_payload),
       cmocka_unit_test(test_config_check),
+      cmocka_unit_test(test_max_attempts_extract),
+      cmocka_unit_test(test_max_attempts_force_is_narrow),
+      cmocka_unit_test(test_max_attempts_list_marker),
+      cmocka_unit_test(test_max_attempts_setting),
       cmocka_unit_test(test_offsets_in_order),
       cmocka_unit_test(test_offsets_many),
+      cmocka_unit_test(test_max_attempts_replay_file),
+      cmocka_unit_test(test_max_attempts_dry_run),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
