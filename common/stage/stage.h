@@ -143,6 +143,12 @@ typedef void (*stage_batch_fn)(void *ctx, stage_batch_item_t *items, size_t n);
  * offset commit re-reads nothing. Stores still skip records below their
  * stored offset inside write(): that also covers a hand-over during which
  * the store could not be read.
+ *
+ * Tombstones: a Kafka message with a NULL value (a deletion, keyed by what it
+ * deletes) reaches prepare() and write() with doc == NULL, msg->payload ==
+ * NULL and msg->key set; a sink with no use for deletions dead-letters it in
+ * prepare(). JSON lines on --stdio always carry values, so a sink that offers
+ * deletions there defines its own explicit record for them.
  */
 
 /* One record of a sink batch. */
