@@ -66,7 +66,9 @@ metrics_histogram_t *metrics_histogram(metrics_t *m, const char *name, const cha
 void metrics_histogram_observe(metrics_histogram_t *h, double seconds);
 
 /* Sets the readiness condition name (registered on first use) to ok (!= 0)
- * or failing (0); any thread. name: 1-31 characters of [a-z0-9_.-], shown in
+ * or failing (0); any thread. Register each condition at start-up as
+ * failing, before the server starts: a condition first set later cannot hold
+ * /readyz back until then. name: 1-31 characters of [a-z0-9_.-], shown in
  * the /readyz body, so never personal data. Returns 0, or -1 on a bad name
  * or when 16 conditions exist already. */
 int metrics_ready_condition(metrics_t *m, const char *name, int ok);
