@@ -28,29 +28,32 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "kafka/topics.h"
 #include "net/metrics.h"
 #include "privacy/dlq.h"
 
-/* Settings every stage shares; services append their own table. */
+/* The stage loop's own settings (the shared ones — brokers, log level, keys,
+ * metrics address — are the start-up's: app/app.h). */
 typedef struct stage_config {
-  char *brokers;
+  const char *brokers; /* borrowed from the start-up's kafka.brokers; not a table entry */
   char *group_id;
-  char *log_level;
-  char *metrics_addr;
-  char *dlq_key_file;
   char *input_topics; /* comma-separated */
   int64_t max_message_bytes;
   int64_t commit_interval_ms;
   int64_t shutdown_timeout_ms;
   int stdio;
   char *topic;     /* --stdio: the topic the input lines stand for */
-  char *dlq_file;  /* --stdio: where dead letters go (default: stderr-adjacent none → required) */
+  char *dlq_file;  /* --stdio: where dead letters go (required with --stdio) */
   char *side_file; /* --stdio: where side outputs go (optional) */
 } stage_config_t;
 
-/* The shared table; `default_group` and `default_topics` are filled per service
- * by stage_config_entries(). The returned table is static storage. */
-const conf_entry_t *stage_config_entries(const char *default_group, const char *default_topics);
+/* The table of stage_config_t (static storage, NULL-terminated). The
+ * defaults of kafka.group_id and input.topics are per program: the start-up
+ * copies the table and fills them in. */
+const conf_entry_t *stage_config_entries(void);
+
+/* Indexes of the two per-program defaults in stage_config_entries(). */
+enum { STAGE_ENTRY_GROUP = 0, STAGE_ENTRY_TOPICS = 1 };
 
 typedef struct stage_msg {
   const char *topic;
@@ -234,12 +237,14 @@ typedef struct stage_options {
   /* librdkafka pass-through properties from config (may be empty). */
   const conf_kv_t *kafka_props;
   size_t kafka_prop_count;
+  /* Routing from topics.yaml: every input topic's dead-letter topic. */
+  const topics_t *topics;
 } stage_options_t;
 
-/* The dead-letter topic for an input topic: topics of the social stream
- * (containing "social" or "vectors") → "dead-letters-social", all others →
- * "dead-letters-market". */
-const char *stage_dlq_topic(const char *input_topic);
+/* The dead-letter topic of an input topic (its dead_letters in topics.yaml),
+ * or NULL when topics.yaml does not route it (the start-up refuses such
+ * input topics, so a running stage always has one). */
+const char *stage_dlq_topic(const topics_t *topics, const char *input_topic);
 
 /* Runs until end of input (stdio) or a stop signal (Kafka). Returns the process
  * exit code: 0 clean, 1 fatal runtime error (logged). Installs SIGTERM/SIGINT

@@ -336,7 +336,7 @@ void scr_src_daraz(scr_run_t *run, scr_stats_t *st) {
     return;
   }
   static const char *const streams[] = {"orders"};
-  scr_loop_spec_t spec = {.topic = "source.market.daraz",
+  scr_loop_spec_t spec = {.topic = run->cfg->daraz_topic,
                           .item = "order",
                           .rate_per_sec = c->daraz_rate,
                           .secret = {.file = c->daraz_access_token_file,
