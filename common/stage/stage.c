@@ -300,6 +300,11 @@ static int stage_finish(stage_runtime_t *rt, const stage_msg_t *msg, size_t orig
     res->status = STAGE_RETRY;
     return 0;
   }
+  if (rc == STAGE_FATAL) {
+    log_error("transform_fatal", "%s cannot go on at %s [%d] offset %lld; stopping uncommitted",
+              rt->opts->service, msg->topic, msg->partition, (long long)msg->offset);
+    return -1;
+  }
   if (!fail->code)
     fail->code = "transform";
   return stage_make_dead_letter(rt, msg, original_len, fail, res);

@@ -99,21 +99,23 @@ int stage_emit(stage_out_t *out, int kind, const char *topic, const char *key, s
 int stage_emit_owned(stage_out_t *out, int kind, const char *topic, const char *key, size_t key_len,
                      char *payload, size_t len);
 
-/* STAGE_FATAL: only from a sink's write(): the store cannot work at all (a
- * missing table, permission denied); the stage stops with exit code 1 and
- * commits nothing of the batch. */
+/* STAGE_FATAL: the program cannot go on (out of memory; a store that cannot
+ * work at all: a missing table, permission denied). The stage stops with
+ * exit code 1 and commits nothing of the message or batch; Kubernetes
+ * restarts the pod. Not for a dependency that is down: that is STAGE_RETRY. */
 enum { STAGE_OK = 0, STAGE_DEAD_LETTER = -1, STAGE_RETRY = 1, STAGE_FATAL = 2 };
 
 /* A transform: gets the parsed JSON object (borrowed; it may modify it) and
  * returns STAGE_OK (outputs emitted, possibly none), STAGE_DEAD_LETTER (fail
- * filled; outputs discarded) or STAGE_RETRY (a dependency is down: the stage
- * backs off and offers the same message again; nothing is committed). */
+ * filled; outputs discarded), STAGE_RETRY (a dependency is down: the stage
+ * backs off and offers the same message again; nothing is committed) or
+ * STAGE_FATAL (see above). */
 typedef int (*stage_transform_fn)(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t *out,
                                   stage_fail_t *fail);
 
 /* One message of a batch handed to a batch transform. The transform sets
- * status (STAGE_OK, STAGE_DEAD_LETTER with *fail filled, or STAGE_RETRY) and
- * emits into out, for every item. */
+ * status (STAGE_OK, STAGE_DEAD_LETTER with *fail filled, STAGE_RETRY or
+ * STAGE_FATAL) and emits into out, for every item. */
 typedef struct stage_batch_item {
   const stage_msg_t *msg;
   json_t *doc; /* the parsed object (borrowed; may be modified) */
