@@ -3,12 +3,14 @@
  * (WordPiece tokenizer, BERT forward over OpenBLAS, mean pooling, L2 norm),
  * batched dynamically by the stage loop. */
 #include <cblas.h>
+#include <omp.h>
 #include <stddef.h>
 #include <stdlib.h>
 
 #include "app/app.h"
 #include "core/log.h"
 #include "embedder.h"
+#include "threads.h"
 
 typedef struct embedder_config {
   char *model_dir;
@@ -83,7 +85,8 @@ static const conf_entry_t embedder_entries[] = {
      .offset = offsetof(embedder_config_t, threads),
      .min = 0,
      .max = 256,
-     .doc = "BLAS threads (0: OpenBLAS default, one per core)"},
+     .doc = "BLAS/OpenMP threads (0: the CPUs this process may use: affinity mask and cgroup "
+            "CPU quota, rounded down; more is clamped to that)"},
     {.key = "model.check",
      .type = CONF_BOOL,
      .def = "false",
@@ -108,6 +111,35 @@ static void transform_batch(void *ctx, stage_batch_item_t *items, size_t n) {
   }
 }
 
+/* Tells OpenBLAS and OpenMP the thread count and logs the decision with what
+ * it was made from (and whether the runtimes were loaded not to spin). */
+static void use_threads(int64_t setting, const threads_limits_t *lim, const char *probe_err,
+                        const char *runtime_err) {
+  threads_decision_t d = threads_decide(lim->cores, lim->quota_us, lim->period_us, setting);
+  if (probe_err)
+    log_warn("threads", "%s: CPU quota ignored", probe_err);
+  if (runtime_err)
+    log_warn("threads", "%s: idle OpenMP/OpenBLAS threads may spin", runtime_err);
+  if (d.clamped)
+    log_warn("threads", "threads %lld is more than the %d CPUs this process may use; using %d",
+             (long long)setting, d.allowed, d.threads);
+  openblas_set_num_threads(d.threads);
+  omp_set_num_threads(d.threads);
+  const char *wait = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
+  const char *timeout = getenv("OPENBLAS_THREAD_TIMEOUT");
+  json_t *quota =
+      lim->quota_us > 0 ? json_real((double)lim->quota_us / (double)lim->period_us) : json_null();
+  log_event(LOG_LEVEL_INFO, "threads",
+            json_pack("{s:i, s:o, s:s, s:I, s:i, s:s, s:s, s:s}", "cores", lim->cores, "cpu_quota",
+                      quota, "quota_file", lim->source, "setting", (json_int_t)setting, "threads",
+                      d.threads, "omp_wait_policy", wait ? wait : "", "gomp_spincount",
+                      spin ? spin : "", "openblas_thread_timeout", timeout ? timeout : ""),
+            "%d compute threads (%s)", d.threads,
+            setting <= 0 ? "automatic"
+            : d.clamped  ? "clamped"
+                         : "as set");
+}
+
 static const char usage[] =
     "usage: embedder --model-dir DIR [--config FILE] [options]\n"
     "       embedder --model-dir DIR --stdio --topic enriched.social --dlq-file DLQ.jsonl < in > "
@@ -128,13 +160,19 @@ int main(int argc, char **argv) {
                      .nsections = 1};
   app_t app;
   embedder_t *emb = NULL;
-  char errstr[1024];
+  char errstr[1024], probe_err[512], runtime_err[256];
 
+  /* Before anything opens a file or starts a thread: the runtimes read their
+   * environment when loaded, so this may re-execute the program once. */
+  threads_limits_t lim;
+  int probe_rc = threads_probe(NULL, &lim, probe_err, sizeof(probe_err));
+  int runtime_rc =
+      threads_runtime_env(argv, threads_decide(lim.cores, lim.quota_us, lim.period_us, 0).threads,
+                          runtime_err, sizeof(runtime_err));
   if (app_init(&app, &spec, argc, argv) != 0)
     goto out;
   app.exit_code = 2;
-  if (cfg.threads > 0)
-    openblas_set_num_threads((int)cfg.threads);
+  use_threads(cfg.threads, &lim, probe_rc ? probe_err : NULL, runtime_rc ? runtime_err : NULL);
   embedder_options_t eo = {.model_dir = cfg.model_dir,
                            .model_id = cfg.model_id,
                            .schemas_dir = app.settings.schemas_dir,
