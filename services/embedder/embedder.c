@@ -363,6 +363,21 @@ out:
   free(vecs);
 }
 
+/* The embedder's item type keeps the transform independent of the stage's
+ * batching details; chunks of 64 keep the copies on the stack. */
+void embedder_transform_batch(void *ctx, stage_batch_item_t *items, size_t n) {
+  enum { CHUNK = 64 };
+  embedder_item_t mine[CHUNK];
+  for (size_t at = 0; at < n; at += CHUNK) {
+    size_t k = n - at < CHUNK ? n - at : CHUNK;
+    for (size_t i = 0; i < k; i++)
+      mine[i] = (embedder_item_t){items[at + i].doc, items[at + i].out, items[at + i].fail, 0};
+    embedder_transform_items(ctx, mine, k);
+    for (size_t i = 0; i < k; i++)
+      items[at + i].status = mine[i].status;
+  }
+}
+
 int embedder_transform(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t *out,
                        stage_fail_t *fail) {
   (void)msg;

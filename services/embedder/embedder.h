@@ -73,6 +73,10 @@ typedef struct embedder_item {
 /* Transforms a batch with one forward pass per batch_tokens tokens. */
 void embedder_transform_items(embedder_t *e, embedder_item_t *items, size_t n);
 
+/* The stage's batch hook (stage_batch_fn; ctx is the embedder): one forward
+ * pass per batch_tokens tokens for the whole batch. Items map one to one. */
+void embedder_transform_batch(void *ctx, stage_batch_item_t *items, size_t n);
+
 /* Stage transform for one message (a batch of one). */
 int embedder_transform(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t *out,
                        stage_fail_t *fail);

@@ -95,22 +95,6 @@ static const conf_entry_t embedder_entries[] = {
     {.key = NULL},
 };
 
-/* The stage's batch hook: one forward pass for the whole batch. Items map
- * one to one; the embedder's item type keeps the transform independent of
- * the stage's batching details. */
-static void transform_batch(void *ctx, stage_batch_item_t *items, size_t n) {
-  enum { CHUNK = 64 };
-  embedder_item_t mine[CHUNK];
-  for (size_t at = 0; at < n; at += CHUNK) {
-    size_t k = n - at < CHUNK ? n - at : CHUNK;
-    for (size_t i = 0; i < k; i++)
-      mine[i] = (embedder_item_t){items[at + i].doc, items[at + i].out, items[at + i].fail, 0};
-    embedder_transform_items(ctx, mine, k);
-    for (size_t i = 0; i < k; i++)
-      items[at + i].status = mine[i].status;
-  }
-}
-
 /* Tells OpenBLAS and OpenMP the thread count and logs the decision with what
  * it was made from (and whether the runtimes were loaded not to spin). */
 static void use_threads(int64_t setting, const threads_limits_t *lim, const char *probe_err,
@@ -210,7 +194,7 @@ int main(int argc, char **argv) {
   }
 
   stage_options_t opts = {.transform = embedder_transform,
-                          .transform_batch = transform_batch,
+                          .transform_batch = embedder_transform_batch,
                           .batch_max = (size_t)cfg.batch_max,
                           .batch_linger_ms = (int)cfg.batch_linger_ms,
                           .ctx = emb};

@@ -54,6 +54,16 @@ ALLOWED_ENV = {
     "SHOPIFY_TOKEN_FILE", "DARAZ_APP_SECRET_FILE", "DARAZ_ACCESS_TOKEN_FILE",
     "WEATHER_API_KEY_FILE", "FACEBOOK_TOKEN_FILE", "TIKTOK_TOKEN_FILE",
 }
+# Environment variables of one program's own settings (its conf_entry_t .env).
+SERVICE_ENV = {
+    "embedder": {"EMBEDDER_THREADS"},
+}
+# Programs whose compute threads must follow the container's CPU limit: env
+# name of the thread count (services/embedder/threads.h: more threads than
+# the CFS quota are throttled; the program clamps, the manifest should agree).
+THREADS_ENV = {
+    "embedder": "EMBEDDER_THREADS",
+}
 # KAFKA_<PROPERTY> env is a librdkafka pass-through (common/core/config.c).
 KAFKA_ENV_RE = re.compile(r"^KAFKA_[A-Z0-9_]+$")
 
@@ -99,7 +109,7 @@ CONFIG_KEY_ENV = {
     "privacy.hmac_key_file": "PRIVACY_HMAC_KEY_FILE", "privacy.key_id": "PRIVACY_KEY_ID",
     "dlq.key_file": "DLQ_KEY_FILE", "log.level": "LOG_LEVEL", "metrics.addr": "METRICS_ADDR",
     "redis.url": "REDIS_URL", "redis.password_file": "REDIS_PASSWORD_FILE",
-    "database.url": "DATABASE_URL",
+    "database.url": "DATABASE_URL", "threads": "EMBEDDER_THREADS",
 }
 # Sensory's own keys under "kafka." (everything else there goes to librdkafka).
 SENSORY_KAFKA_KEYS = {"kafka.brokers", "kafka.group_id"}
@@ -744,7 +754,7 @@ def check_pod(o, spec, objs, ctx, errs, prod):
         for e in c.get("env") or []:
             n = e.get("name")
             env[n] = e.get("value")
-            if n in ALLOWED_ENV:
+            if n in ALLOWED_ENV or n in SERVICE_ENV.get(svc, ()):
                 pass
             elif KAFKA_ENV_RE.match(n or ""):
                 prop = n[6:].lower().replace("_", ".")
@@ -757,6 +767,8 @@ def check_pod(o, spec, objs, ctx, errs, prod):
             ctx.env_use.setdefault(svc, set()).add(n)
         if c.get("envFrom"):
             errs.append(f"{cw}: envFrom hides which settings are used; list env explicitly")
+        if svc in THREADS_ENV:
+            check_threads_env(cw, c, THREADS_ENV[svc], errs)
         # file-valued settings must point into a read-only Secret mount
         for n, val in env.items():
             if n.endswith("_FILE"):
@@ -777,6 +789,47 @@ def check_pod(o, spec, objs, ctx, errs, prod):
                 check_service_config(cw, svc, cm["data"][key], env, c, files, ctx, errs)
         elif o.get("kind") in ("Deployment", "CronJob", "Job"):
             errs.append(f"{cw}: no --config /etc/sensory/{svc}.yaml argument")
+
+
+def cpu_quantity(q):
+    """CPUs of a Kubernetes CPU quantity ("2", "1500m", "0.5"), or None."""
+    m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(m?)", str(q).strip())
+    if not m:
+        return None
+    return float(m.group(1)) / (1000 if m.group(2) else 1)
+
+
+def check_threads_env(cw, c, name, errs):
+    """The thread count must come from the container's own CPU limit
+    (resourceFieldRef limits.cpu, divisor 1) or be a number no larger than
+    that limit rounded down: more threads than the CFS quota are throttled."""
+    limit = cpu_quantity(((c.get("resources") or {}).get("limits") or {}).get("cpu"))
+    env = {e.get("name"): e for e in c.get("env") or []}
+    e = env.get(name)
+    if limit is None:
+        return  # resources.limits.cpu missing is reported elsewhere
+    if e is None:
+        errs.append(f"{cw}: env {name} missing: set it from the CPU limit "
+                    "(valueFrom.resourceFieldRef limits.cpu)")
+        return
+    ref = (e.get("valueFrom") or {}).get("resourceFieldRef")
+    if ref is not None:
+        if ref.get("resource") != "limits.cpu" or \
+                ref.get("containerName", c.get("name")) != c.get("name") or \
+                cpu_quantity(ref.get("divisor", "1")) != 1:
+            errs.append(f"{cw}: env {name} must be the container's own limits.cpu "
+                        "(resourceFieldRef, divisor 1)")
+        elif limit != int(limit):
+            errs.append(f"{cw}: CPU limit {limit:g} is not whole: {name} from it rounds up, "
+                        "the program rounds the quota down; use whole CPUs")
+        return
+    try:
+        n = int(e.get("value"))
+    except (TypeError, ValueError):
+        errs.append(f"{cw}: env {name}={e.get('value')!r} is not a number")
+        return
+    if n < 0 or n > max(1, int(limit)):
+        errs.append(f"{cw}: env {name}={n} is more threads than its CPU limit {limit:g}")
 
 
 def check_service_config(cw, svc, text, env, c, files, ctx, errs):
