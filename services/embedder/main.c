@@ -118,7 +118,7 @@ static void use_threads(int64_t setting, const threads_limits_t *lim, const char
                       quota, "quota_file", lim->source, "setting", (json_int_t)setting, "threads",
                       d.threads, "omp_wait_policy", wait ? wait : "", "gomp_spincount",
                       spin ? spin : "", "openblas_thread_timeout", timeout ? timeout : ""),
-            "%d compute threads (%s)", d.threads,
+            "compute threads: %d (%s)", d.threads,
             setting <= 0 ? "automatic"
             : d.clamped  ? "clamped"
                          : "as set");

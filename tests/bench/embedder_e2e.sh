@@ -4,6 +4,9 @@
 # of the corpus produced to enriched.social, time until N vector records are
 # on sink.weaviate.vectors (cache off, so every post runs the model).
 #
+# Also prints the CPU time per kind of thread (librdkafka's, the main thread,
+# the compute workers): what the thread-count decision has to leave room for.
+#
 #   SENSORY_SOURCE_DIR=. SENSORY_BIN=build/bin [EMBEDDER_THREADS=1] \
 #     tests/bench/embedder_e2e.sh [N]
 set -euo pipefail
@@ -44,6 +47,32 @@ passes="$(awk '/^embedder_forward_seconds_count/ {print $2}' <<<"$metrics")"
 tokens="$(awk '/^embedder_tokens_total/ {print $2}' <<<"$metrics")"
 passes="${passes:-1}" tokens="${tokens:-0}"
 echo "forward passes: $passes, tokens: $tokens (mean $((N / passes)) posts, $((tokens / passes)) tokens per pass)"
-rss=$(awk '/VmHWM/ {print $2}' "/proc/$(recorded_pid "$T" embedder)/status")
+pid="$(recorded_pid "$T" embedder)"
+rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+# CPU per thread kind: librdkafka names its threads rdk:*; the main thread
+# (stage loop, JSON, compute thread 0), the other compute threads (OpenBLAS,
+# OpenMP) and libmicrohttpd's keep the program's name.
+$PY - "$pid" <<'PY'
+import glob, os, sys
+pid = sys.argv[1]
+tick = os.sysconf("SC_CLK_TCK")
+kinds = {}
+for st in glob.glob(f"/proc/{pid}/task/*/stat"):
+    tid = st.split("/")[4]
+    text = open(st).read()
+    comm = text[text.index("(") + 1:text.rindex(")")]
+    try:  # nanoseconds on CPU; stat's utime/stime are in 10 ms ticks
+        cpu = int(open(st.replace("/stat", "/schedstat")).read().split()[0]) / 1e9
+    except OSError:
+        f = text[text.rindex(")") + 2:].split()
+        cpu = (int(f[11]) + int(f[12])) / tick
+    kind = "main thread" if tid == pid else "librdkafka (rdk:*)" if comm.startswith("rdk:") \
+        else "other threads (OpenBLAS/OpenMP workers, HTTP)"
+    n, c = kinds.get(kind, (0, 0.0))
+    kinds[kind] = (n + 1, c + cpu)
+total = sum(c for _, c in kinds.values()) or 1
+print("CPU by thread kind: " + "; ".join(
+    f"{k}: {n} thread(s), {c:.2f} s ({100 * c / total:.1f} %)" for k, (n, c) in sorted(kinds.items())))
+PY
 $PY -c "import sys; n,a,b,r=int(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]),int(sys.argv[4]); print(f'embedder e2e over the dev broker: {n} posts in {b-a:.1f} s = {n/(b-a):.0f} posts/s (incl. start-up and model load), peak RSS {r/1024:.0f} MB')" "$N" "$t0" "$t1" "$rss"
 finish
