@@ -10,6 +10,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "json/jsonf.h"
 
 /* Statuses whose latency series are registered up front (others are
@@ -36,16 +37,8 @@ struct risk_api {
   metrics_counter_t *bad_request;
 };
 
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t mono_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+  return (int64_t)(clock_mono() * 1e6);
 }
 
 /* ---- decision ids ------------------------------------------------------- */
@@ -313,12 +306,8 @@ static void publish_decision(risk_api_t *a, const char *decision_id, json_t *bod
                              int64_t now_ms) {
   if (!a->o.sink.publish)
     return;
-  char ts[64];
-  time_t secs = (time_t)(now_ms / 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(now_ms % 1000));
+  char ts[CLOCK_RFC3339_MAX];
+  clock_format_ms(now_ms, ts, sizeof(ts));
   json_t *reasons = json_array();
   for (size_t i = 0; i < res->nreasons; i++) {
     char line[256];
@@ -355,7 +344,7 @@ void risk_api_score(risk_api_t *a, const risk_api_request_t *req, risk_api_respo
     goto out;
 
   risk_features_t f = {0};
-  int64_t now = wall_ms();
+  int64_t now = clock_wall_ms();
   if (a->o.store.lookup && a->o.store.lookup(a->o.store.ctx, req->thread, phash, now, &f) == 0)
     f.history_known = 1;
   else
@@ -425,7 +414,7 @@ void risk_api_blacklist(risk_api_t *a, const risk_api_request_t *req, risk_api_r
     /* An operator's note may quote a phone or an email: store tokens instead. */
     char *scrubbed = pii_scrub_text(a->o.hasher, json_string_value(reason),
                                     json_string_length(reason), NULL, NULL);
-    int64_t now = wall_ms();
+    int64_t now = clock_wall_ms();
     json_t *note = json_pack("{s:s,s:s,s:I}", "reason", scrubbed ? scrubbed : "", "by",
                              risk_keys_name(a->o.keys, key), "at_ms", (json_int_t)now);
     char *text = note ? jsonf_dumps(note, NULL) : NULL;
