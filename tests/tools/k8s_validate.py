@@ -53,6 +53,8 @@ ALLOWED_ENV = {
     # scraper-ingest API credentials (files of the Secret sensory-scraper-tokens)
     "SHOPIFY_TOKEN_FILE", "DARAZ_APP_SECRET_FILE", "DARAZ_ACCESS_TOKEN_FILE",
     "WEATHER_API_KEY_FILE", "FACEBOOK_TOKEN_FILE", "TIKTOK_TOKEN_FILE",
+    # risk-svc API keys (file of the Secret sensory-risk-api-keys)
+    "RISK_API_KEYS_FILE",
 }
 # KAFKA_<PROPERTY> env is a librdkafka pass-through (common/core/config.c).
 KAFKA_ENV_RE = re.compile(r"^KAFKA_[A-Z0-9_]+$")
@@ -90,6 +92,15 @@ ALLOWED_CONFIG_KEYS = {
         "model.max_tokens", "batch.max_messages", "batch.max_tokens", "batch.linger_ms",
         "cache.entries", "threads",
     },
+    "risk-svc": {
+        "kafka.brokers", "kafka.group_id", "input.topics", "schemas.dir", "dlq.key_file",
+        "log.level", "metrics.addr", "message.max_bytes", "privacy.hmac_key_file",
+        "privacy.key_id", "redis.url", "redis.password_file", "redis.connect_timeout_ms",
+        "redis.command_timeout_ms", "http.addr", "http.threads", "http.max_body",
+        "risk.api_keys_file", "risk.rate_limit", "risk.rate_burst", "risk.fail_mode",
+        "rules.file", "decisions.topic", "decisions.queue_max", "history.prefix",
+        "history.order_ttl_days", "history.customer_ttl_days", "history.velocity_max",
+    },
 }
 # The env variable of a YAML key (same table entry). Env beats the file, so a
 # key set in the ConfigMap while its env is set too is dead config.
@@ -98,6 +109,7 @@ CONFIG_KEY_ENV = {
     "privacy.hmac_key_file": "PRIVACY_HMAC_KEY_FILE", "privacy.key_id": "PRIVACY_KEY_ID",
     "dlq.key_file": "DLQ_KEY_FILE", "log.level": "LOG_LEVEL", "metrics.addr": "METRICS_ADDR",
     "redis.url": "REDIS_URL", "database.url": "DATABASE_URL",
+    "risk.api_keys_file": "RISK_API_KEYS_FILE",
 }
 # Sensory's own keys under "kafka." (everything else there goes to librdkafka).
 SENSORY_KAFKA_KEYS = {"kafka.brokers", "kafka.group_id"}
@@ -111,6 +123,7 @@ KNOWN_SECRETS = {
                                "openweather.key", "facebook.token", "tiktok.token"},
     "sensory-kafka-cluster-ca-cert": {"ca.crt"},  # Strimzi cluster CA (copied)
     "privacy-shield": {"password"},  # Strimzi KafkaUser secret
+    "sensory-risk-api-keys": {"api-keys.txt"},  # risk-svc: NAME SCOPES SHA256HEX lines
 }
 
 IMAGE = "ghcr.io/sensory/sensory"

@@ -12,6 +12,7 @@
 
 #include "risk_rules.h"
 #include "testutil.h"
+#include "json/yaml.h"
 
 static risk_rules_t *defaults(void) {
   char err[512];
@@ -254,6 +255,28 @@ static void test_shipped_file_is_the_default(void **state) {
   risk_rules_destroy(def);
 }
 
+/* The ConfigMap carries the same rules (k8s/base/configmap.yaml). */
+static void test_configmap_rules_are_the_default(void **state) {
+  (void)state;
+  char path[1024], err[512];
+  const char *src = getenv("SENSORY_SOURCE_DIR");
+  snprintf(path, sizeof(path), "%s/k8s/base/configmap.yaml", src && *src ? src : ".");
+  json_t *cm = yaml_load_json_file(path, err, sizeof(err));
+  if (!cm)
+    fail_msg("%s", err);
+  json_t *text = json_object_get(json_object_get(cm, "data"), "risk-rules.yaml");
+  assert_true(json_is_string(text));
+  risk_rules_t *r =
+      risk_rules_parse(json_string_value(text), json_string_length(text), "cm", err, sizeof(err));
+  if (!r)
+    fail_msg("%s", err);
+  risk_rules_t *def = defaults();
+  assert_string_equal(risk_rules_version(r), risk_rules_version(def));
+  risk_rules_destroy(r);
+  risk_rules_destroy(def);
+  json_decref(cm);
+}
+
 static void test_version_changes_with_values_only(void **state) {
   (void)state;
   char err[512];
@@ -350,6 +373,7 @@ int main(void) {
       cmocka_unit_test(test_fail_closed),
       cmocka_unit_test(test_reasons_sorted),
       cmocka_unit_test(test_shipped_file_is_the_default),
+      cmocka_unit_test(test_configmap_rules_are_the_default),
       cmocka_unit_test(test_version_changes_with_values_only),
       cmocka_unit_test(test_merchant_overrides),
       cmocka_unit_test(test_load_errors),
