@@ -13,7 +13,9 @@ PY=/usr/bin/python3
 SECONDS_RUN="${BENCH_SECONDS:-10}"
 CONNS="${BENCH_CONNS:-16 64}"
 THREADS="${BENCH_THREADS:-4}"
-SENSORY_DEPS_BENCH=risk bash "$ROOT/deploy/deps.sh" # wrk, FastAPI, uvicorn, redis-py
+# Only what this benchmark needs (SENSORY_DEPS_BENCH=1 would add PyTorch).
+SENSORY_EXTRA_PACKAGES="wrk python3-fastapi python3-uvicorn python3-uvloop python3-httptools python3-redis" \
+  bash "$ROOT/deploy/deps.sh"
 BIN="${SENSORY_BIN:-$ROOT/build/bin}"
 if [[ ! -x "$BIN/risk-svc" || ! -x "$BIN/privacy-shield" || ! -x "$BIN/dev-broker" ]]; then
   cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
