@@ -94,8 +94,12 @@ static void *probe_main(void *arg) {
     }
     redis_was = redis;
     kafka_was = kafka;
-    /* /readyz reflects both; the API answers either way (degraded, queued). */
-    metrics_set_ready(a->metrics, redis && kafka);
+    /* /readyz reflects both; the API answers either way (degraded, queued).
+     * The stage's "kafka" condition means "partitions assigned", but a
+     * replica beyond the topic's partitions serves the API all the same: here
+     * it follows whether a broker answers. */
+    metrics_ready_condition(a->metrics, "redis", redis);
+    metrics_set_ready(a->metrics, kafka);
     struct timespec ts = {0, 500 * 1000000L};
     nanosleep(&ts, NULL);
   }
@@ -154,6 +158,7 @@ int risk_serve(service_t *svc, const risk_config_t *cfg, const redis_settings_t 
   a.no_customer = metrics_counter(m, "history_updates_total",
                                   "Order statuses applied to the history", "result", "no_customer");
   a.redis_up = metrics_gauge(m, "redis_up", "1 while Redis answers", NULL, NULL);
+  metrics_ready_condition(m, "redis", 0);
 
   if (!stdio) {
     if (cfg->decisions_topic && *cfg->decisions_topic) {
