@@ -39,7 +39,8 @@ static const conf_entry_t entries[] = {
      .offset = OFF(http_threads),
      .min = 1,
      .max = 64,
-     .doc = "API threads (each with its own Redis connection)"},
+     .doc = "API threads, each with its own Redis connection (a handler waits for Redis, so "
+            "more threads than cores keep the core busy)"},
     {.key = "http.max_body",
      .env = "RISK_HTTP_MAX_BODY",
      .type = CONF_INT,

@@ -4,15 +4,16 @@
 # wrk with keep-alive, Redis and the dev broker share the other core.
 # Prints a markdown table; targets (issue 9) are informational, exit 0 unless
 # something broke. Knobs: BENCH_SECONDS (10), BENCH_CONNS ("16 64"),
-# BENCH_THREADS (risk-svc http.threads, 4), BENCH_DECISIONS (1: publish
-# risk.decisions to the dev broker, as in production; 0: off), BENCH_KEEP=1.
+# BENCH_THREADS (risk-svc http.threads, 8), BENCH_DECISIONS (1: publish
+# risk.decisions to the dev broker, as in production; 0: off), BENCH_RISK_ARGS
+# (extra risk-svc arguments, e.g. "-X producer.linger.ms=50"), BENCH_KEEP=1.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export SENSORY_SOURCE_DIR="$ROOT"
 PY=/usr/bin/python3
 SECONDS_RUN="${BENCH_SECONDS:-10}"
 CONNS="${BENCH_CONNS:-16 64}"
-THREADS="${BENCH_THREADS:-4}"
+THREADS="${BENCH_THREADS:-8}"
 # Only what this benchmark needs (SENSORY_DEPS_BENCH=1 would add PyTorch).
 SENSORY_EXTRA_PACKAGES="wrk python3-fastapi python3-uvicorn python3-uvloop python3-httptools python3-redis" \
   bash "$ROOT/deploy/deps.sh"
@@ -75,7 +76,7 @@ print('local i = 0')
 print('wrk.method = "POST"')
 print('wrk.headers["Content-Type"] = "application/json"')
 print('wrk.headers["X-API-Key"] = "%s"' % key)
-print('request = function() i = i %% #bodies + 1; return wrk.format(nil, "/api/v1/risk-score", nil, bodies[i]) end')
+print('request = function() i = i % #bodies + 1; return wrk.format(nil, "/api/v1/risk-score", nil, bodies[i]) end')
 PY
 
 # run_wrk NAME URL CONNS → "rps p50_ms p99_ms non2xx"
@@ -105,6 +106,12 @@ run_contender() { # NAME PORT START_CMD...
   pid=$!
   record_pid "$T" "$name" "$pid"
   wait_for_port "$port" 30 "$pid"
+  # One request by hand first: a benchmark of error answers measures nothing.
+  local first
+  first="$(curl -s -w ' %{http_code}' -H "X-API-Key: $KEY" -H 'Content-Type: application/json' \
+    --data-binary "$(sed -n 's/^local bodies = {\[==\[\(.*\)\]==\],.*/\1/p' "$T/post.lua" | sed 's/\]==\],\[==\[.*//')" \
+    "http://127.0.0.1:$port/api/v1/risk-score")"
+  [[ "$first" == *" 200" ]] || { echo "$name does not answer 200: $first" >&2; return 1; }
   # Warm-up (connections, Redis, librdkafka), then one measured run per
   # connection count.
   taskset -c 1 wrk -t1 -c16 -d2s -s "$T/post.lua" "http://127.0.0.1:$port" >/dev/null 2>&1
@@ -120,7 +127,7 @@ run_contender() { # NAME PORT START_CMD...
 
 P1="$(free_port)"
 RISK_HTTP_ADDR="127.0.0.1:$P1" RISK_HTTP_THREADS="$THREADS" RISK_RATE_LIMIT=0 \
-  RISK_DECISIONS_TOPIC="$DECISIONS" run_contender risk-svc "$P1" "$BIN/risk-svc"
+  RISK_DECISIONS_TOPIC="$DECISIONS" run_contender risk-svc "$P1" "$BIN/risk-svc" ${BENCH_RISK_ARGS:-}
 if [[ -n "$DECISIONS" ]]; then
   published="$($PY "$ROOT/tests/tools/kafka_tool.py" count -b "$KAFKA_BROKERS" --topics risk.decisions)"
   echo "risk.decisions: $published decisions published"
