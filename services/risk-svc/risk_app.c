@@ -73,9 +73,10 @@ static int history_transform(void *ctx, const stage_msg_t *msg, json_t *doc, sta
 static void *probe_main(void *arg) {
   app_t *a = arg;
   int redis_was = -1, kafka_was = -1;
-  while (!atomic_load(&a->stop)) {
-    /* Traffic keeps the state fresh; without it (or while down) ask. */
-    if (!risk_history_up(a->history) || redis_was != 1)
+  for (unsigned round = 0; !atomic_load(&a->stop); round++) {
+    /* Traffic keeps the state fresh; while down, and every 2 s without
+     * traffic, ask. */
+    if (!risk_history_up(a->history) || redis_was != 1 || round % 4 == 0)
       risk_history_ping(a->history, a->probe_slot);
     int redis = risk_history_up(a->history);
     int kafka = a->decisions ? risk_decisions_up(a->decisions) : 1;
