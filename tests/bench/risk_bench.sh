@@ -99,6 +99,7 @@ PY
 }
 
 declare -A RES
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime of the process
 run_contender() { # NAME PORT START_CMD...
   local name="$1" port="$2" pid
   shift 2
@@ -116,8 +117,15 @@ run_contender() { # NAME PORT START_CMD...
   # connection count.
   taskset -c 1 wrk -t1 -c16 -d2s -s "$T/post.lua" "http://127.0.0.1:$port" >/dev/null 2>&1
   for c in $CONNS; do
+    local t0 t1 n
+    t0="$(cpu_ticks "$pid")"
     RES[$name-$c]="$(run_wrk "$name" "http://127.0.0.1:$port" "$c")"
-    echo "$name c=$c: $(awk '{printf "%s req/s, p50 %s ms, p99 %s ms, non-2xx %s", $1, $2, $3, $4}' <<<"${RES[$name-$c]}")"
+    t1="$(cpu_ticks "$pid")"
+    n="$(awk '/requests in/ {print $1}' "$T/logs/wrk-$name-$c.txt")"
+    # CPU per request (user + system of every thread): what other load on a
+    # shared machine disturbs least.
+    RES[$name-$c-cpu]="$($PY -c "print(round(($t1 - $t0) * 1e6 / $(getconf CLK_TCK) / max($n, 1), 1))")"
+    echo "$name c=$c: $(awk '{printf "%s req/s, p50 %s ms, p99 %s ms, non-2xx %s", $1, $2, $3, $4}' <<<"${RES[$name-$c]}"), ${RES[$name-$c-cpu]} us CPU/request"
   done
   RES[$name-rss]="$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")"
   kill -TERM "$pid"
@@ -137,13 +145,14 @@ run_contender peer "$P2" /usr/bin/python3 -m uvicorn --app-dir "$ROOT/tests/benc
   --host 127.0.0.1 --port "$P2" --loop uvloop --http httptools --workers 1 --log-level warning
 
 echo
-echo "| connections | risk-svc req/s | p50 / p99 ms | FastAPI peer req/s | p50 / p99 ms | ratio |"
-echo "|---:|---:|---:|---:|---:|---:|"
+echo "| connections | risk-svc req/s | p50 / p99 ms | CPU µs/req | FastAPI peer req/s | p50 / p99 ms | CPU µs/req | ratio req/s (CPU) |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 for c in $CONNS; do
   read -r r1 a1 b1 n1 <<<"${RES[risk-svc-$c]}"
   read -r r2 a2 b2 n2 <<<"${RES[peer-$c]}"
-  printf '| %s | %s | %s / %s | %s | %s / %s | %.1fx |\n' "$c" "$r1" "$a1" "$b1" "$r2" "$a2" "$b2" \
-    "$($PY -c "print($r1 / max($r2, 1))")"
+  u1="${RES[risk-svc-$c-cpu]}" u2="${RES[peer-$c-cpu]}"
+  printf '| %s | %s | %s / %s | %s | %s | %s / %s | %s | %.1fx (%.1fx) |\n' "$c" "$r1" "$a1" "$b1" "$u1" \
+    "$r2" "$a2" "$b2" "$u2" "$($PY -c "print($r1 / max($r2, 1))")" "$($PY -c "print($u2 / max($u1, 0.1))")"
   if [[ "$n1" != 0 || "$n2" != 0 ]]; then echo "WARNING: non-2xx answers: risk-svc $n1, peer $n2"; fi
 done
 read -r r1 _ b1 _ <<<"${RES[risk-svc-16]:-0 0 0 0}"
