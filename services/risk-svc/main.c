@@ -27,7 +27,7 @@ static const char usage[] =
 int main(int argc, char **argv) {
   risk_config_t cfg = {0};
   redis_settings_t redis = {0};
-  conf_section_t own[] = {{risk_config_entries(), &cfg}, {redis_conf_entries(), &redis}};
+  conf_section_t own[] = {{risk_config_entries(), &cfg}, {risk_redis_entries(), &redis}};
   risk_cli_args_t cli;
   service_t svc;
 

@@ -127,6 +127,21 @@ const conf_entry_t *risk_config_entries(void) {
   return entries;
 }
 
+const conf_entry_t *risk_redis_entries(void) {
+  static conf_entry_t copy[16];
+  if (!copy[0].key) {
+    const conf_entry_t *e = redis_conf_entries();
+    for (size_t i = 0; e[i].key && i + 1 < sizeof(copy) / sizeof(copy[0]); i++) {
+      copy[i] = e[i];
+      if (strcmp(e[i].key, "redis.command_timeout_ms") == 0)
+        copy[i].def = "50";
+      else if (strcmp(e[i].key, "redis.connect_timeout_ms") == 0)
+        copy[i].def = "200";
+    }
+  }
+  return copy;
+}
+
 int risk_config_check(const risk_config_t *c, risk_fail_mode_t *mode, char *errstr,
                       size_t errstr_size) {
   if (strcmp(c->fail_mode, "open") == 0)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "net/redis.h"
 #include "risk_rules.h"
 
 typedef struct risk_config {
@@ -30,6 +31,12 @@ typedef struct risk_config {
 
 /* The table (static storage) for a risk_config_t section. */
 const conf_entry_t *risk_config_entries(void);
+
+/* The shared Redis settings (net/redis.h) with risk-svc's defaults: a
+ * command timeout of 50 ms and a connect timeout of 200 ms, because an
+ * answer waits for Redis at most that long before it is given degraded.
+ * Static storage, built on the first call (at start-up, one thread). */
+const conf_entry_t *risk_redis_entries(void);
 
 /* Checks what the table cannot (fail_mode's values, rate >= 0). Returns 0,
  * or -1 with errstr naming the setting. */

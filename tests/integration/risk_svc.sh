@@ -13,8 +13,9 @@
 #    service still serving and nothing of a body in its log;
 #  - the blacklist: PUT/DELETE and `blacklist load` (phones hashed on load);
 #  - Redis stopped and restarted while requests flow: no crash, degraded
-#    answers, /readyz 503, recovery; Kafka down: answers go on, decisions
-#    are published once it is back; one decision per answer on risk.decisions;
+#    answers, /readyz 503, recovery; Redis hanging: a degraded answer after
+#    the command timeout; Kafka down: answers go on, decisions are published
+#    once it is back; one decision per answer on risk.decisions;
 #  - `backtest` from a file and from the topic;
 #  - no raw phone in any response, log line, metric, Redis key or value, or
 #    risk.decisions message.
@@ -216,6 +217,15 @@ check "answers have the history again at the end" \
 check "degraded answers counted ($(metric risk_svc_degraded_total))" test "$(metric risk_svc_degraded_total)" -ge "$ndeg"
 check "outage and recovery logged" bash -c "grep -q redis_unavailable '$T/logs/risk-svc.log' && grep -q redis_recovered '$T/logs/risk-svc.log'"
 
+# ---- Redis hanging (SIGSTOP): the answer waits only the command timeout ----------
+rpid="$(recorded_pid "$T" redis)"
+kill -STOP "$rpid"
+hung="$(curl -s --max-time 10 -H "X-API-Key: $GW" --data-binary "$(body hang1 100 "$ONE")" \
+  "$URL/api/v1/risk-score" || true)"
+kill -CONT "$rpid"
+check "Redis hanging: answered anyway, degraded" grep -q '"degraded":true' <<<"$hung"
+check "Redis back from hanging: readyz" wait_ready risk-svc 20
+
 # ---- Kafka down: answers go on, decisions follow -------------------------------
 dev_broker_ctl "$T" broker-down 1 >/dev/null
 for i in 1 2 3 4 5; do
@@ -223,8 +233,8 @@ for i in 1 2 3 4 5; do
 done
 dev_broker_ctl "$T" broker-up 1 >/dev/null
 ANSWERED="$(grep -c '"decision_id"' "$T/answers.jsonl")"
-# scored customers + the load + Bearer, ok1, bl1-bl3, three loaded, five while Kafka was down
-N_200=$((ANSWERED + n200 + 13))
+# scored customers + the load + Bearer, ok1, bl1-bl3, three loaded, hang1, five while Kafka was down
+N_200=$((ANSWERED + n200 + 14))
 dec="$(($(metric 'risk_svc_decisions_total{decision="accept"}') + $(metric 'risk_svc_decisions_total{decision="advance_payment_required"}')))"
 check_eq "decisions counted by outcome" "$N_200" "$dec"
 check "decisions queued while Kafka was down reach risk.decisions" wait_count risk.decisions "$N_200" 60
