@@ -40,10 +40,6 @@ static const char *scalar(yaml_node_t *node) {
   return v;
 }
 
-static char *dup_or_null(const char *s) {
-  return s ? strdup(s) : NULL;
-}
-
 static int parse_int(const char *s, long lo, long hi, int *out) {
   if (!s)
     return -1;
@@ -59,7 +55,7 @@ static int parse_int(const char *s, long lo, long hi, int *out) {
 static int parse_topic(yaml_document_t *doc, yaml_node_t *map, size_t idx, topic_info_t *t,
                        char *errstr, size_t errstr_size) {
   const char *name = NULL, *parts = NULL, *retention = NULL, *key = NULL, *schema = NULL,
-             *dlq = NULL;
+             *dlq = NULL, *ingest = NULL;
   if (map->type != YAML_MAPPING_NODE) {
     snprintf(errstr, errstr_size, "topics[%zu] is not a mapping", idx);
     return -1;
@@ -81,6 +77,8 @@ static int parse_topic(yaml_document_t *doc, yaml_node_t *map, size_t idx, topic
       schema = v;
     else if (!strcmp(k, "dead_letters"))
       dlq = v;
+    else if (!strcmp(k, "ingest"))
+      ingest = v;
   }
   if (!name || !topics_name_valid(name)) {
     snprintf(errstr, errstr_size, "topics[%zu]: missing or invalid name", idx);
@@ -95,12 +93,17 @@ static int parse_topic(yaml_document_t *doc, yaml_node_t *map, size_t idx, topic
     snprintf(errstr, errstr_size, "topic %s: retention_hours must be a positive number", name);
     return -1;
   }
+  if (ingest && strcmp(ingest, "true") && strcmp(ingest, "false")) {
+    snprintf(errstr, errstr_size, "topic %s: ingest must be true or false", name);
+    return -1;
+  }
+  t->ingest = ingest && !strcmp(ingest, "true");
   if (dlq && !topics_name_valid(dlq)) {
     snprintf(errstr, errstr_size, "topic %s: dead_letters is not a topic name", name);
     return -1;
   }
   if (!(t->name = strdup(name)) || (key && !(t->key = strdup(key))) ||
-      (schema && !(t->schema = strdup(schema))) || (dlq && !(t->dead_letters = dup_or_null(dlq)))) {
+      (schema && !(t->schema = strdup(schema))) || (dlq && !(t->dead_letters = strdup(dlq)))) {
     snprintf(errstr, errstr_size, "out of memory");
     return -1;
   }

@@ -10,6 +10,7 @@
  * key: the message field used as the Kafka key, null for none, "original" for
  * dead-letter topics (the failed message's own key). dead_letters: the topic
  * bad messages of this one go to; null on the dead-letter topics themselves.
+ * ingest: true on the topics raw records enter by (before privacy-shield).
  * Unknown keys are ignored (tools read more than this module does).
  *
  * Depends on libyaml only, so the dev broker compiles this file on its own.
@@ -31,6 +32,7 @@ typedef struct topic_info {
   const char *key;          /* NULL when the topic has no key */
   const char *schema;       /* contract file in schemas.dir, or NULL */
   const char *dead_letters; /* NULL for dead-letter topics */
+  int ingest;               /* 1: raw records from outside (scraper-ingest writes it) */
 } topic_info_t;
 
 typedef struct topics topics_t;

@@ -159,7 +159,8 @@ static int produce_one(kctx_t *k, tracker_t *t, const char *topic, const char *k
   /* Back-pressure for up to 10 minutes: far beyond any healthy broker's
    * delivery time, short enough that a wedged producer ends the process. */
   rd_kafka_resp_err_t err =
-      kafka_produce(k->producer, topic, key, key_len, payload, len, NULL, 0, t, 600000);
+      kafka_produce(k->producer, topic, key, key_len, payload, len, NULL,
+                    t->msg.timestamp_ms > 0 ? t->msg.timestamp_ms : 0, t, 600000);
   if (!err)
     t->pending++;
   return (int)err;

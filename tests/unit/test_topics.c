@@ -35,6 +35,9 @@ static void test_repository_file(void **state) {
   assert_null(topics_find(t, "audit.privacy")->key); /* key: null */
   assert_null(topics_find(t, "dead-letters-market")->dead_letters);
   assert_null(topics_find(t, "no.such.topic"));
+  assert_true(topics_find(t, "source.market.daraz")->ingest);
+  assert_true(topics_find(t, "context.weather")->ingest);
+  assert_false(c->ingest); /* clean.social is written behind privacy-shield only */
   /* Every topic but the dead-letter ones routes somewhere that exists. */
   for (size_t i = 0; i < topics_count(t); i++) {
     const topic_info_t *ti = topics_at(t, i);
@@ -61,6 +64,7 @@ static void test_refusals(void **state) {
       {"topics:\n  - {name: a, partitions: 1, dead_letters: b}\n"
        "  - {name: b, partitions: 1, dead_letters: a}\n",
        "has dead_letters itself"},
+      {"topics:\n  - {name: a, partitions: 1, ingest: yes}\n", "ingest must be true or false"},
       {"topics: {}\n", "no \"topics\" sequence"},
       {"- a\n", "top level is not a mapping"},
       {"topics:\n  - just-a-string\n", "is not a mapping"},
