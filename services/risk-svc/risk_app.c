@@ -16,7 +16,7 @@
 #include "risk_history.h"
 #include "risk_http.h"
 
-typedef struct app {
+typedef struct serving {
   risk_history_t *history;
   risk_decisions_t *decisions;
   metrics_t *metrics;
@@ -24,21 +24,21 @@ typedef struct app {
   metrics_counter_t *applied, *duplicate, *no_customer;
   metrics_gauge_t *redis_up;
   atomic_int stop;
-} app_t;
+} serving_t;
 
 /* ---- the store and the stage ------------------------------------------- */
 
 static int store_lookup(void *ctx, unsigned thread, const char *phash, int64_t now,
                         risk_features_t *f) {
-  return risk_history_lookup(((app_t *)ctx)->history, thread, phash, now, f);
+  return risk_history_lookup(((serving_t *)ctx)->history, thread, phash, now, f);
 }
 
 static int store_put(void *ctx, unsigned thread, const char *phash, const char *note, int64_t ttl) {
-  return risk_history_blacklist_put(((app_t *)ctx)->history, thread, phash, note, ttl);
+  return risk_history_blacklist_put(((serving_t *)ctx)->history, thread, phash, note, ttl);
 }
 
 static int store_del(void *ctx, unsigned thread, const char *phash, int *removed) {
-  return risk_history_blacklist_del(((app_t *)ctx)->history, thread, phash, removed);
+  return risk_history_blacklist_del(((serving_t *)ctx)->history, thread, phash, removed);
 }
 
 /* sink.snowflake.orders → counters. Emits nothing. */
@@ -46,7 +46,7 @@ static int history_transform(void *ctx, const stage_msg_t *msg, json_t *doc, sta
                              stage_fail_t *fail) {
   (void)msg;
   (void)out;
-  app_t *a = ctx;
+  serving_t *a = ctx;
   risk_order_event_t ev;
   char err[256];
   int rc = risk_order_event_from_json(doc, &ev, fail->message, sizeof(fail->message));
@@ -71,7 +71,7 @@ static int history_transform(void *ctx, const stage_msg_t *msg, json_t *doc, sta
 /* ---- readiness ---------------------------------------------------------- */
 
 static void *probe_main(void *arg) {
-  app_t *a = arg;
+  serving_t *a = arg;
   int redis_was = -1, kafka_was = -1;
   for (unsigned round = 0; !atomic_load(&a->stop); round++) {
     /* Traffic keeps the state fresh; while down, and every 2 s without
@@ -109,7 +109,7 @@ static void *probe_main(void *arg) {
 
 /* ---- serve -------------------------------------------------------------- */
 
-int risk_serve(service_t *svc, const risk_config_t *cfg, const redis_settings_t *redis) {
+int risk_serve(app_t *app, const risk_config_t *cfg, const redis_settings_t *redis) {
   char errstr[1024];
   int code = 2;
   risk_fail_mode_t mode;
@@ -120,9 +120,9 @@ int risk_serve(service_t *svc, const risk_config_t *cfg, const redis_settings_t 
   risk_http_t *http = NULL;
   pthread_t probe;
   int probe_started = 0;
-  const int stdio = svc->stage.stdio;
+  const int stdio = app->stage.stdio;
   unsigned threads = (unsigned)cfg->http_threads;
-  app_t a = {.metrics = svc->metrics, .stage_slot = threads, .probe_slot = threads + 1};
+  serving_t a = {.metrics = app->metrics, .stage_slot = threads, .probe_slot = threads + 1};
 
   if (risk_config_check(cfg, &mode, errstr, sizeof(errstr)) != 0) {
     log_error("config", "%s", errstr);
@@ -151,7 +151,7 @@ int risk_serve(service_t *svc, const risk_config_t *cfg, const redis_settings_t 
     log_error("config", "redis: %s", errstr);
     goto out;
   }
-  metrics_t *m = svc->metrics;
+  metrics_t *m = app->metrics;
   a.applied = metrics_counter(m, "history_updates_total", "Order statuses applied to the history",
                               "result", "applied");
   a.duplicate = metrics_counter(m, "history_updates_total", "Order statuses applied to the history",
@@ -163,10 +163,10 @@ int risk_serve(service_t *svc, const risk_config_t *cfg, const redis_settings_t 
 
   if (!stdio) {
     if (cfg->decisions_topic && *cfg->decisions_topic) {
-      risk_decisions_opts_t dopts = {.brokers = svc->stage.brokers,
+      risk_decisions_opts_t dopts = {.brokers = app->settings.brokers,
                                      .topic = cfg->decisions_topic,
-                                     .props = svc->conf.kafka,
-                                     .nprops = svc->conf.kafka_count,
+                                     .props = app->conf.kafka,
+                                     .nprops = app->conf.kafka_count,
                                      .queue_max = cfg->decisions_queue_max,
                                      .metrics = m};
       if (!(a.decisions = risk_decisions_new(&dopts, errstr, sizeof(errstr)))) {
@@ -178,7 +178,7 @@ int risk_serve(service_t *svc, const risk_config_t *cfg, const redis_settings_t 
         .rules = rules,
         .keys = keys,
         .hasher = hasher,
-        .schemas_dir = cfg->schemas_dir,
+        .schemas_dir = app->settings.schemas_dir,
         .store = {store_lookup, store_put, store_del, &a},
         .sink = {a.decisions ? risk_decisions_publish : NULL, a.decisions},
         .fail_mode = mode,
@@ -204,14 +204,14 @@ int risk_serve(service_t *svc, const risk_config_t *cfg, const redis_settings_t 
               "serving the API");
   }
   stage_options_t opts = {.transform = history_transform, .ctx = &a};
-  service_stage_options(svc, &opts);
-  code = stage_run(&svc->stage, &opts);
+  app_stage_options(app, &opts);
+  code = stage_run(&app->stage, &opts);
 out:
   atomic_store(&a.stop, 1);
   if (probe_started)
     pthread_join(probe, NULL);
   risk_http_stop(http); /* no handler runs after this */
-  int left = risk_decisions_destroy(a.decisions, (int)svc->stage.shutdown_timeout_ms);
+  int left = risk_decisions_destroy(a.decisions, (int)app->stage.shutdown_timeout_ms);
   if (left)
     log_warn("decisions_unpublished", "%d decisions not acknowledged at shutdown", left);
   risk_api_destroy(api);

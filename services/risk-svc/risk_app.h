@@ -7,7 +7,7 @@
 #ifndef RISK_APP_H
 #define RISK_APP_H
 
-#include "core/service.h"
+#include "app/app.h"
 #include "net/redis.h"
 #include "risk_config.h"
 
@@ -26,12 +26,12 @@ int risk_cli_take(int *argc, char **argv, risk_cli_args_t *out);
 
 /* The service: API on http.addr, history from the input topics (or --stdio),
  * decisions to decisions.topic; until SIGTERM. */
-int risk_serve(service_t *svc, const risk_config_t *cfg, const redis_settings_t *redis);
+int risk_serve(app_t *app, const risk_config_t *cfg, const redis_settings_t *redis);
 
 /* risk-svc blacklist load FILE: CSV rows "phone or hash[,reason[,ttl_days]]". */
 int risk_blacklist_load(const risk_config_t *cfg, const redis_settings_t *redis, const char *path);
 
 /* risk-svc backtest --rules NEW.yaml --from file:orders.jsonl|topic:NAME. */
-int risk_backtest_cmd(service_t *svc, const risk_config_t *cfg, const risk_cli_args_t *args);
+int risk_backtest_cmd(app_t *app, const risk_config_t *cfg, const risk_cli_args_t *args);
 
 #endif

@@ -250,15 +250,14 @@ static int read_file(risk_backtest_t *b, const char *path, long *skipped, long *
   return 0;
 }
 
-static int read_topic(risk_backtest_t *b, service_t *svc, const char *topic, long *skipped,
-                      long *bad) {
+static int read_topic(risk_backtest_t *b, app_t *app, const char *topic, long *skipped, long *bad) {
   char errstr[512];
   conf_kv_t over[] = {{.key = "enable.auto.commit", .value = "false"},
                       {.key = "enable.partition.eof", .value = "true"}};
-  kafka_client_opts_t ko = {.brokers = svc->stage.brokers,
+  kafka_client_opts_t ko = {.brokers = app->settings.brokers,
                             .client_id = "risk-svc-backtest",
-                            .props = svc->conf.kafka,
-                            .nprops = svc->conf.kafka_count,
+                            .props = app->conf.kafka,
+                            .nprops = app->conf.kafka_count,
                             .overrides = over,
                             .noverrides = 2,
                             .group_id = "risk-svc-backtest"};
@@ -309,7 +308,7 @@ out:
   return rc;
 }
 
-int risk_backtest_cmd(service_t *svc, const risk_config_t *cfg, const risk_cli_args_t *args) {
+int risk_backtest_cmd(app_t *app, const risk_config_t *cfg, const risk_cli_args_t *args) {
   char errstr[512];
   if (!args->rules || !args->from ||
       (strncmp(args->from, "file:", 5) != 0 && strncmp(args->from, "topic:", 6) != 0)) {
@@ -331,7 +330,7 @@ int risk_backtest_cmd(service_t *svc, const risk_config_t *cfg, const risk_cli_a
   long skipped = 0, bad = 0;
   int rc = !b                     ? -1
            : args->from[0] == 'f' ? read_file(b, args->from + 5, &skipped, &bad)
-                                  : read_topic(b, svc, args->from + 6, &skipped, &bad);
+                                  : read_topic(b, app, args->from + 6, &skipped, &bad);
   risk_backtest_report_t rep;
   if (rc == 0 && risk_backtest_run(b, &rep) == 0) {
     if (args->json) {

@@ -8,13 +8,6 @@
 #define OFF(f) offsetof(risk_config_t, f)
 
 static const conf_entry_t entries[] = {
-    {.key = "schemas.dir",
-     .env = "SCHEMAS_DIR",
-     .type = CONF_STRING,
-     .def = "/usr/local/share/sensory/schemas",
-     .offset = OFF(schemas_dir),
-     .required = 1,
-     .doc = "directory of the JSON Schema contracts (risk_request.json, ...)"},
     {.key = "privacy.hmac_key_file",
      .env = "PRIVACY_HMAC_KEY_FILE",
      .type = CONF_STRING,

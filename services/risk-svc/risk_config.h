@@ -1,5 +1,5 @@
-/* risk_config — risk-svc's own settings table (the stage's shared settings
- * and redis_conf_entries() come on top; see main.c). */
+/* risk_config — risk-svc's own settings table (the start-up's shared and
+ * stage settings and the Redis section come on top; see main.c). */
 #ifndef RISK_CONFIG_H
 #define RISK_CONFIG_H
 
@@ -10,7 +10,6 @@
 #include "risk_rules.h"
 
 typedef struct risk_config {
-  char *schemas_dir;
   char *hmac_key_file;
   char *key_id;
   char *http_addr;
