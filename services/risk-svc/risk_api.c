@@ -19,11 +19,21 @@ static const int known_status[] = {200, 400, 401, 403, 429, 500, 503};
 #define NSTATUS (sizeof(known_status) / sizeof(known_status[0]))
 
 enum { ROUTE_SCORE, ROUTE_BLACKLIST_PUT, ROUTE_BLACKLIST_DELETE, ROUTE_COUNT };
-static const char *const route_metric[ROUTE_COUNT] = {
-    "http_score_seconds",
-    "http_blacklist_put_seconds",
-    "http_blacklist_delete_seconds",
+/* The route label of http_request_seconds: method and path template. */
+static const char *const route_label[ROUTE_COUNT] = {
+    "POST /api/v1/risk-score",
+    "PUT /api/v1/blacklist",
+    "DELETE /api/v1/blacklist",
 };
+#define LATENCY_METRIC "http_request_seconds"
+#define LATENCY_HELP "API request handling time per route and answered status"
+
+static metrics_histogram_t *latency_series(metrics_t *m, int route, int status) {
+  char st[8];
+  snprintf(st, sizeof(st), "%d", status);
+  const char *labels[] = {"route", route_label[route], "status", st, NULL};
+  return metrics_histogram_labels(m, LATENCY_METRIC, LATENCY_HELP, labels);
+}
 
 struct risk_api {
   risk_api_options_t o;
@@ -110,12 +120,8 @@ risk_api_t *risk_api_new(const risk_api_options_t *o, char *errstr, size_t errst
   metrics_t *m = o->metrics;
   if (m) {
     for (int r = 0; r < ROUTE_COUNT; r++)
-      for (size_t s = 0; s < NSTATUS; s++) {
-        char st[8];
-        snprintf(st, sizeof(st), "%d", known_status[s]);
-        a->latency[r][s] = metrics_histogram(
-            m, route_metric[r], "Request handling time per answered status", "status", st);
-      }
+      for (size_t s = 0; s < NSTATUS; s++)
+        a->latency[r][s] = latency_series(m, r, known_status[s]);
     a->decisions[0] =
         metrics_counter(m, "decisions_total", "Scoring decisions by outcome", "decision", "accept");
     a->decisions[1] = metrics_counter(m, "decisions_total", "Scoring decisions by outcome",
@@ -162,12 +168,8 @@ static void observe(risk_api_t *a, int route, int status, int64_t t0_us) {
   for (size_t s = 0; s < NSTATUS; s++)
     if (known_status[s] == status)
       h = a->latency[route][s];
-  if (!h) {
-    char st[8];
-    snprintf(st, sizeof(st), "%d", status);
-    h = metrics_histogram(a->o.metrics, route_metric[route],
-                          "Request handling time per answered status", "status", st);
-  }
+  if (!h)
+    h = latency_series(a->o.metrics, route, status);
   metrics_histogram_observe(h, (double)(mono_us() - t0_us) / 1e6);
 }
 

@@ -119,11 +119,13 @@ static void test_routes(void **state) {
       pii_hasher_new((const unsigned char *)k, strlen(k), NULL, err, sizeof(err));
   const char *src = getenv("SENSORY_SOURCE_DIR");
   snprintf(dir, sizeof(dir), "%s/schemas", src && *src ? src : ".");
+  metrics_t *m = metrics_new("risk-svc");
   risk_api_options_t o = {.rules = rules,
                           .keys = keys,
                           .hasher = hasher,
                           .schemas_dir = dir,
-                          .store = {lookup, put, del, NULL}};
+                          .store = {lookup, put, del, NULL},
+                          .metrics = m};
   risk_api_t *api = risk_api_new(&o, err, sizeof(err));
   assert_non_null(api);
   risk_http_t *http = risk_http_start("127.0.0.1:0", 2, 4096, api, err, sizeof(err));
@@ -184,7 +186,21 @@ static void test_routes(void **state) {
   }
   assert_true(got429);
   risk_http_stop(http);
+  /* Latency per route and status; outcomes, degraded answers, refusals. */
+  char *mtext = metrics_render(m);
+  assert_non_null(strstr(
+      mtext,
+      "risk_svc_http_request_seconds_count{route=\"POST /api/v1/risk-score\",status=\"200\"}"));
+  assert_non_null(strstr(
+      mtext,
+      "risk_svc_http_request_seconds_count{route=\"DELETE /api/v1/blacklist\",status=\"503\"} 1"));
+  assert_non_null(strstr(mtext, "risk_svc_degraded_total 1"));
+  assert_non_null(strstr(mtext, "risk_svc_auth_failures_total{reason=\"scope\"} 1"));
+  assert_non_null(strstr(mtext, "risk_svc_rate_limited_total 1"));
+  assert_null(strstr(mtext, "1711234567"));
+  free(mtext);
   risk_api_destroy(api);
+  metrics_destroy(m);
   risk_keys_destroy(keys);
   risk_rules_destroy(rules);
   pii_hasher_destroy(hasher);
