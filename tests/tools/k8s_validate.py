@@ -634,6 +634,10 @@ class Context:
         self.deprecated = set()  # "Kind apiVersion" of deprecated CRD versions in use
 
 
+# Programs whose readiness probe is /healthz on purpose (see the manifest).
+READY_WHEN_ALIVE = {"risk-svc": "/healthz"}
+
+
 def service_of_container(c):
     cmd = (c.get("command") or [None])[0] or ""
     return os.path.basename(cmd) if cmd.startswith("/usr/local/bin/") else c.get("name")
@@ -690,7 +694,10 @@ def check_pod(o, spec, objs, ctx, errs, prod):
         ports = {p.get("name"): p for p in c.get("ports") or []}
         if o.get("kind") in ("Deployment", "StatefulSet", "DaemonSet") and \
                 c in (spec.get("containers") or []):
-            for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+            # An API that answers degraded without its dependencies (risk-svc,
+            # fail-open) must stay in its Service: it is ready when alive.
+            ready = READY_WHEN_ALIVE.get(service_of_container(c), "/readyz")
+            for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", ready)):
                 pr = c.get(probe)
                 if not pr:
                     errs.append(f"{cw}: {probe} missing")
