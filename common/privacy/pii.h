@@ -17,8 +17,8 @@
  *
  * Threads: a hasher is read-only after pii_hasher_new(); pii_hash_identifier
  * and pii_scrub_text may be called concurrently on one hasher (each call
- * duplicates the precomputed keyed HMAC context). Nothing here logs; error
- * strings never contain the key or the value being hashed.
+ * copies the precomputed keyed SHA-256 states onto its own stack). Nothing
+ * here logs; error strings never contain the key or the value being hashed.
  */
 #ifndef SENSORY_PII_H
 #define SENSORY_PII_H
