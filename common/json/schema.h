@@ -1,4 +1,5 @@
-/* schema — JSON Schema (draft 2020-12 subset) validation of jansson documents.
+/* schema — JSON Schema (draft 2020-12 subset) validation of JSON values, as
+ * jsonf documents (the allocation-free form, json/jsonf.h) or jansson values.
  *
  * A schema file is compiled once at start-up into a tree of checks; validating a
  * message walks that tree only.  Supported keywords: type, required, properties,
@@ -19,6 +20,8 @@
 
 #include <jansson.h>
 #include <stddef.h>
+
+#include "json/jsonf.h"
 
 typedef struct schema schema_t;
 
@@ -45,10 +48,17 @@ schema_t *schema_load_json(const json_t *doc, char *errstr, size_t errstr_size);
 /* Frees a schema; NULL is accepted. */
 void schema_destroy(schema_t *schema);
 
-/* Returns 0 when instance is valid. Otherwise returns -1 and writes the first
- * failure as "<json-pointer>: <reason>", e.g. "/quantity: must be > 0" or
- * "/customer_phone: must be string" ("": the root). Thread-safe for concurrent
- * validations against one schema. */
+/* Returns 0 when the document value instance is valid. Otherwise returns -1
+ * and writes the first failure as "<json-pointer>: <reason>", e.g.
+ * "/quantity: must be > 0" or "/customer_phone: must be string" ("": the
+ * root). Allocates nothing. Thread-safe for concurrent validations against one
+ * schema. */
+int schema_validate_node(const schema_t *schema, const jsonf_node_t *instance, char *errstr,
+                         size_t errstr_size);
+
+/* Same for a jansson value, laid out as a document first (in a per-thread
+ * scratch document): the same walk, the same answers. A value nested deeper
+ * than 2048 levels fails with ": nesting too deep". */
 int schema_validate(const schema_t *schema, const json_t *instance, char *errstr,
                     size_t errstr_size);
 

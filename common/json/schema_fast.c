@@ -1,9 +1,10 @@
 /* schema_fast — compile-time tables that let the per-message walk skip the
  * costly general paths on the contracts' common shapes:
  *
- *  - object nodes get an open-addressing table of their property names, so the
- *    walk iterates the instance once instead of one jansson (seeded, locked)
- *    hash lookup per declared and per required property;
+ *  - object nodes get an open-addressing table of their property names, keyed
+ *    by the hash the reader already stored in each key node, so the walk
+ *    iterates the instance once instead of one lookup per declared and per
+ *    required property;
  *  - simple anchored patterns such as ^[A-Z]{3}$ or
  *    ^[A-Za-z0-9_-]{1,16}:[0-9a-f]{64}$ become a list of ASCII class
  *    repetitions matched greedily;
@@ -245,13 +246,14 @@ int schema_fast_prepare(schema_node_t *n) {
     return -1;
   n->prop_slot_mask = size - 1;
   for (size_t p = 0; p < n->n_props; p++) {
-    size_t i = (size_t)schema_key_hash(n->props[p].name, n->props[p].len) & n->prop_slot_mask;
+    size_t i = jsonf_key_hash(n->props[p].name, n->props[p].len) & n->prop_slot_mask;
     while (n->prop_slots[i])
       i = (i + 1) & n->prop_slot_mask;
     n->prop_slots[i] = (uint8_t)(p + 1);
   }
   for (size_t r = 0; r < n->n_required; r++) {
-    int p = schema_prop_index(n, n->required[r].s, n->required[r].len);
+    const schema_str_t *q = &n->required[r];
+    int p = schema_prop_index(n, jsonf_key_hash(q->s, q->len), q->s, q->len);
     if (p < 0) {
       /* A required name without a property schema: keep the general path. */
       free(n->prop_slots);
