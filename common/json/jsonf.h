@@ -167,13 +167,24 @@ char *jsonf_dumps(const json_t *v, size_t *len);
  * as jsonf_dump; on -1, out->len is left as it was. */
 int jsonf_dump_node(const jsonf_node_t *v, jsonf_buf_t *out);
 
-/* Appends to out, for callers that write their own text around values: n raw
- * bytes; a JSON string (quoted and escaped; s[0..n) must be valid UTF-8); an
- * integer in decimal. Each returns 0, or -1 (allocation failure, the 1 GiB
- * cap, invalid UTF-8), leaving out->len as it was. */
-int jsonf_buf_put(jsonf_buf_t *out, const char *s, size_t n);
-int jsonf_buf_put_string(jsonf_buf_t *out, const char *s, size_t n);
-int jsonf_buf_put_int(jsonf_buf_t *out, int64_t i);
+/* Appends s[0..n) as one JSON string literal, quotes included, escaped exactly as
+ * jsonf_dump escapes strings: for writers that build a small document by hand (an
+ * error body) without a jansson value. Returns 0, or -1 on allocation failure, output
+ * over the cap or invalid UTF-8 in s; on -1, out->len is left as it was. s may be NULL
+ * only when n is 0. */
+int jsonf_dump_string(const char *s, size_t n, jsonf_buf_t *out);
+
+/* Appends n raw bytes (already JSON, or any text) to b, growing it under the same
+ * cap as jsonf_dump. Returns 0, or -1 on allocation failure or over the cap (b
+ * unchanged). s may be NULL only when n is 0. */
+int jsonf_buf_append(jsonf_buf_t *b, const char *s, size_t n);
+
+/* Appends i in decimal, as jsonf_dump writes integers. 0 or -1 as above. */
+int jsonf_buf_append_int(jsonf_buf_t *b, int64_t i);
+
+/* Makes room for n more bytes in b (the same cap): 0 or -1. For callers that
+ * write into b->data + b->len directly and then advance b->len. */
+int jsonf_buf_reserve(jsonf_buf_t *b, size_t n);
 
 /* Frees b's data and resets it to empty; b may be NULL. */
 void jsonf_buf_free(jsonf_buf_t *b);

@@ -261,21 +261,27 @@ int jsonf_dump_node(const jsonf_node_t *v, jsonf_buf_t *out) {
   return 0;
 }
 
-int jsonf_buf_put(jsonf_buf_t *out, const char *s, size_t n) {
-  return put(out, s, n);
-}
-
-int jsonf_buf_put_string(jsonf_buf_t *out, const char *s, size_t n) {
+int jsonf_dump_string(const char *s, size_t n, jsonf_buf_t *out) {
   size_t was = out->len;
-  if (dump_string(s, n, out) < 0) {
+  if ((!s && n) || dump_string(s ? s : "", n, out) < 0) {
     out->len = was;
     return -1;
   }
   return 0;
 }
 
-int jsonf_buf_put_int(jsonf_buf_t *out, int64_t i) {
-  return dump_integer(i, out);
+int jsonf_buf_append(jsonf_buf_t *b, const char *s, size_t n) {
+  if (n && !s)
+    return -1;
+  return n ? put(b, s, n) : 0;
+}
+
+int jsonf_buf_append_int(jsonf_buf_t *b, int64_t i) {
+  return dump_integer(i, b);
+}
+
+int jsonf_buf_reserve(jsonf_buf_t *b, size_t n) {
+  return buf_reserve(b, n);
 }
 
 int jsonf_dump(const json_t *v, jsonf_buf_t *out) {

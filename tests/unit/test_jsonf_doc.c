@@ -247,16 +247,16 @@ static void test_build(void **state) {
   assert_memory_equal(out.data, want, out.len);
   /* the caller's own text around values */
   out.len = 0;
-  assert_int_equal(jsonf_buf_put(&out, "{\"t\":", 5), 0);
-  assert_int_equal(jsonf_buf_put_string(&out, "a\x01\xc3\xa9", 4), 0);
-  assert_int_equal(jsonf_buf_put(&out, ",\"i\":", 5), 0);
-  assert_int_equal(jsonf_buf_put_int(&out, INT64_MIN), 0);
-  assert_int_equal(jsonf_buf_put(&out, "}", 1), 0);
+  assert_int_equal(jsonf_buf_append(&out, "{\"t\":", 5), 0);
+  assert_int_equal(jsonf_dump_string("a\x01\xc3\xa9", 4, &out), 0);
+  assert_int_equal(jsonf_buf_append(&out, ",\"i\":", 5), 0);
+  assert_int_equal(jsonf_buf_append_int(&out, INT64_MIN), 0);
+  assert_int_equal(jsonf_buf_append(&out, "}", 1), 0);
   want = "{\"t\":\"a\\u0001\xc3\xa9\",\"i\":-9223372036854775808}";
   assert_int_equal(out.len, strlen(want));
   assert_memory_equal(out.data, want, out.len);
   size_t was = out.len;
-  assert_int_equal(jsonf_buf_put_string(&out, "\xff", 1), -1); /* invalid UTF-8 */
+  assert_int_equal(jsonf_dump_string("\xff", 1, &out), -1); /* invalid UTF-8 */
   assert_int_equal(out.len, was);
   jsonf_buf_free(&out);
   jsonf_doc_destroy(src);
