@@ -341,15 +341,22 @@ int pii_hash_identifier(const pii_hasher_t *h, const char *kind, const char *val
 
 /* ---- scrubber ------------------------------------------------------------ */
 
+/* Where scrubbed text goes: a buffer that grows (pii_scrub_text) or the
+ * caller's fixed one (pii_scrub_into), which past its end only counts. */
 typedef struct outbuf {
-  char *p; /* owned until handed to the caller */
+  char *p; /* owned until handed to the caller when grow */
   size_t len, cap;
+  int grow;
 } outbuf_t;
 
 static int out_put(outbuf_t *b, const char *s, size_t n) {
   if (n == 0)
     return 0;
-  if (n > b->cap - b->len) {
+  if (b->len > b->cap || n > b->cap - b->len) {
+    if (!b->grow) {
+      b->len += n; /* counting only: the caller retries with room for len */
+      return 0;
+    }
     size_t cap = b->cap;
     while (n > cap - b->len) {
       if (cap > ((size_t)-1 - 1) / 2)
@@ -390,17 +397,10 @@ static int emit(const pii_hasher_t *h, outbuf_t *b, const char *text, size_t *co
   return 0;
 }
 
-char *pii_scrub_text(const pii_hasher_t *h, const char *text, size_t len, size_t *out_len,
-                     pii_counts_t *counts) {
-  outbuf_t b = {NULL, 0, len + 64};
+/* The scrubber proper, writing to b; 0, or -1 on allocation or MAC failure. */
+static int scrub(const pii_hasher_t *h, const char *text, size_t len, outbuf_t *b,
+                 pii_counts_t *counts) {
   size_t i = 0, copied = 0;
-  if (out_len)
-    *out_len = 0;
-  if (!h || (!text && len > 0))
-    return NULL;
-  b.p = malloc(b.cap + 1);
-  if (!b.p)
-    return NULL;
   while (i < len) {
     unsigned char t = trigger[(unsigned char)text[i]];
     if (t == T_NONE) {
@@ -419,8 +419,8 @@ char *pii_scrub_text(const pii_hasher_t *h, const char *text, size_t len, size_t
       char norm[PII_E164_MAX + 320];
       if (pii_email_at(text, len, i, copied, &s, &e) == 0 &&
           pii_email_normalize(text + s, e - s, norm, sizeof(norm)) == 0) {
-        if (emit(h, &b, text, &copied, s, e, "email", "EMAIL_", norm, strlen(norm)) != 0)
-          goto fail;
+        if (emit(h, b, text, &copied, s, e, "email", "EMAIL_", norm, strlen(norm)) != 0)
+          return -1;
         if (counts)
           counts->emails++;
         i = e;
@@ -433,21 +433,46 @@ char *pii_scrub_text(const pii_hasher_t *h, const char *text, size_t len, size_t
     size_t n = 0;
     size_t next = pii_phone_scan_run(text, len, i, m, PII_RUN_MAX_MATCHES, &n);
     for (size_t k = 0; k < n; k++) {
-      if (emit(h, &b, text, &copied, m[k].start, m[k].end, "phone", "PHONE_", m[k].e164,
+      if (emit(h, b, text, &copied, m[k].start, m[k].end, "phone", "PHONE_", m[k].e164,
                strlen(m[k].e164)) != 0)
-        goto fail;
+        return -1;
       if (counts)
         counts->phones++;
     }
     i = next;
   }
-  if (out_put(&b, text + copied, len - copied) != 0)
-    goto fail;
+  return out_put(b, text + copied, len - copied);
+}
+
+char *pii_scrub_text(const pii_hasher_t *h, const char *text, size_t len, size_t *out_len,
+                     pii_counts_t *counts) {
+  outbuf_t b = {NULL, 0, len + 64, 1};
+  if (out_len)
+    *out_len = 0;
+  if (!h || (!text && len > 0))
+    return NULL;
+  b.p = malloc(b.cap + 1);
+  if (!b.p)
+    return NULL;
+  if (scrub(h, text, len, &b, counts) != 0) {
+    free(b.p);
+    return NULL;
+  }
   b.p[b.len] = '\0';
   if (out_len)
     *out_len = b.len;
   return b.p;
-fail:
-  free(b.p);
-  return NULL;
+}
+
+size_t pii_scrub_into(const pii_hasher_t *h, const char *text, size_t len, char *out,
+                      size_t out_size, pii_counts_t *counts) {
+  outbuf_t b = {out, 0, out ? out_size : 0, 0};
+  pii_counts_t c = {0, 0};
+  if (!h || (!text && len > 0) || scrub(h, text, len, &b, &c) != 0)
+    return (size_t)-1;
+  if (counts && b.len <= b.cap) {
+    counts->phones += c.phones;
+    counts->emails += c.emails;
+  }
+  return b.len;
 }

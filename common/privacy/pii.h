@@ -95,4 +95,12 @@ int pii_hash_identifier(const pii_hasher_t *h, const char *kind, const char *val
 char *pii_scrub_text(const pii_hasher_t *h, const char *text, size_t len, size_t *out_len,
                      pii_counts_t *counts);
 
+/* The same scrubbing into the caller's buffer out (out_size bytes; out may be
+ * NULL when out_size is 0), without allocating and without a terminating NUL.
+ * Returns the length of the scrubbed text: when it exceeds out_size, out holds
+ * only a prefix, nothing was added to *counts, and the caller calls again with
+ * at least that much room. Returns (size_t)-1 when h is NULL or a MAC fails. */
+size_t pii_scrub_into(const pii_hasher_t *h, const char *text, size_t len, char *out,
+                      size_t out_size, pii_counts_t *counts);
+
 #endif

@@ -22,9 +22,38 @@ typedef struct route {
   size_t pii_count;
 } route_t;
 
+/* One member of the clean record being assembled, in output order: a member
+ * of the source record, possibly with a new value, or an appended hash. */
+typedef struct entry {
+  const char *name; /* the key */
+  size_t name_len;
+  const jsonf_node_t *key;   /* the source's key node (keeps its hash), or NULL */
+  const jsonf_node_t *value; /* the source's value, or NULL: text[off, off + len) */
+  size_t off, len;
+  int scan; /* phones and emails in the value (a string or strings) become tokens */
+  int live; /* 0 once deleted */
+} entry_t;
+
+/* A scrubbed string in text, or (off == NO_TEXT) the source string as it was. */
+typedef struct span {
+  size_t off, len;
+} span_t;
+#define NO_TEXT ((size_t)-1)
+
 struct shield {
   const pii_hasher_t *hasher;
   route_t routes[2];
+  /* Per-message scratch, kept from message to message so that the transform
+   * allocates nothing once warm (one message at a time per shield). */
+  jsonf_doc_t *in;    /* shield_transform: the jansson record laid out */
+  jsonf_doc_t *clean; /* the clean record */
+  jsonf_buf_t text;   /* hashes and scrubbed strings the clean record points at */
+  jsonf_buf_t record; /* the clean record's bytes */
+  jsonf_buf_t audit;  /* the audit event's bytes */
+  entry_t *entries;
+  size_t entries_cap;
+  span_t *spans;
+  size_t spans_len, spans_cap;
 };
 
 static const route_t route_defaults[2] = {
@@ -45,8 +74,9 @@ static schema_t *load(const char *dir, const char *name, char *errstr, size_t er
 shield_t *shield_new(const char *schemas_dir, const pii_hasher_t *hasher, char *errstr,
                      size_t errstr_size) {
   shield_t *s = calloc(1, sizeof(*s)); /* caller owns, shield_destroy() */
-  if (!s) {
+  if (!s || !(s->in = jsonf_doc_new()) || !(s->clean = jsonf_doc_new())) {
     snprintf(errstr, errstr_size, "out of memory");
+    shield_destroy(s);
     return NULL;
   }
   s->hasher = hasher;
@@ -70,6 +100,13 @@ void shield_destroy(shield_t *s) {
     schema_destroy(s->routes[i].src);
     schema_destroy(s->routes[i].clean);
   }
+  jsonf_doc_destroy(s->in);
+  jsonf_doc_destroy(s->clean);
+  jsonf_buf_free(&s->text);
+  jsonf_buf_free(&s->record);
+  jsonf_buf_free(&s->audit);
+  free(s->entries);
+  free(s->spans);
   free(s);
 }
 
@@ -80,70 +117,220 @@ static const route_t *route_for(const shield_t *s, const char *topic) {
   return NULL;
 }
 
-/* Replaces the string with its scrubbed copy; returns 0 or -1 (out of memory). */
-static int scrub_string(const shield_t *s, json_t *str, pii_counts_t *counts) {
-  size_t out_len;
-  size_t before = counts->phones + counts->emails;
-  char *clean =
-      pii_scrub_text(s->hasher, json_string_value(str), json_string_length(str), &out_len, counts);
-  if (!clean)
-    return -1;
-  int rc = 0;
-  if (counts->phones + counts->emails != before)
-    rc = json_string_setn_nocheck(str, clean, out_len);
-  free(clean);
-  return rc;
+static void fail_oom(stage_fail_t *fail) {
+  fail->code = "internal";
+  snprintf(fail->message, sizeof(fail->message), "out of memory");
 }
 
-static int apply_policy(const shield_t *s, const route_t *r, json_t *doc, pii_counts_t *counts,
-                        size_t *hashed, stage_fail_t *fail) {
-  char hash[PII_HASH_MAX], errstr[128];
+/* ---- the policy ------------------------------------------------------------ */
+
+/* The live entry named name, or -1. */
+static long entry_find(const entry_t *e, size_t n, const char *name, size_t len) {
+  for (size_t i = 0; i < n; i++)
+    if (e[i].live && e[i].name_len == len && memcmp(e[i].name, name, len) == 0)
+      return (long)i;
+  return -1;
+}
+
+/* Lays out the policy's edits of the source record as entries, with the
+ * semantics the transform always had on a jansson object: a hash is set on its
+ * target (replacing the value in place when the key exists, else appended)
+ * and the identifier is deleted; a scanned field keeps its place. Hashes are
+ * written to s->text. Returns the entry count, or -1 with fail filled. */
+static long apply_policy(shield_t *s, const route_t *r, const jsonf_node_t *root, size_t *hashed,
+                         stage_fail_t *fail) {
+  size_t need = (size_t)root->len + r->pii_count;
+  if (need > s->entries_cap) {
+    entry_t *e = realloc(s->entries, need * sizeof(*e));
+    if (!e) {
+      fail_oom(fail);
+      return -1;
+    }
+    s->entries = e;
+    s->entries_cap = need;
+  }
+  entry_t *e = s->entries;
+  size_t n = 0;
+  const jsonf_node_t *k = root + 1;
+  for (uint32_t i = 0; i < root->len; i++, k = k + 1 + k[1].size)
+    e[n++] = (entry_t){k->v.s, k->len, k, k + 1, 0, 0, 0, 1};
+
+  char errstr[128];
   for (size_t i = 0; i < r->pii_count; i++) {
     const schema_pii_field_t *f = &r->pii[i];
-    json_t *v = json_object_get(doc, f->name);
-    if (!v)
+    long at = entry_find(e, n, f->name, strlen(f->name));
+    if (at < 0)
       continue;
+    entry_t *x = &e[at];
     if (f->action == SCHEMA_PII_SCAN) {
-      if (json_is_string(v)) {
-        if (scrub_string(s, v, counts) != 0)
-          goto oom;
-      } else if (json_is_array(v)) {
-        size_t idx;
-        json_t *item;
-        json_array_foreach(v, idx, item) {
-          if (json_is_string(item) && scrub_string(s, item, counts) != 0)
-            goto oom;
-        }
-      }
+      x->scan = 1;
       continue;
     }
     /* Hash-and-drop: the raw identifier never leaves this function. A value
      * that cannot be normalised is not guessed at: the record is dead-lettered
      * (sealed) for an operator to fix and replay. */
-    if (json_is_null(v)) {
-      json_object_del(doc, f->name);
+    if (x->value && x->value->type == JSONF_NULL) {
+      x->live = 0;
       continue;
     }
-    if (!json_is_string(v) ||
-        pii_hash_identifier(s->hasher, f->kind, json_string_value(v), json_string_length(v), hash,
-                            sizeof(hash), errstr, sizeof(errstr)) != 0) {
+    if (jsonf_buf_reserve(&s->text, PII_HASH_MAX) != 0) {
+      fail_oom(fail);
+      return -1;
+    }
+    int is_string = !x->value || x->value->type == JSONF_STRING;
+    const char *v = x->value ? x->value->v.s : s->text.data + x->off; /* text no longer moves */
+    size_t vlen = x->value ? x->value->len : x->len;
+    char *hash = s->text.data + s->text.len;
+    if (!is_string || pii_hash_identifier(s->hasher, f->kind, v, vlen, hash, PII_HASH_MAX, errstr,
+                                          sizeof(errstr)) != 0) {
       fail->code = "invalid_identifier";
       snprintf(fail->message, sizeof(fail->message), "/%s: %s", f->name,
-               json_is_string(v) ? errstr : "must be string");
+               is_string ? errstr : "must be string");
       snprintf(fail->path, sizeof(fail->path), "/%s", f->name);
       return -1;
     }
-    if (json_object_set_new(doc, f->target, json_string(hash)) != 0)
-      goto oom;
-    json_object_del(doc, f->name);
+    size_t off = s->text.len, len = strlen(hash);
+    s->text.len += len;
+    long t = entry_find(e, n, f->target, strlen(f->target));
+    if (t < 0) {
+      t = (long)n;
+      e[n++] = (entry_t){f->target, strlen(f->target), NULL, NULL, 0, 0, 0, 1};
+    }
+    e[t].value = NULL;
+    e[t].off = off;
+    e[t].len = len;
+    e[t].scan = 0;
+    e[at].live = 0; /* after the set: a target named like its field goes too */
     (*hashed)++;
   }
-  return 0;
-oom:
-  fail->code = "internal";
-  snprintf(fail->message, sizeof(fail->message), "out of memory");
-  return -1;
+  return (long)n;
 }
+
+/* Scrubs one string into s->text and records where it went (NO_TEXT: nothing
+ * found, the source string stays). The string is v[0..len), or, when v is
+ * NULL, text[at, at + len) (re-read after text grows). 0, or -1 when out of
+ * memory. */
+static int scrub_one(shield_t *s, const char *v, size_t at, size_t len, pii_counts_t *counts) {
+  if (s->spans_len == s->spans_cap) {
+    size_t cap = s->spans_cap ? s->spans_cap * 2 : 16;
+    span_t *sp = realloc(s->spans, cap * sizeof(*sp));
+    if (!sp)
+      return -1;
+    s->spans = sp;
+    s->spans_cap = cap;
+  }
+  span_t *sp = &s->spans[s->spans_len++];
+  size_t before = counts->phones + counts->emails, room = len + 64;
+  for (;;) {
+    if (jsonf_buf_reserve(&s->text, room) != 0)
+      return -1;
+    size_t got = pii_scrub_into(s->hasher, v ? v : s->text.data + at, len,
+                                s->text.data + s->text.len, s->text.cap - s->text.len, counts);
+    if (got == (size_t)-1)
+      return -1;
+    if (got <= s->text.cap - s->text.len) {
+      if (counts->phones + counts->emails == before) {
+        sp->off = NO_TEXT; /* unchanged: keep the source string (and its flags) */
+      } else {
+        sp->off = s->text.len;
+        sp->len = got;
+        s->text.len += got;
+      }
+      return 0;
+    }
+    room = got;
+  }
+}
+
+static int is_text(const entry_t *x) {
+  return !x->value;
+}
+
+/* Scrubs every scanned string of the live entries, in output order. */
+static int scrub_all(shield_t *s, const entry_t *e, size_t n, pii_counts_t *counts) {
+  s->spans_len = 0;
+  for (size_t i = 0; i < n; i++) {
+    const entry_t *x = &e[i];
+    if (!x->live || !x->scan)
+      continue;
+    if (is_text(x)) {
+      if (scrub_one(s, NULL, x->off, x->len, counts) != 0)
+        return -1;
+    } else if (x->value->type == JSONF_STRING) {
+      if (scrub_one(s, x->value->v.s, 0, x->value->len, counts) != 0)
+        return -1;
+    } else if (x->value->type == JSONF_ARRAY) {
+      const jsonf_node_t *it = x->value + 1;
+      for (uint32_t j = 0; j < x->value->len; j++, it += it->size)
+        if (it->type == JSONF_STRING && scrub_one(s, it->v.s, 0, it->len, counts) != 0)
+          return -1;
+    }
+  }
+  return 0;
+}
+
+/* A string of the clean record: the source node, or its scrubbed copy in
+ * text, which keeps the source's JSONF_PLAIN (tokens need no escaping). */
+static int add_scanned(shield_t *s, const jsonf_node_t *src, const span_t *sp) {
+  if (sp->off != NO_TEXT)
+    return jsonf_doc_add_string(s->clean, s->text.data + sp->off, sp->len, src->flags);
+  return jsonf_doc_add_value(s->clean, src);
+}
+
+/* JSONF_PLAIN when name needs no escaping in JSON output. */
+static unsigned plain(const char *name, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] >= 0x80 || name[i] == '"' ||
+        name[i] == '\\')
+      return 0;
+  return JSONF_PLAIN;
+}
+
+/* Builds the clean record from the entries; text must not move any more. */
+static const jsonf_node_t *build_clean(shield_t *s, const entry_t *e, size_t n) {
+  jsonf_doc_t *d = s->clean;
+  const span_t *sp = s->spans;
+  jsonf_doc_reset(d);
+  size_t obj = jsonf_doc_open(d, JSONF_OBJECT);
+  if (obj == (size_t)-1)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    const entry_t *x = &e[i];
+    if (!x->live)
+      continue;
+    int rc = x->key ? jsonf_doc_add_value(d, x->key)
+                    : jsonf_doc_add_key(d, x->name, x->name_len, plain(x->name, x->name_len));
+    if (rc != 0)
+      return NULL;
+    if (is_text(x)) { /* a hash (tokens need no escaping either) */
+      size_t off = x->off, len = x->len;
+      if (x->scan && sp->off != NO_TEXT) {
+        off = sp->off;
+        len = sp->len;
+      }
+      sp += x->scan;
+      rc = jsonf_doc_add_string(d, s->text.data + off, len, JSONF_PLAIN);
+    } else if (x->scan && x->value->type == JSONF_STRING) {
+      rc = add_scanned(s, x->value, sp++);
+    } else if (x->scan && x->value->type == JSONF_ARRAY) {
+      size_t arr = jsonf_doc_open(d, JSONF_ARRAY);
+      rc = arr == (size_t)-1 ? -1 : 0;
+      const jsonf_node_t *it = x->value + 1;
+      for (uint32_t j = 0; rc == 0 && j < x->value->len; j++, it += it->size)
+        rc = it->type == JSONF_STRING ? add_scanned(s, it, sp++) : jsonf_doc_add_value(d, it);
+      if (rc == 0)
+        jsonf_doc_close(d, arr);
+    } else {
+      rc = jsonf_doc_add_value(d, x->value);
+    }
+    if (rc != 0)
+      return NULL;
+  }
+  jsonf_doc_close(d, obj);
+  return jsonf_doc_root(d);
+}
+
+/* ---- outputs --------------------------------------------------------------- */
 
 /* Kafka topic names are [a-zA-Z0-9._-]; only such a name is written into the
  * audit event without escaping. */
@@ -155,28 +342,42 @@ static int topic_name_plain(const char *t) {
   return 1;
 }
 
-/* One audit event per message: counts only, never values. Formatted directly
+#define PUT(lit) jsonf_buf_append(b, lit, sizeof(lit) - 1)
+
+/* One audit event per message: counts only, never values. Written by hand
  * (every field is a number or a known-safe name): it is on the hot path. */
-static int emit_audit(const shield_t *s, const stage_msg_t *msg, const pii_counts_t *counts,
-                      size_t hashed, stage_out_t *out) {
-  char ts[40], text[512];
+static int write_audit(shield_t *s, const stage_msg_t *msg, const pii_counts_t *counts,
+                       size_t hashed) {
+  jsonf_buf_t *b = &s->audit;
+  char ts[40];
   log_timestamp(ts, sizeof(ts));
   const char *topic = topic_name_plain(msg->topic) ? msg->topic : "(invalid topic name)";
-  int n =
-      snprintf(text, sizeof(text),
-               "{\"topic\":\"%.249s\",\"partition\":%d,\"offset\":%lld,\"counts\":{\"phone\":%zu,"
-               "\"email\":%zu,\"identifiers_hashed\":%zu},\"detector_version\":\"%s\","
-               "\"key_id\":\"%s\",\"timestamp\":\"%s\"}",
-               topic, (int)msg->partition, (long long)msg->offset, counts->phones, counts->emails,
-               hashed, PII_DETECTOR_VERSION, pii_hasher_key_id(s->hasher), ts);
-  if (n < 0 || (size_t)n >= sizeof(text))
-    return -1;
-  return stage_emit(out, STAGE_OUTPUT_SIDE, AUDIT_TOPIC, NULL, 0, text, (size_t)n);
+  size_t tlen = strlen(topic), klen = strlen(pii_hasher_key_id(s->hasher));
+  b->len = 0;
+  return PUT("{\"topic\":\"") || jsonf_buf_append(b, topic, tlen > 249 ? 249 : tlen) ||
+                 PUT("\",\"partition\":") || jsonf_buf_append_int(b, msg->partition) ||
+                 PUT(",\"offset\":") || jsonf_buf_append_int(b, msg->offset) ||
+                 PUT(",\"counts\":{\"phone\":") ||
+                 jsonf_buf_append_int(b, (int64_t)counts->phones) || PUT(",\"email\":") ||
+                 jsonf_buf_append_int(b, (int64_t)counts->emails) ||
+                 PUT(",\"identifiers_hashed\":") || jsonf_buf_append_int(b, (int64_t)hashed) ||
+                 PUT("},\"detector_version\":\"" PII_DETECTOR_VERSION "\",\"key_id\":\"") ||
+                 jsonf_buf_append(b, pii_hasher_key_id(s->hasher), klen) ||
+                 PUT("\",\"timestamp\":\"") || jsonf_buf_append(b, ts, strlen(ts)) || PUT("\"}")
+             ? -1
+             : 0;
 }
 
-int shield_transform(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t *out,
-                     stage_fail_t *fail) {
-  const shield_t *s = ctx;
+/* Emits borrowed (the stage's document path) or copied (jansson callers, who
+ * own and free what they get). */
+static int emit(stage_out_t *out, int borrow, int kind, const char *topic, const char *key,
+                size_t key_len, const char *payload, size_t len) {
+  return borrow ? stage_emit_ref(out, kind, topic, key, key_len, payload, len)
+                : stage_emit(out, kind, topic, key, key_len, payload, len);
+}
+
+static int transform(shield_t *s, const stage_msg_t *msg, const jsonf_node_t *root,
+                     stage_out_t *out, stage_fail_t *fail, int borrow) {
   const route_t *r = route_for(s, msg->topic);
   char err[512];
   if (!r) {
@@ -184,23 +385,30 @@ int shield_transform(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t
     snprintf(fail->message, sizeof(fail->message), "no route for input topic %s", msg->topic);
     return STAGE_DEAD_LETTER;
   }
-  if (schema_validate(r->src, doc, err, sizeof(err)) != 0) {
+  if (schema_validate_node(r->src, root, err, sizeof(err)) != 0) {
     stage_fail_from_schema(fail, "schema", "", err);
     return STAGE_DEAD_LETTER;
   }
   pii_counts_t counts = {0, 0};
   size_t hashed = 0;
-  if (apply_policy(s, r, doc, &counts, &hashed, fail) != 0)
+  s->text.len = 0;
+  long n = apply_policy(s, r, root, &hashed, fail);
+  if (n < 0)
     return STAGE_DEAD_LETTER;
+  const jsonf_node_t *clean = NULL;
+  if (scrub_all(s, s->entries, (size_t)n, &counts) != 0 ||
+      !(clean = build_clean(s, s->entries, (size_t)n))) {
+    fail_oom(fail);
+    return STAGE_DEAD_LETTER;
+  }
   /* The clean contract forbids every raw identifier field: a record that
    * fails here would have leaked, so it is dead-lettered, never emitted. */
-  if (schema_validate(r->clean, doc, err, sizeof(err)) != 0) {
+  if (schema_validate_node(r->clean, clean, err, sizeof(err)) != 0) {
     stage_fail_from_schema(fail, "clean_contract", "cleaned record breaks its contract: ", err);
     return STAGE_DEAD_LETTER;
   }
-  size_t text_len;
-  char *text = jsonf_dumps(doc, &text_len);
-  if (!text) {
+  s->record.len = 0;
+  if (jsonf_dump_node(clean, &s->record) != 0) {
     fail->code = "internal";
     snprintf(fail->message, sizeof(fail->message), "cannot serialise record");
     return STAGE_DEAD_LETTER;
@@ -209,16 +417,35 @@ int shield_transform(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t
   const char *key = msg->key;
   size_t key_len = msg->key_len;
   if (!key) {
-    json_t *id = json_object_get(doc, r->id_field);
-    key = json_string_value(id);
-    key_len = key ? json_string_length(id) : 0;
+    const jsonf_node_t *id = jsonf_object_get(clean, r->id_field, strlen(r->id_field));
+    if (id && id->type == JSONF_STRING) {
+      key = id->v.s;
+      key_len = id->len;
+    }
   }
-  if (stage_emit_owned(out, STAGE_OUTPUT_PRIMARY, r->output_topic, key, key_len, text, text_len) !=
-          0 ||
-      emit_audit(s, msg, &counts, hashed, out) != 0) {
-    fail->code = "internal";
-    snprintf(fail->message, sizeof(fail->message), "out of memory");
+  if (emit(out, borrow, STAGE_OUTPUT_PRIMARY, r->output_topic, key, key_len, s->record.data,
+           s->record.len) != 0 ||
+      write_audit(s, msg, &counts, hashed) != 0 ||
+      emit(out, borrow, STAGE_OUTPUT_SIDE, AUDIT_TOPIC, NULL, 0, s->audit.data, s->audit.len) !=
+          0) {
+    fail_oom(fail);
     return STAGE_DEAD_LETTER;
   }
   return STAGE_OK;
+}
+
+int shield_transform_doc(void *ctx, const stage_msg_t *msg, const jsonf_node_t *doc,
+                         stage_out_t *out, stage_fail_t *fail) {
+  return transform(ctx, msg, doc, out, fail, 1);
+}
+
+int shield_transform(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t *out,
+                     stage_fail_t *fail) {
+  shield_t *s = ctx;
+  const jsonf_node_t *root = jsonf_doc_from_jansson(s->in, doc);
+  if (!root) {
+    fail_oom(fail);
+    return STAGE_DEAD_LETTER;
+  }
+  return transform(s, msg, root, out, fail, 0);
 }
