@@ -64,8 +64,6 @@ typedef struct parser {
   int sb_ready; /* the string buffer has room for the whole input */
 } parser_t;
 
-static int parse_value(parser_t *ps);
-
 /* Records the first error only: later failures are consequences of it. */
 static int fail_at(parser_t *ps, const unsigned char *at, const char *reason) {
   if (!ps->reason) {
@@ -77,18 +75,26 @@ static int fail_at(parser_t *ps, const unsigned char *at, const char *reason) {
 
 static inline void skip_ws(parser_t *ps) {
   const unsigned char *p = ps->p, *end = ps->end;
+  if (p<end && * p> ' ')
+    return; /* compact JSON: no white space between tokens */
   while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
     p++;
   ps->p = p;
 }
 
+/* Appends a node of the given type (len, size 1, no hash, no flags). */
 static inline jsonf_node_t *push(parser_t *ps, jsonf_type_t type) {
-  jsonf_node_t *n = jsonf_doc_push(ps->d);
-  if (!n) {
+  jsonf_doc_t *d = ps->d;
+  if (d->count == d->cap && jsonf_doc_grow(d) < 0) {
     fail_at(ps, ps->p, "out of memory");
     return NULL;
   }
+  jsonf_node_t *n = &d->nodes[d->count++];
   n->type = (uint8_t)type;
+  n->flags = 0;
+  n->len = 0;
+  n->size = 1;
+  n->hash = 0;
   return n;
 }
 
@@ -195,10 +201,9 @@ static int parse_escape(parser_t *ps) {
   }
 }
 
-/* Parses the string whose opening quote is at ps->p into node n (its type is
- * set by the caller): bytes inside the input when it holds no escape
- * (JSONF_PLAIN), else decoded into the string buffer. */
-static int parse_string(parser_t *ps, jsonf_node_t *n) {
+/* parse_string's general case: the string at ps->p holds an escape or a byte
+ * the fast path does not take; parsed from its start. */
+static __attribute__((noinline)) int parse_string_slow(parser_t *ps, jsonf_node_t *n) {
   const unsigned char *p = ps->p + 1, *end = ps->end, *span = p;
   jsonf_doc_t *d = ps->d;
   size_t from = 0;
@@ -247,6 +252,30 @@ static int parse_string(parser_t *ps, jsonf_node_t *n) {
     n->v.s = d->sb + from;
     n->len = (uint32_t)(d->sb_len - from);
   }
+  ps->p = p + 1;
+  return 0;
+}
+
+/* Parses the string whose opening quote is at ps->p into node n (its type is
+ * set by the caller): bytes inside the input when it holds no escape
+ * (JSONF_PLAIN), else decoded into the string buffer. The common string, ASCII
+ * or valid UTF-8 without escapes, is read here without leaving the caller. */
+static inline __attribute__((always_inline)) int parse_string(parser_t *ps, jsonf_node_t *n) {
+  const unsigned char *start = ps->p + 1, *p = start, *end = ps->end;
+  for (;;) {
+    p = jsonf_skip_plain(p, end);
+    if (p < end && *p == '"')
+      break;
+    if (p >= end || *p < 0x80)
+      return parse_string_slow(ps, n); /* escape, control character, unterminated */
+    size_t k = jsonf_utf8_seq(p, end);
+    if (!k)
+      return parse_string_slow(ps, n);
+    p += k;
+  }
+  n->v.s = (const char *)start;
+  n->len = (uint32_t)(p - start);
+  n->flags = JSONF_PLAIN;
   ps->p = p + 1;
   return 0;
 }
@@ -361,52 +390,6 @@ static int parse_number(parser_t *ps) {
   return 0;
 }
 
-/* After an array element or object member: returns 1 at the closing
- * bracket (consumed), 0 after a ',' (consumed), -1 on an error (reported). */
-static int after_element(parser_t *ps, char close, const char *unterminated, const char *expected) {
-  skip_ws(ps);
-  if (ps->p >= ps->end)
-    return fail_at(ps, ps->p, unterminated);
-  if (*ps->p == close) {
-    ps->p++;
-    return 1;
-  }
-  if (*ps->p != ',')
-    return fail_at(ps, ps->p, expected);
-  ps->p++;
-  return 0;
-}
-
-static void close_container(jsonf_doc_t *d, size_t at, size_t children) {
-  d->nodes[at].len = (uint32_t)children;
-  d->nodes[at].size = (uint32_t)(d->count - at);
-}
-
-static int parse_array(parser_t *ps) {
-  size_t at = ps->d->count, items = 0;
-  if (!push(ps, JSONF_ARRAY))
-    return -1;
-  ps->p++;
-  skip_ws(ps);
-  if (ps->p < ps->end && *ps->p == ']') {
-    ps->p++;
-    close_container(ps->d, at, 0);
-    return 0;
-  }
-  for (;;) {
-    if (parse_value(ps) < 0)
-      return -1;
-    items++;
-    int end = after_element(ps, ']', "unterminated array", "expected ',' or ']'");
-    if (end < 0)
-      return -1;
-    if (end) {
-      close_container(ps->d, at, items);
-      return 0;
-    }
-  }
-}
-
 static int dup_grow(jsonf_doc_t *d) {
   size_t cap = d->dup_cap ? d->dup_cap * 2 : 64;
   jsonf_dup_t *t = calloc(cap, sizeof(*t));
@@ -448,50 +431,19 @@ static int dup_check(jsonf_doc_t *d, size_t obj, size_t ki) {
   }
 }
 
-static int parse_object(parser_t *ps) {
-  jsonf_doc_t *d = ps->d;
-  size_t at = d->count, members = 0;
-  if (!push(ps, JSONF_OBJECT))
-    return -1;
-  ps->p++;
-  skip_ws(ps);
-  if (ps->p < ps->end && *ps->p == '}') {
-    ps->p++;
-    close_container(d, at, 0);
-    return 0;
-  }
-  for (;;) {
-    const unsigned char *key_at = ps->p;
-    if (ps->p >= ps->end)
-      return fail_at(ps, ps->p, "unterminated object");
-    if (*ps->p != '"')
-      return fail_at(ps, ps->p, "expected string key");
-    size_t ki = d->count;
-    jsonf_node_t *k = push(ps, JSONF_STRING);
-    if (!k || parse_string(ps, k) < 0)
-      return -1;
-    k->hash = jsonf_key_hash(k->v.s, k->len);
-    skip_ws(ps);
-    if (ps->p >= ps->end || *ps->p != ':')
-      return fail_at(ps, ps->p, "expected ':'");
-    ps->p++;
-    if (parse_value(ps) < 0)
-      return -1;
-    /* After the value, as jansson's insert did: an error inside the value of
-     * a repeated key is the one reported. */
-    int dup = dup_check(d, at, ki);
-    if (dup != 0)
-      return fail_at(ps, key_at, dup < 0 ? "out of memory" : "duplicate object key");
-    members++;
-    int end = after_element(ps, '}', "unterminated object", "expected ',' or '}'");
-    if (end < 0)
-      return -1;
-    if (end) {
-      close_container(d, at, members);
-      return 0;
-    }
-    skip_ws(ps);
-  }
+/* Objects up to this many members find repeated keys through a 64-bit filter
+ * of their key hashes and a walk over their own keys when it may have seen the
+ * key; larger ones through the document's table. */
+#define DUP_LINEAR 32
+
+/* 1 when an earlier key of object obj (whose members so far end before key
+ * node ki) equals key ki. */
+static int dup_walk(const jsonf_doc_t *d, size_t obj, size_t ki) {
+  const jsonf_node_t *k = &d->nodes[ki], *o = &d->nodes[obj + 1];
+  for (; o < k; o = o + 1 + o[1].size)
+    if (o->hash == k->hash && o->len == k->len && memcmp(o->v.s, k->v.s, k->len) == 0)
+      return 1;
+  return 0;
 }
 
 static int parse_literal(parser_t *ps, const char *word, size_t n, jsonf_type_t type) {
@@ -501,36 +453,170 @@ static int parse_literal(parser_t *ps, const char *word, size_t n, jsonf_type_t 
   return push(ps, type) ? 0 : -1;
 }
 
-static int parse_value(parser_t *ps) {
-  skip_ws(ps);
-  if (ps->p >= ps->end)
-    return fail_at(ps, ps->p, "unexpected end of input");
-  switch (*ps->p) {
+#define SKIP_WS()                                                                                  \
+  do {                                                                                             \
+    if (p < end && *p <= ' ')                                                                      \
+      while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))                     \
+        p++;                                                                                       \
+  } while (0)
+#define FAIL(at, why)                                                                              \
+  do {                                                                                             \
+    ps->p = p;                                                                                     \
+    return fail_at(ps, at, why);                                                                   \
+  } while (0)
+/* Runs a helper that reads at ps->p and advances it. */
+#define CALL(expr)                                                                                 \
+  do {                                                                                             \
+    ps->p = p;                                                                                     \
+    if ((expr) < 0)                                                                                \
+      return -1;                                                                                   \
+    p = ps->p;                                                                                     \
+  } while (0)
+
+/* The reader proper: one value with everything in it, without a call per
+ * value. Open containers are frames on the document's stack (one per nesting
+ * level, up to max_depth). The checks and error positions are those of a
+ * recursive descent: a value, then for a container its members or items,
+ * each followed by ',' or the closing bracket. */
+static int parse_text(parser_t *ps) {
+  jsonf_doc_t *d = ps->d;
+  const unsigned char *p = ps->p, *end = ps->end;
+  size_t depth = 0;
+  jsonf_frame_t *f = NULL; /* the innermost open container */
+  jsonf_node_t *n;
+
+value:
+  SKIP_WS();
+  if (p >= end)
+    FAIL(p, "unexpected end of input");
+  switch (*p) {
   case '{':
   case '[': {
-    if (ps->depth >= ps->max_depth)
-      return fail_at(ps, ps->p, "maximum nesting depth exceeded");
-    ps->depth++;
-    int rc = *ps->p == '{' ? parse_object(ps) : parse_array(ps);
-    ps->depth--;
-    return rc;
+    if (depth >= (size_t)(ps->max_depth > 0 ? ps->max_depth : 0))
+      FAIL(p, "maximum nesting depth exceeded");
+    if (depth == d->frames_cap && jsonf_doc_grow_frames(d) < 0)
+      FAIL(p, "out of memory");
+    int obj = *p == '{';
+    size_t at = d->count;
+    ps->p = p;
+    if (!push(ps, obj ? JSONF_OBJECT : JSONF_ARRAY))
+      return -1;
+    f = &d->frames[depth++];
+    f->at = (uint32_t)at;
+    f->count = 0;
+    f->seen = 0;
+    p++;
+    SKIP_WS();
+    if (p < end && *p == (obj ? '}' : ']')) {
+      p++;
+      goto close;
+    }
+    if (obj)
+      goto key;
+    goto value;
   }
-  case '"': {
-    jsonf_node_t *n = push(ps, JSONF_STRING);
-    return n ? parse_string(ps, n) : -1;
-  }
+  case '"':
+    ps->p = p;
+    if (!(n = push(ps, JSONF_STRING)))
+      return -1;
+    CALL(parse_string(ps, n));
+    goto next;
   case 't':
-    return parse_literal(ps, "true", 4, JSONF_TRUE);
+    CALL(parse_literal(ps, "true", 4, JSONF_TRUE));
+    goto next;
   case 'f':
-    return parse_literal(ps, "false", 5, JSONF_FALSE);
+    CALL(parse_literal(ps, "false", 5, JSONF_FALSE));
+    goto next;
   case 'n':
-    return parse_literal(ps, "null", 4, JSONF_NULL);
+    CALL(parse_literal(ps, "null", 4, JSONF_NULL));
+    goto next;
   default:
-    if (*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9'))
-      return parse_number(ps);
-    return fail_at(ps, ps->p, "unexpected character");
+    if (*p == '-' || (*p >= '0' && *p <= '9')) {
+      CALL(parse_number(ps));
+      goto next;
+    }
+    FAIL(p, "unexpected character");
   }
+
+key: /* at a member of f, an object */
+  f->key_at = p;
+  if (p >= end)
+    FAIL(p, "unterminated object");
+  if (*p != '"')
+    FAIL(p, "expected string key");
+  f->key = (uint32_t)d->count;
+  ps->p = p;
+  if (!(n = push(ps, JSONF_STRING)))
+    return -1;
+  CALL(parse_string(ps, n));
+  n->hash = jsonf_key_hash(n->v.s, n->len);
+  SKIP_WS();
+  if (p >= end || *p != ':')
+    FAIL(p, "expected ':'");
+  p++;
+  goto value;
+
+next: /* after a value: the next member or item of f, or its end */
+  if (!depth) {
+    ps->p = p;
+    return 0;
+  }
+  if (d->nodes[f->at].type == JSONF_OBJECT) {
+    /* After the value, as jansson's insert did: an error inside the value of a
+     * repeated key is the one reported. */
+    int dup = 0;
+    if (f->count < DUP_LINEAR) {
+      uint64_t bit = UINT64_C(1) << (d->nodes[f->key].hash >> 26);
+      if (f->seen & bit)
+        dup = dup_walk(d, f->at, f->key);
+      f->seen |= bit;
+    } else {
+      if (f->count == DUP_LINEAR) /* from now on through the table: enter the keys so far */
+        for (size_t o = f->at + 1; o < f->key && dup == 0; o = o + 1 + d->nodes[o + 1].size)
+          dup = dup_check(d, f->at, o);
+      if (dup == 0)
+        dup = dup_check(d, f->at, f->key);
+    }
+    if (dup != 0)
+      FAIL(f->key_at, dup < 0 ? "out of memory" : "duplicate object key");
+    f->count++;
+    SKIP_WS();
+    if (p >= end)
+      FAIL(p, "unterminated object");
+    if (*p == '}') {
+      p++;
+      goto close;
+    }
+    if (*p != ',')
+      FAIL(p, "expected ',' or '}'");
+    p++;
+    SKIP_WS();
+    goto key;
+  }
+  f->count++;
+  SKIP_WS();
+  if (p >= end)
+    FAIL(p, "unterminated array");
+  if (*p == ']') {
+    p++;
+    goto close;
+  }
+  if (*p != ',')
+    FAIL(p, "expected ',' or ']'");
+  p++;
+  goto value;
+
+close: /* f is complete (p is past its closing bracket) */
+  d->nodes[f->at].len = f->count;
+  d->nodes[f->at].size = (uint32_t)(d->count - f->at);
+  depth--;
+  f = depth ? &d->frames[depth - 1] : NULL;
+  goto next;
 }
+
+#undef SKIP_WS
+#undef FAIL
+#undef CALL
 
 const jsonf_node_t *jsonf_doc_parse(jsonf_doc_t *d, const char *buf, size_t len, int max_depth,
                                     char *errstr, size_t errstr_size) {
@@ -550,7 +636,7 @@ const jsonf_node_t *jsonf_doc_parse(jsonf_doc_t *d, const char *buf, size_t len,
   if (buf && len > JSONF_MAX_INPUT) {
     rc = fail_at(&ps, b, "input too large");
   } else {
-    rc = parse_value(&ps);
+    rc = parse_text(&ps);
     if (rc == 0) {
       skip_ws(&ps);
       if (ps.p != ps.end)

@@ -92,6 +92,10 @@ int jsonf_doc_add_string(jsonf_doc_t *d, const char *s, size_t len, unsigned fla
 /* Appends a copy of the value v (its whole subtree; v may belong to another
  * document, whose strings are then borrowed too). */
 int jsonf_doc_add_value(jsonf_doc_t *d, const jsonf_node_t *v);
+/* Appends count nodes starting at first as they are: whole values, or, into
+ * an object being built, whole members (each a key node and its value's
+ * subtree), e.g. a run of members copied from another object at once. */
+int jsonf_doc_add_nodes(jsonf_doc_t *d, const jsonf_node_t *first, size_t count);
 
 /* Fills d (reset first) with the value v; strings are borrowed from v, which
  * must outlive the use of d. Returns the root, or NULL when out of memory, for

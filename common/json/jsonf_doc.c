@@ -27,7 +27,18 @@ void jsonf_doc_destroy(jsonf_doc_t *d) {
   free(d->nodes);
   free(d->sb);
   free(d->dup);
+  free(d->frames);
   free(d);
+}
+
+int jsonf_doc_grow_frames(jsonf_doc_t *d) {
+  size_t cap = d->frames_cap ? d->frames_cap * 2 : 16;
+  jsonf_frame_t *f = realloc(d->frames, cap * sizeof(*f));
+  if (!f)
+    return -1;
+  d->frames = f;
+  d->frames_cap = cap;
+  return 0;
 }
 
 int jsonf_doc_grow(jsonf_doc_t *d) {
@@ -111,13 +122,17 @@ int jsonf_doc_add_string(jsonf_doc_t *d, const char *s, size_t len, unsigned fla
   return add_string(d, s, len, flags, 0);
 }
 
-int jsonf_doc_add_value(jsonf_doc_t *d, const jsonf_node_t *v) {
-  while (d->cap - d->count < v->size)
+int jsonf_doc_add_nodes(jsonf_doc_t *d, const jsonf_node_t *first, size_t count) {
+  while (d->cap - d->count < count)
     if (jsonf_doc_grow(d) < 0)
       return -1;
-  memcpy(d->nodes + d->count, v, v->size * sizeof(*v));
-  d->count += v->size;
+  memcpy(d->nodes + d->count, first, count * sizeof(*first));
+  d->count += count;
   return 0;
+}
+
+int jsonf_doc_add_value(jsonf_doc_t *d, const jsonf_node_t *v) {
+  return jsonf_doc_add_nodes(d, v, v->size);
 }
 
 const jsonf_node_t *jsonf_object_get(const jsonf_node_t *obj, const char *k, size_t kl) {
