@@ -4,9 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/log.h"
+#include "core/clock.h"
 #include "json/jsonf.h"
 #include "json/schema.h"
+
+/* An x-pii field of a route, with what the hot path compares precomputed. */
+typedef struct policy_field {
+  const schema_pii_field_t *f;
+  size_t name_len, target_len;
+  uint32_t name_hash, target_hash; /* jsonf_key_hash, as key nodes carry */
+  unsigned target_flags;           /* JSONF_PLAIN when the target needs no escaping */
+} policy_field_t;
 
 /* Where each family of source topics goes. The x-pii policy comes from the
  * source schema; the clean schema is the proof that nothing raw is left. */
@@ -18,20 +26,21 @@ typedef struct route {
   const char *id_field;
   schema_t *src;
   schema_t *clean;
-  const schema_pii_field_t *pii;
-  size_t pii_count;
+  policy_field_t *fields; /* owned; schema order */
+  size_t field_count;
 } route_t;
 
 /* One member of the clean record being assembled, in output order: a member
  * of the source record, possibly with a new value, or an appended hash. */
 typedef struct entry {
-  const char *name; /* the key */
-  size_t name_len;
-  const jsonf_node_t *key;   /* the source's key node (keeps its hash), or NULL */
-  const jsonf_node_t *value; /* the source's value, or NULL: text[off, off + len) */
+  const jsonf_node_t *key;      /* the source's key node, or NULL: */
+  const policy_field_t *target; /* the field whose hash this appended member holds */
+  const jsonf_node_t *value;    /* the source's value, or NULL: text[off, off + len) */
   size_t off, len;
-  int scan; /* phones and emails in the value (a string or strings) become tokens */
-  int live; /* 0 once deleted */
+  uint32_t hash; /* of the key */
+  uint8_t scan;  /* phones and emails in the value (a string or strings) become tokens */
+  uint8_t live;  /* 0 once deleted */
+  uint8_t same;  /* the source's value, unchanged (scanning found nothing) */
 } entry_t;
 
 /* A scrubbed string in text, or (off == NO_TEXT) the source string as it was. */
@@ -54,6 +63,10 @@ struct shield {
   size_t entries_cap;
   span_t *spans;
   size_t spans_len, spans_cap;
+  /* The audit event's fixed parts: up to the partition for the last input
+   * topic, and from the counts' end to the timestamp. */
+  char *head_topic; /* owned copy of the topic head was made for */
+  jsonf_buf_t head, middle;
 };
 
 static const route_t route_defaults[2] = {
@@ -64,6 +77,15 @@ static const route_t route_defaults[2] = {
 };
 
 #define AUDIT_TOPIC "audit.privacy"
+
+/* JSONF_PLAIN when name needs no escaping in JSON output. */
+static unsigned plain(const char *name, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] >= 0x80 || name[i] == '"' ||
+        name[i] == '\\')
+      return 0;
+  return JSONF_PLAIN;
+}
 
 static schema_t *load(const char *dir, const char *name, char *errstr, size_t errstr_size) {
   char path[4096];
@@ -88,7 +110,34 @@ shield_t *shield_new(const char *schemas_dir, const pii_hasher_t *hasher, char *
       shield_destroy(s);
       return NULL;
     }
-    r->pii_count = schema_pii_fields(r->src, &r->pii);
+    const schema_pii_field_t *pii;
+    r->field_count = schema_pii_fields(r->src, &pii);
+    if (!(r->fields = calloc(r->field_count ? r->field_count : 1, sizeof(*r->fields)))) {
+      snprintf(errstr, errstr_size, "out of memory");
+      shield_destroy(s);
+      return NULL;
+    }
+    for (size_t k = 0; k < r->field_count; k++) {
+      policy_field_t *pf = &r->fields[k];
+      pf->f = &pii[k];
+      pf->name_len = strlen(pii[k].name);
+      pf->name_hash = jsonf_key_hash(pii[k].name, pf->name_len);
+      if (pii[k].target) {
+        pf->target_len = strlen(pii[k].target);
+        pf->target_hash = jsonf_key_hash(pii[k].target, pf->target_len);
+        pf->target_flags = plain(pii[k].target, pf->target_len);
+      }
+    }
+  }
+  const char *id = pii_hasher_key_id(hasher);
+  if (jsonf_buf_append(
+          &s->middle, "},\"detector_version\":\"" PII_DETECTOR_VERSION "\",\"key_id\":\"",
+          strlen("},\"detector_version\":\"" PII_DETECTOR_VERSION "\",\"key_id\":\"")) ||
+      jsonf_buf_append(&s->middle, id, strlen(id)) ||
+      jsonf_buf_append(&s->middle, "\",\"timestamp\":\"", 15)) {
+    snprintf(errstr, errstr_size, "out of memory");
+    shield_destroy(s);
+    return NULL;
   }
   return s;
 }
@@ -99,7 +148,11 @@ void shield_destroy(shield_t *s) {
   for (size_t i = 0; i < 2; i++) {
     schema_destroy(s->routes[i].src);
     schema_destroy(s->routes[i].clean);
+    free(s->routes[i].fields);
   }
+  free(s->head_topic);
+  jsonf_buf_free(&s->head);
+  jsonf_buf_free(&s->middle);
   jsonf_doc_destroy(s->in);
   jsonf_doc_destroy(s->clean);
   jsonf_buf_free(&s->text);
@@ -124,11 +177,16 @@ static void fail_oom(stage_fail_t *fail) {
 
 /* ---- the policy ------------------------------------------------------------ */
 
-/* The live entry named name, or -1. */
-static long entry_find(const entry_t *e, size_t n, const char *name, size_t len) {
-  for (size_t i = 0; i < n; i++)
-    if (e[i].live && e[i].name_len == len && memcmp(e[i].name, name, len) == 0)
+/* The live entry whose key is name (hash: its jsonf_key_hash), or -1. */
+static long entry_find(const entry_t *e, size_t n, const char *name, size_t len, uint32_t hash) {
+  for (size_t i = 0; i < n; i++) {
+    if (e[i].hash != hash || !e[i].live)
+      continue;
+    const char *k = e[i].key ? e[i].key->v.s : e[i].target->f->target;
+    size_t kl = e[i].key ? e[i].key->len : e[i].target->target_len;
+    if (kl == len && memcmp(k, name, len) == 0)
       return (long)i;
+  }
   return -1;
 }
 
@@ -139,7 +197,7 @@ static long entry_find(const entry_t *e, size_t n, const char *name, size_t len)
  * written to s->text. Returns the entry count, or -1 with fail filled. */
 static long apply_policy(shield_t *s, const route_t *r, const jsonf_node_t *root, size_t *hashed,
                          stage_fail_t *fail) {
-  size_t need = (size_t)root->len + r->pii_count;
+  size_t need = (size_t)root->len + r->field_count;
   if (need > s->entries_cap) {
     entry_t *e = realloc(s->entries, need * sizeof(*e));
     if (!e) {
@@ -153,12 +211,13 @@ static long apply_policy(shield_t *s, const route_t *r, const jsonf_node_t *root
   size_t n = 0;
   const jsonf_node_t *k = root + 1;
   for (uint32_t i = 0; i < root->len; i++, k = k + 1 + k[1].size)
-    e[n++] = (entry_t){k->v.s, k->len, k, k + 1, 0, 0, 0, 1};
+    e[n++] = (entry_t){.key = k, .value = k + 1, .hash = k->hash, .live = 1, .same = 1};
 
   char errstr[128];
-  for (size_t i = 0; i < r->pii_count; i++) {
-    const schema_pii_field_t *f = &r->pii[i];
-    long at = entry_find(e, n, f->name, strlen(f->name));
+  for (size_t i = 0; i < r->field_count; i++) {
+    const policy_field_t *pf = &r->fields[i];
+    const schema_pii_field_t *f = pf->f;
+    long at = entry_find(e, n, f->name, pf->name_len, pf->name_hash);
     if (at < 0)
       continue;
     entry_t *x = &e[at];
@@ -191,15 +250,16 @@ static long apply_policy(shield_t *s, const route_t *r, const jsonf_node_t *root
     }
     size_t off = s->text.len, len = strlen(hash);
     s->text.len += len;
-    long t = entry_find(e, n, f->target, strlen(f->target));
+    long t = entry_find(e, n, f->target, pf->target_len, pf->target_hash);
     if (t < 0) {
       t = (long)n;
-      e[n++] = (entry_t){f->target, strlen(f->target), NULL, NULL, 0, 0, 0, 1};
+      e[n++] = (entry_t){.target = pf, .hash = pf->target_hash, .live = 1};
     }
     e[t].value = NULL;
     e[t].off = off;
     e[t].len = len;
     e[t].scan = 0;
+    e[t].same = 0;
     e[at].live = 0; /* after the set: a target named like its field goes too */
     (*hashed)++;
   }
@@ -246,13 +306,15 @@ static int is_text(const entry_t *x) {
   return !x->value;
 }
 
-/* Scrubs every scanned string of the live entries, in output order. */
-static int scrub_all(shield_t *s, const entry_t *e, size_t n, pii_counts_t *counts) {
+/* Scrubs every scanned string of the live entries, in output order; an entry
+ * whose strings changed is no longer the same as the source's. */
+static int scrub_all(shield_t *s, entry_t *e, size_t n, pii_counts_t *counts) {
   s->spans_len = 0;
   for (size_t i = 0; i < n; i++) {
-    const entry_t *x = &e[i];
+    entry_t *x = &e[i];
     if (!x->live || !x->scan)
       continue;
+    size_t before = counts->phones + counts->emails;
     if (is_text(x)) {
       if (scrub_one(s, NULL, x->off, x->len, counts) != 0)
         return -1;
@@ -265,6 +327,8 @@ static int scrub_all(shield_t *s, const entry_t *e, size_t n, pii_counts_t *coun
         if (it->type == JSONF_STRING && scrub_one(s, it->v.s, 0, it->len, counts) != 0)
           return -1;
     }
+    if (counts->phones + counts->emails != before)
+      x->same = 0;
   }
   return 0;
 }
@@ -277,16 +341,20 @@ static int add_scanned(shield_t *s, const jsonf_node_t *src, const span_t *sp) {
   return jsonf_doc_add_value(s->clean, src);
 }
 
-/* JSONF_PLAIN when name needs no escaping in JSON output. */
-static unsigned plain(const char *name, size_t len) {
-  for (size_t i = 0; i < len; i++)
-    if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] >= 0x80 || name[i] == '"' ||
-        name[i] == '\\')
-      return 0;
-  return JSONF_PLAIN;
+/* The strings of an array, each of which scrub_all gave a span. */
+static size_t scanned_strings(const jsonf_node_t *arr) {
+  size_t k = 0;
+  if (arr->type != JSONF_ARRAY)
+    return 0;
+  const jsonf_node_t *it = arr + 1;
+  for (uint32_t j = 0; j < arr->len; j++, it += it->size)
+    k += it->type == JSONF_STRING;
+  return k;
 }
 
-/* Builds the clean record from the entries; text must not move any more. */
+/* Builds the clean record from the entries; text must not move any more.
+ * Runs of unchanged members that follow each other in the source are copied
+ * as one block of nodes. */
 static const jsonf_node_t *build_clean(shield_t *s, const entry_t *e, size_t n) {
   jsonf_doc_t *d = s->clean;
   const span_t *sp = s->spans;
@@ -294,15 +362,33 @@ static const jsonf_node_t *build_clean(shield_t *s, const entry_t *e, size_t n) 
   size_t obj = jsonf_doc_open(d, JSONF_OBJECT);
   if (obj == (size_t)-1)
     return NULL;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n;) {
     const entry_t *x = &e[i];
-    if (!x->live)
+    int rc;
+    if (!x->live) {
+      i++;
       continue;
-    int rc = x->key ? jsonf_doc_add_value(d, x->key)
-                    : jsonf_doc_add_key(d, x->name, x->name_len, plain(x->name, x->name_len));
+    }
+    if (x->key && x->same) {
+      const jsonf_node_t *end = x->value + x->value->size;
+      size_t j = i + 1;
+      for (; j < n && e[j].live && e[j].same && e[j].key == end; j++)
+        end = e[j].value + e[j].value->size;
+      /* scanned strings in the run found nothing: their spans are passed over */
+      for (size_t q = i; q < j; q++)
+        if (e[q].scan)
+          sp += e[q].value->type == JSONF_STRING ? 1 : scanned_strings(e[q].value);
+      if (jsonf_doc_add_nodes(d, x->key, (size_t)(end - x->key)) != 0)
+        return NULL;
+      i = j;
+      continue;
+    }
+    rc = x->key ? jsonf_doc_add_value(d, x->key)
+                : jsonf_doc_add_key(d, x->target->f->target, x->target->target_len,
+                                    x->target->target_flags);
     if (rc != 0)
       return NULL;
-    if (is_text(x)) { /* a hash (tokens need no escaping either) */
+    if (!x->value) { /* a hash (tokens need no escaping either) */
       size_t off = x->off, len = x->len;
       if (x->scan && sp->off != NO_TEXT) {
         off = sp->off;
@@ -325,6 +411,7 @@ static const jsonf_node_t *build_clean(shield_t *s, const entry_t *e, size_t n) 
     }
     if (rc != 0)
       return NULL;
+    i++;
   }
   jsonf_doc_close(d, obj);
   return jsonf_doc_root(d);
@@ -344,26 +431,40 @@ static int topic_name_plain(const char *t) {
 
 #define PUT(lit) jsonf_buf_append(b, lit, sizeof(lit) - 1)
 
+/* The audit event's head for topic: {"topic":"<topic>","partition": (kept
+ * until the topic changes). */
+static int audit_head(shield_t *s, const char *topic) {
+  if (s->head_topic && strcmp(s->head_topic, topic) == 0)
+    return 0;
+  free(s->head_topic);
+  if (!(s->head_topic = strdup(topic)))
+    return -1;
+  jsonf_buf_t *b = &s->head;
+  const char *t = topic_name_plain(topic) ? topic : "(invalid topic name)";
+  size_t tlen = strlen(t);
+  b->len = 0;
+  return PUT("{\"topic\":\"") || jsonf_buf_append(b, t, tlen > 249 ? 249 : tlen) ||
+                 PUT("\",\"partition\":")
+             ? -1
+             : 0;
+}
+
 /* One audit event per message: counts only, never values. Written by hand
  * (every field is a number or a known-safe name): it is on the hot path. */
 static int write_audit(shield_t *s, const stage_msg_t *msg, const pii_counts_t *counts,
                        size_t hashed) {
   jsonf_buf_t *b = &s->audit;
-  char ts[40];
-  log_timestamp(ts, sizeof(ts));
-  const char *topic = topic_name_plain(msg->topic) ? msg->topic : "(invalid topic name)";
-  size_t tlen = strlen(topic), klen = strlen(pii_hasher_key_id(s->hasher));
+  char ts[CLOCK_RFC3339_MAX];
+  clock_format_ms(clock_wall_ms(), ts, sizeof(ts));
   b->len = 0;
-  return PUT("{\"topic\":\"") || jsonf_buf_append(b, topic, tlen > 249 ? 249 : tlen) ||
-                 PUT("\",\"partition\":") || jsonf_buf_append_int(b, msg->partition) ||
-                 PUT(",\"offset\":") || jsonf_buf_append_int(b, msg->offset) ||
-                 PUT(",\"counts\":{\"phone\":") ||
+  return audit_head(s, msg->topic) || jsonf_buf_append(b, s->head.data, s->head.len) ||
+                 jsonf_buf_append_int(b, msg->partition) || PUT(",\"offset\":") ||
+                 jsonf_buf_append_int(b, msg->offset) || PUT(",\"counts\":{\"phone\":") ||
                  jsonf_buf_append_int(b, (int64_t)counts->phones) || PUT(",\"email\":") ||
                  jsonf_buf_append_int(b, (int64_t)counts->emails) ||
                  PUT(",\"identifiers_hashed\":") || jsonf_buf_append_int(b, (int64_t)hashed) ||
-                 PUT("},\"detector_version\":\"" PII_DETECTOR_VERSION "\",\"key_id\":\"") ||
-                 jsonf_buf_append(b, pii_hasher_key_id(s->hasher), klen) ||
-                 PUT("\",\"timestamp\":\"") || jsonf_buf_append(b, ts, strlen(ts)) || PUT("\"}")
+                 jsonf_buf_append(b, s->middle.data, s->middle.len) ||
+                 jsonf_buf_append(b, ts, strlen(ts)) || PUT("\"}")
              ? -1
              : 0;
 }
