@@ -43,6 +43,10 @@ typedef struct vctx {
   size_t depth;
   seg_t path[SCHEMA_MAX_DEPTH + 2];
   const schema_t *s;
+  /* schema_validate_derived: at the root object (node root), members whose
+   * bit is set in kept and whose property's bit is set in same are valid. */
+  const schema_node_t *root;
+  uint64_t kept, same;
 } vctx_t;
 
 /* ---- per-thread scratch -------------------------------------------------- */
@@ -342,6 +346,31 @@ static int check_string(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x
   return 0;
 }
 
+static int enum_match(const schema_node_t *n, const jsonf_node_t *x);
+
+/* validate_node for the common cases, without its frame: a node that is only
+ * a $ref is followed (counting the level as validate_node does), and a simple
+ * node meets a string or number with the same checks in the same order (type,
+ * enum, then the type's own), which is all validate_node would do for them. */
+static inline int validate_fast(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x) {
+  while ((n->flags & SK_PURE_REF) && v->eval + 1 < SCHEMA_MAX_EVAL_DEPTH) {
+    v->eval++;
+    int rc = validate_fast(v, n->ref, x);
+    v->eval--;
+    return rc;
+  }
+  if ((n->flags & SK_SIMPLE) && v->eval < SCHEMA_MAX_EVAL_DEPTH &&
+      (x->type == JSONF_STRING || x->type == JSONF_INTEGER)) {
+    unsigned tb = x->type == JSONF_STRING ? SCHEMA_T_STRING : SCHEMA_T_INTEGER | SCHEMA_T_NUMBER;
+    if (n->types && !(n->types & tb))
+      return verr(v, "%s", n->type_msg);
+    if ((n->flags & SK_ENUM) && !enum_match(n, x))
+      return verr(v, "%s", n->enum_msg);
+    return x->type == JSONF_STRING ? check_string(v, n, x) : check_number(v, n, x);
+  }
+  return validate_node(v, n, x);
+}
+
 static int check_array(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x) {
   size_t size = x->len, i;
   const jsonf_node_t *item = x + 1;
@@ -361,7 +390,7 @@ static int check_array(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x)
     for (; i < size; i++, item += item->size) {
       int rc;
       push_idx(v, i);
-      rc = n->items->boolean == 0 ? verr(v, "unexpected item") : validate_node(v, n->items, item);
+      rc = n->items->boolean == 0 ? verr(v, "unexpected item") : validate_fast(v, n->items, item);
       v->depth--;
       if (rc < 0)
         return -1;
@@ -434,9 +463,10 @@ static int check_additional(vctx_t *v, const schema_node_t *n, const jsonf_node_
  * error reported is the same. */
 static int check_object_fast(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x) {
   const jsonf_node_t *vals[64];
-  uint64_t seen = 0, todo;
+  uint64_t seen = 0, valid = 0, todo;
   int extra = 0;
   const jsonf_node_t *k = x + 1;
+  uint64_t kept = n == v->root && v->depth == 0 ? v->kept : 0;
 
   for (uint32_t i = 0; i < x->len; i++, k = k + 1 + k[1].size) {
     int p = schema_prop_index(n, k->hash, k->v.s, k->len);
@@ -446,14 +476,16 @@ static int check_object_fast(vctx_t *v, const schema_node_t *n, const jsonf_node
     }
     vals[p] = k + 1;
     seen |= 1ull << p;
+    if (i < 64 && (kept >> i & 1))
+      valid |= (v->same >> p & 1) << p;
   }
   if ((seen & n->req_mask) != n->req_mask)
     return missing_required(v, n, x);
-  for (todo = seen; todo; todo &= todo - 1) {
+  for (todo = seen & ~valid; todo; todo &= todo - 1) {
     const schema_prop_t *p = &n->props[__builtin_ctzll(todo)];
     push_key(v, p->name, p->len);
     int rc = p->node->boolean == 0 ? verr(v, "is not allowed")
-                                   : validate_node(v, p->node, vals[__builtin_ctzll(todo)]);
+                                   : validate_fast(v, p->node, vals[__builtin_ctzll(todo)]);
     v->depth--;
     if (rc < 0)
       return -1;
@@ -627,8 +659,8 @@ static int depth_check(vctx_t *v, const jsonf_node_t *x, size_t level) {
 
 /* ---- public API ----------------------------------------------------------- */
 
-int schema_validate_node(const schema_t *schema, const jsonf_node_t *instance, char *errstr,
-                         size_t errstr_size) {
+static int validate_root(const schema_t *schema, const jsonf_node_t *instance, uint64_t kept,
+                         uint64_t same, char *errstr, size_t errstr_size) {
   vctx_t v;
 
   v.err = errstr;
@@ -637,6 +669,9 @@ int schema_validate_node(const schema_t *schema, const jsonf_node_t *instance, c
   v.eval = 0;
   v.depth = 0;
   v.s = schema;
+  v.root = schema ? schema->root : NULL;
+  v.kept = kept;
+  v.same = same;
   if (!schema || !instance) {
     if (errstr && errstr_size)
       snprintf(errstr, errstr_size, ": no schema or no instance");
@@ -645,6 +680,16 @@ int schema_validate_node(const schema_t *schema, const jsonf_node_t *instance, c
   if (depth_check(&v, instance, 1) < 0)
     return -1;
   return validate_node(&v, schema->root, instance);
+}
+
+int schema_validate_node(const schema_t *schema, const jsonf_node_t *instance, char *errstr,
+                         size_t errstr_size) {
+  return validate_root(schema, instance, 0, 0, errstr, errstr_size);
+}
+
+int schema_validate_derived(const schema_pair_t *p, const jsonf_node_t *instance, uint64_t kept,
+                            char *errstr, size_t errstr_size) {
+  return validate_root(p ? p->target : NULL, instance, kept, p ? p->same : 0, errstr, errstr_size);
 }
 
 int schema_validate(const schema_t *schema, const json_t *instance, char *errstr,

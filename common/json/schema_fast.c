@@ -9,7 +9,8 @@
  *    ^[A-Za-z0-9_-]{1,16}:[0-9a-f]{64}$ become a list of ASCII class
  *    repetitions matched greedily;
  *  - SK_APPLY says whether a node has any in-place applicator, so leaf nodes
- *    skip five tests.
+ *    skip five tests; SK_SIMPLE and SK_PURE_REF let the walk check a leaf (or
+ *    follow a lone $ref) without the general node walk.
  *
  * Both are only ever used to prove success: a greedy match is a real match, and
  * anything the fast matcher does not accept goes to PCRE2, which therefore
@@ -236,6 +237,12 @@ int schema_fast_prepare(schema_node_t *n) {
 
   if (n->ref || n->n_all_of || n->n_any_of || n->n_one_of || n->not_node)
     n->flags |= SK_APPLY;
+  if (!(n->flags & (SK_APPLY | SK_CONST)))
+    n->flags |= SK_SIMPLE;
+  if (n->ref && n->flags == SK_APPLY && !n->types && !n->n_all_of && !n->n_any_of && !n->n_one_of &&
+      !n->not_node && !n->pattern && n->format == SCHEMA_FMT_NONE && !n->n_props &&
+      !n->n_required && !n->n_prefix && !n->items && !n->addl)
+    n->flags |= SK_PURE_REF;
   if (!n->props || n->n_props > 64)
     return 0;
   while (size < n->n_props * 2)

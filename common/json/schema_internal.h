@@ -91,6 +91,10 @@ enum {
   SK_ITEMS = 1u << 12,
   SK_NOT = 1u << 13,
   SK_APPLY = 1u << 14, /* any of $ref, allOf, anyOf, oneOf, not (schema_fast.c) */
+  /* Set by schema_fast_prepare: */
+  SK_SIMPLE = 1u << 15,   /* an object schema without applicators or const: the walk's
+                             checks apply without recursion */
+  SK_PURE_REF = 1u << 16, /* nothing but a $ref */
 };
 
 struct schema_node {
@@ -149,6 +153,13 @@ struct schema {
   size_t n_pii;
   char *name;
   pcre2_match_context *mctx;
+};
+
+/* Which of a target schema's top-level properties a source schema checks
+ * alike (schema_pair.c). */
+struct schema_pair {
+  const schema_t *target;
+  uint64_t same; /* bit p: the target root's property p */
 };
 
 /* Compiles pattern src[0..len) for schema_fre_match, or returns NULL when
