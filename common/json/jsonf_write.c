@@ -220,8 +220,35 @@ static int dump_node(const jsonf_node_t *v, jsonf_buf_t *b, int depth) {
       return -1;
     const jsonf_node_t *k = v + 1;
     for (uint32_t i = 0; i < v->len; i++, k = k + 1 + k[1].size) {
-      if ((i && put(b, ",", 1) < 0) || dump_str_node(k, b) < 0 || put(b, ":", 1) < 0 ||
-          dump_node(k + 1, b, depth + 1) < 0)
+      const jsonf_node_t *x = k + 1;
+      int plain_value = x->type == JSONF_STRING && (x->flags & JSONF_PLAIN);
+      if (k->flags & JSONF_PLAIN) {
+        /* The common member, "key":"value" or "key":<other>, with one
+         * reservation: ',' '"' key '"' ':' and, for a plain value, '"' value '"'. */
+        size_t need = (size_t)k->len + 4 + (plain_value ? (size_t)x->len + 2 : 0);
+        if (buf_reserve(b, need) < 0)
+          return -1;
+        char *o = b->data + b->len;
+        if (i)
+          *o++ = ',';
+        *o++ = '"';
+        memcpy(o, k->v.s, k->len);
+        o += k->len;
+        *o++ = '"';
+        *o++ = ':';
+        if (plain_value) {
+          *o++ = '"';
+          memcpy(o, x->v.s, x->len);
+          o += x->len;
+          *o++ = '"';
+        }
+        b->len = (size_t)(o - b->data);
+        if (plain_value)
+          continue;
+      } else if ((i && put(b, ",", 1) < 0) || dump_str_node(k, b) < 0 || put(b, ":", 1) < 0) {
+        return -1;
+      }
+      if (dump_node(x, b, depth + 1) < 0)
         return -1;
     }
     return put(b, "}", 1);
