@@ -144,6 +144,10 @@ static inline uint32_t jsonf_key_hash(const char *k, size_t kl) {
  * no service calls setlocale). */
 json_t *jsonf_parse(const char *buf, size_t len, int max_depth, char *errstr, size_t errstr_size);
 
+/* jsonf_parse of a whole file (of at most 64 MiB). NULL with errstr: "cannot
+ * read FILE: <reason>", "FILE is larger than 64 MiB", or the reader's message. */
+json_t *jsonf_parse_file(const char *path, int max_depth, char *errstr, size_t errstr_size);
+
 /* A growing output buffer; zero-initialise it ({0}) before first use. data is not
  * NUL-terminated by jsonf_dump. The caller owns data and frees it with jsonf_buf_free. */
 typedef struct jsonf_buf {

@@ -5,6 +5,7 @@
  * A document keeps its buffers from parse to parse, up to a few hundred KiB:
  * beyond that they are released before the next parse (jsonf_doc_trim), so one
  * outsized message does not keep its memory. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,5 +292,49 @@ json_t *jsonf_parse(const char *buf, size_t len, int max_depth, char *errstr, si
   if (root && !(v = to_jansson(root)) && errstr && errstr_size)
     snprintf(errstr, errstr_size, "invalid JSON at byte 0: out of memory");
   jsonf_doc_destroy(own);
+  return v;
+}
+
+json_t *jsonf_parse_file(const char *path, int max_depth, char *errstr, size_t errstr_size) {
+  enum { FILE_MAX = 64 << 20 };
+  FILE *fp = fopen(path, "rb");
+  if (!fp) {
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, "cannot read %s: %s", path, strerror(errno));
+    return NULL;
+  }
+  size_t len = 0, cap = 0;
+  char *buf = NULL; /* owned here */
+  for (;;) {
+    if (cap - len < 4096) {
+      cap = cap ? cap * 2 : 16384;
+      char *nb = realloc(buf, cap);
+      if (!nb) {
+        free(buf);
+        fclose(fp);
+        if (errstr && errstr_size)
+          snprintf(errstr, errstr_size, "out of memory reading %s", path);
+        return NULL;
+      }
+      buf = nb;
+    }
+    size_t got = fread(buf + len, 1, cap - len, fp);
+    len += got;
+    if (got == 0 || len > FILE_MAX)
+      break;
+  }
+  int bad = ferror(fp);
+  fclose(fp);
+  json_t *v = NULL;
+  if (bad) {
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, "cannot read %s", path);
+  } else if (len > FILE_MAX) {
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, "%s is larger than 64 MiB", path);
+  } else {
+    v = jsonf_parse(buf, len, max_depth, errstr, errstr_size);
+  }
+  free(buf);
   return v;
 }

@@ -25,6 +25,10 @@
 #include "core/utf8.h"
 #include "json/schema_internal.h"
 
+/* Schema documents nest deeper than messages ($defs, applicators), but a
+ * bound keeps compilation off the stack's edge. */
+#define SCHEMA_FILE_MAX_DEPTH 512
+
 /* Bounds the backtracking of one pattern match: contracts are trusted, but a
  * pathological pattern must not stall the stage loop. */
 #define SCHEMA_MATCH_LIMIT 1000000
@@ -710,23 +714,19 @@ int schema_validate(const schema_t *schema, const json_t *instance, char *errstr
   return schema_validate_node(schema, x, errstr, errstr_size);
 }
 
-schema_t *schema_load_json(const json_t *doc, char *errstr, size_t errstr_size) {
+/* schema_load_json on a document the schema takes over (compiled nodes borrow
+ * its strings); doc may be NULL (out of memory). */
+static schema_t *load_owned(json_t *doc, char *errstr, size_t errstr_size) {
   schema_t *s;
   json_t *name;
 
-  if (!doc) {
-    if (errstr && errstr_size)
-      snprintf(errstr, errstr_size, "no schema document");
-    return NULL;
-  }
   if (!(s = calloc(1, sizeof(*s)))) {
+    json_decref(doc);
     if (errstr && errstr_size)
       snprintf(errstr, errstr_size, "out of memory");
     return NULL;
   }
-  /* Owned copy: compiled nodes borrow its strings, and the caller may free or
-   * change its document after loading. */
-  s->doc = json_deep_copy(doc);
+  s->doc = doc;
   s->mctx = pcre2_match_context_create(NULL);
   if (!s->doc || !s->mctx) {
     if (errstr && errstr_size)
@@ -752,9 +752,17 @@ schema_t *schema_load_json(const json_t *doc, char *errstr, size_t errstr_size) 
   return s;
 }
 
+schema_t *schema_load_json(const json_t *doc, char *errstr, size_t errstr_size) {
+  if (!doc) {
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, "no schema document");
+    return NULL;
+  }
+  /* Owned copy: the caller may free or change its document after loading. */
+  return load_owned(json_deep_copy(doc), errstr, errstr_size);
+}
+
 schema_t *schema_load_file(const char *path, char *errstr, size_t errstr_size) {
-  json_error_t jerr;
-  json_t *doc;
   schema_t *s;
   char inner[512];
 
@@ -763,14 +771,14 @@ schema_t *schema_load_file(const char *path, char *errstr, size_t errstr_size) {
       snprintf(errstr, errstr_size, "no schema path");
     return NULL;
   }
-  doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  /* The one JSON reader (jsonf), as for messages: strict, duplicates refused. */
+  json_t *doc = jsonf_parse_file(path, SCHEMA_FILE_MAX_DEPTH, inner, sizeof(inner));
   if (!doc) {
     if (errstr && errstr_size)
-      snprintf(errstr, errstr_size, "%s: %s (line %d)", path, jerr.text, jerr.line);
+      snprintf(errstr, errstr_size, "%s: %s", path, inner);
     return NULL;
   }
-  s = schema_load_json(doc, inner, sizeof(inner));
-  json_decref(doc);
+  s = load_owned(doc, inner, sizeof(inner));
   if (!s && errstr && errstr_size)
     snprintf(errstr, errstr_size, "%s: %s", path, inner);
   return s;

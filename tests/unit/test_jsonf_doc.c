@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEPTH 128
 
@@ -325,6 +326,31 @@ static void test_large_then_small(void **state) {
   jsonf_doc_destroy(d);
 }
 
+/* Whole files: a contract reads as jansson reads it; errors name the file
+ * or give the reader's message. */
+static void test_parse_file(void **state) {
+  (void)state;
+  char path[1024], err[256];
+  snprintf(path, sizeof path, "%s/schemas/market_order.json", src_dir());
+  json_t *v = jsonf_parse_file(path, 512, err, sizeof err);
+  assert_non_null(v);
+  json_t *ref = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+  assert_non_null(ref);
+  assert_true(json_equal(v, ref));
+  json_decref(v);
+  json_decref(ref);
+  assert_null(jsonf_parse_file("/nonexistent/x.json", 512, err, sizeof err));
+  assert_non_null(strstr(err, "cannot read /nonexistent/x.json"));
+  char tmp[] = "/tmp/test_jsonf_doc_XXXXXX";
+  int fd = mkstemp(tmp);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "{\"a\":1,\"a\":2}", 13), 13);
+  close(fd);
+  assert_null(jsonf_parse_file(tmp, 512, err, sizeof err));
+  assert_string_equal(err, "invalid JSON at byte 7: duplicate object key");
+  unlink(tmp);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_generated_records_one_document),
@@ -334,6 +360,7 @@ int main(void) {
       cmocka_unit_test(test_build),
       cmocka_unit_test(test_from_jansson),
       cmocka_unit_test(test_large_then_small),
+      cmocka_unit_test(test_parse_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
