@@ -190,6 +190,12 @@ int jsonf_buf_append(jsonf_buf_t *b, const char *s, size_t n);
 /* Appends i in decimal, as jsonf_dump writes integers. 0 or -1 as above. */
 int jsonf_buf_append_int(jsonf_buf_t *b, int64_t i);
 
+/* Writes i in decimal, as jsonf_dump writes integers, into out (at least
+ * JSONF_INT_MAX bytes; no NUL) and returns the length: for writers that
+ * reserve once and fill a buffer themselves. */
+#define JSONF_INT_MAX 20
+size_t jsonf_format_int(char *out, int64_t i);
+
 /* Makes room for n more bytes in b (the same cap): 0 or -1. For callers that
  * write into b->data + b->len directly and then advance b->len. */
 int jsonf_buf_reserve(jsonf_buf_t *b, size_t n);

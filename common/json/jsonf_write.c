@@ -99,13 +99,21 @@ static char *fmt_u64(uint64_t u, char *tmp_end) {
   return s;
 }
 
-static int dump_integer(int64_t i, jsonf_buf_t *b) {
+size_t jsonf_format_int(char *out, int64_t i) {
   char tmp[24], *end = tmp + sizeof tmp;
   uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
   char *s = fmt_u64(u, end);
   if (i < 0)
     *--s = '-';
-  return put(b, s, (size_t)(end - s));
+  memcpy(out, s, (size_t)(end - s));
+  return (size_t)(end - s);
+}
+
+static int dump_integer(int64_t i, jsonf_buf_t *b) {
+  if (buf_reserve(b, JSONF_INT_MAX) < 0)
+    return -1;
+  b->len += jsonf_format_int(b->data + b->len, i);
+  return 0;
 }
 
 /* Same text as jansson 2.14's jsonp_dtostr with its default precision: "%.17g", then
