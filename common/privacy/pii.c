@@ -31,6 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "core/secret.h"
 #include "privacy/pii_internal.h"
@@ -420,15 +423,35 @@ static int emit(const pii_hasher_t *h, outbuf_t *b, const char *text, size_t *co
 }
 
 /* The scrubber proper, writing to b; 0, or -1 on allocation or MAC failure. */
+/* The first byte at or after i that may start a detection, or len. Sixteen
+ * bytes a step with SSE2 (every x86-64 has it). */
+static inline size_t next_trigger(const char *text, size_t i, size_t len) {
+#ifdef __SSE2__
+  const __m128i below = _mm_set1_epi8('0' - 1), above = _mm_set1_epi8('9' + 1),
+                plus = _mm_set1_epi8('+'), paren = _mm_set1_epi8('('), at = _mm_set1_epi8('@'),
+                e0 = _mm_set1_epi8((char)0xE0);
+  while (len - i >= 16) {
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(text + i));
+    /* digits by signed compares: bytes >= 0x80 are negative, never digits */
+    __m128i hit = _mm_and_si128(_mm_cmpgt_epi8(x, below), _mm_cmplt_epi8(x, above));
+    hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(x, plus), _mm_cmpeq_epi8(x, paren)));
+    hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(x, at), _mm_cmpeq_epi8(x, e0)));
+    unsigned m = (unsigned)_mm_movemask_epi8(hit);
+    if (m)
+      return i + (size_t)__builtin_ctz(m);
+    i += 16;
+  }
+#endif
+  while (i < len && trigger[(unsigned char)text[i]] == T_NONE)
+    i++;
+  return i;
+}
+
 static int scrub(const pii_hasher_t *h, const char *text, size_t len, outbuf_t *b,
                  pii_counts_t *counts) {
   size_t i = 0, copied = 0;
-  while (i < len) {
+  while ((i = next_trigger(text, i, len)) < len) {
     unsigned char t = trigger[(unsigned char)text[i]];
-    if (t == T_NONE) {
-      i++;
-      continue;
-    }
     if (t == T_E0) {
       char d;
       if (!pii_digit_at(text, len, i, &d)) {
