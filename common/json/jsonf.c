@@ -242,7 +242,7 @@ static __attribute__((noinline)) int parse_string_slow(parser_t *ps, jsonf_node_
   if (!escaped) {
     n->v.s = (const char *)span;
     n->len = (uint32_t)(p - span);
-    n->flags = JSONF_PLAIN;
+    n->flags = JSONF_PLAIN | JSONF_UTF8;
   } else {
     size_t len = (size_t)(p - span);
     if (sb_room(ps, len) < 0)
@@ -251,6 +251,7 @@ static __attribute__((noinline)) int parse_string_slow(parser_t *ps, jsonf_node_
     d->sb_len += len;
     n->v.s = d->sb + from;
     n->len = (uint32_t)(d->sb_len - from);
+    n->flags = JSONF_UTF8; /* validated spans, and escapes decode to valid UTF-8 */
   }
   ps->p = p + 1;
   return 0;
@@ -275,7 +276,7 @@ static inline __attribute__((always_inline)) int parse_string(parser_t *ps, json
   }
   n->v.s = (const char *)start;
   n->len = (uint32_t)(p - start);
-  n->flags = JSONF_PLAIN;
+  n->flags = JSONF_PLAIN | JSONF_UTF8;
   ps->p = p + 1;
   return 0;
 }

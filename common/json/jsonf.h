@@ -37,6 +37,9 @@ typedef enum {
  * '"', '\\' or control character), so the writer copies it as it is. Set by
  * the reader on strings written without escapes. */
 #define JSONF_PLAIN 1u
+/* Node flag: a string known to be valid UTF-8 (the reader validated it), so
+ * its length in code points needs no decoding. */
+#define JSONF_UTF8 2u
 
 /* One value. A container is followed by its children: an array by its items,
  * an object by its members, each a key node (a string) then the value's
@@ -44,7 +47,7 @@ typedef enum {
  * value after v is v + v->size. */
 typedef struct jsonf_node {
   uint8_t type;  /* jsonf_type_t */
-  uint8_t flags; /* JSONF_PLAIN */
+  uint8_t flags; /* JSONF_PLAIN, JSONF_UTF8 */
   uint32_t len;  /* STRING: bytes; ARRAY: items; OBJECT: members */
   uint32_t size; /* nodes in this subtree, itself included */
   uint32_t hash; /* object keys: jsonf_key_hash() of the key; 0 otherwise */

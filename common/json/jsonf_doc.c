@@ -107,7 +107,7 @@ static int add_string(jsonf_doc_t *d, const char *s, size_t len, unsigned flags,
   if (!n)
     return -1;
   n->type = JSONF_STRING;
-  n->flags = (uint8_t)(flags & JSONF_PLAIN);
+  n->flags = (uint8_t)(flags & (JSONF_PLAIN | JSONF_UTF8));
   n->len = (uint32_t)len;
   n->v.s = s;
   if (key)
@@ -148,9 +148,9 @@ const jsonf_node_t *jsonf_object_get(const jsonf_node_t *obj, const char *k, siz
 
 /* ---- jansson -> document ------------------------------------------------------ */
 
-/* Strings are not marked JSONF_PLAIN: the writer escapes them and refuses
- * invalid UTF-8 (jansson's _nocheck constructors do not validate), exactly as
- * it does writing the jansson value itself. */
+/* Strings are marked neither JSONF_PLAIN nor JSONF_UTF8: jansson's _nocheck
+ * constructors do not validate, so the writer escapes them and refuses
+ * invalid UTF-8, and the validator decodes them, as for the jansson value. */
 static int from_jansson(jsonf_doc_t *d, const json_t *v, int depth) {
   jsonf_node_t *n;
   switch (json_typeof(v)) {

@@ -308,7 +308,7 @@ static int check_string(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x
   size_t len = x->len;
 
   if (n->flags & (SK_MINLEN | SK_MAXLEN)) {
-    size_t cps = code_points(s, len);
+    size_t cps = (x->flags & JSONF_UTF8) ? utf8_count_valid(s, len) : code_points(s, len);
     if (cps == (size_t)-1)
       return verr(v, "must be valid UTF-8");
     if ((n->flags & SK_MINLEN) && cps < n->min_len)

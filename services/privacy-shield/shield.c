@@ -85,13 +85,13 @@ static const route_t route_defaults[2] = {
 
 #define AUDIT_TOPIC "audit.privacy"
 
-/* JSONF_PLAIN when name needs no escaping in JSON output. */
+/* JSONF_PLAIN (and JSONF_UTF8) when name is ASCII that needs no escaping. */
 static unsigned plain(const char *name, size_t len) {
   for (size_t i = 0; i < len; i++)
     if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] >= 0x80 || name[i] == '"' ||
         name[i] == '\\')
       return 0;
-  return JSONF_PLAIN;
+  return JSONF_PLAIN | JSONF_UTF8;
 }
 
 static schema_t *load(const char *dir, const char *name, char *errstr, size_t errstr_size) {
@@ -347,7 +347,8 @@ static int scrub_all(shield_t *s, entry_t *e, size_t n, pii_counts_t *counts) {
 }
 
 /* A string of the clean record: the source node, or its scrubbed copy in
- * text, which keeps the source's JSONF_PLAIN (tokens need no escaping). */
+ * text, which keeps the source's JSONF_PLAIN and JSONF_UTF8 (tokens are
+ * ASCII that needs no escaping, and they replace whole characters). */
 static int add_scanned(shield_t *s, const jsonf_node_t *src, const span_t *sp) {
   if (sp->off != NO_TEXT)
     return jsonf_doc_add_string(s->clean, s->text.data + sp->off, sp->len, src->flags);
@@ -414,7 +415,7 @@ static const jsonf_node_t *build_clean(shield_t *s, const entry_t *e, size_t n, 
         len = sp->len;
       }
       sp += x->scan;
-      rc = jsonf_doc_add_string(d, s->text.data + off, len, JSONF_PLAIN);
+      rc = jsonf_doc_add_string(d, s->text.data + off, len, JSONF_PLAIN | JSONF_UTF8);
     } else if (x->scan && x->value->type == JSONF_STRING) {
       rc = add_scanned(s, x->value, sp++);
     } else if (x->scan && x->value->type == JSONF_ARRAY) {
