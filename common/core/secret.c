@@ -2,6 +2,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_Init/Update/Final, see secret_key_id */
 #include "core/secret.h"
 
+#include "core/hex.h"
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -73,5 +74,7 @@ void secret_key_id(const unsigned char *key, size_t key_len, char *out, size_t o
   if (!SHA256_Init(&c) || !SHA256_Update(&c, key, key_len) || !SHA256_Final(md, &c))
     memset(md, 0, sizeof(md));
   OPENSSL_cleanse(&c, sizeof(c));
-  snprintf(out, out_size, "k%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
+  char hex[9];
+  hex_encode(md, 4, hex, sizeof(hex), HEX_LOWER);
+  snprintf(out, out_size, "k%s", hex);
 }
