@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/secret.h"
 
 #define PG_BACKOFF_MIN_MS 100
@@ -62,12 +62,6 @@ static const conf_entry_t pg_entries[] = {
 
 const conf_entry_t *pg_conf_entries(void) {
   return pg_entries;
-}
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* libpq prints notices ("relation already exists, skipping") to stderr,
@@ -164,7 +158,7 @@ static void drop_connection(pg_t *p) {
     PQfinish(p->conn);
     p->conn = NULL;
   }
-  p->next_attempt_ms = mono_ms() + p->backoff_ms;
+  p->next_attempt_ms = clock_mono_ms() + p->backoff_ms;
   p->backoff_ms *= 2;
   if (p->backoff_ms > PG_BACKOFF_MAX_MS)
     p->backoff_ms = PG_BACKOFF_MAX_MS;
@@ -175,7 +169,7 @@ int pg_connect(pg_t *p, char *errstr, size_t errstr_size) {
     return 0;
   if (p->conn)
     drop_connection(p);
-  int64_t wait = p->next_attempt_ms - mono_ms();
+  int64_t wait = p->next_attempt_ms - clock_mono_ms();
   if (wait > 0) {
     snprintf(errstr, errstr_size, "database unreachable; next attempt in %lld ms", (long long)wait);
     return -1;

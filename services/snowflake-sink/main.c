@@ -74,8 +74,6 @@ int main(int argc, char **argv) {
   stage_options_t opts = {.sink = sink_stage(sink), .ctx = sink};
   service_stage_options(&svc, &opts);
   svc.exit_code = stage_run(&svc.stage, &opts);
-  if (sink_failed(sink))
-    svc.exit_code = 1;
 out:
   sink_destroy(sink);
   store_destroy(store);

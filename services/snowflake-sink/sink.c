@@ -7,11 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
-#include "core/signals.h"
 #include "warehouse.h"
 #include "json/schema.h"
 
@@ -38,7 +37,8 @@ struct sink {
   size_t nroutes;
   schema_t *schema[WH_TABLE_COUNT];
   metrics_counter_t *rows[WH_TABLE_COUNT];
-  metrics_histogram_t *store_seconds, *e2e_seconds;
+  metrics_histogram_t *e2e_seconds;
+  int (*reject)(stage_sink_batch_t *b, size_t i);
   held_t *held;
   size_t nheld, held_cap;
   /* scratch of one write(), grown as needed */
@@ -48,7 +48,6 @@ struct sink {
   int64_t *stored, *cap;
   stage_sink_range_t *saves;
   size_t range_cap;
-  int failed;
   int retrying; /* the last write failed: log the recovery once */
 };
 
@@ -78,6 +77,7 @@ sink_t *sink_new(const sink_options_t *o, store_t *store, metrics_t *metrics, ch
   }
   s->store = store;
   s->metrics = metrics;
+  s->reject = o->reject ? o->reject : stage_sink_reject;
   for (size_t i = 0; i < n; i++) {
     size_t tlen;
     const char *tname = route_table_name(list[i], &tlen);
@@ -118,9 +118,6 @@ sink_t *sink_new(const sink_options_t *o, store_t *store, metrics_t *metrics, ch
     snprintf(errstr, errstr_size, "sink.tables: no topic=table route");
     goto fail;
   }
-  s->store_seconds =
-      metrics_histogram(metrics, "store_seconds",
-                        "time to write one batch to the store (commit included)", NULL, NULL);
   s->e2e_seconds = metrics_histogram(metrics, "end_to_end_seconds",
                                      "Kafka message timestamp to the store's commit", NULL, NULL);
   s->cb = (stage_sink_t){.prepare = sink_prepare,
@@ -160,10 +157,6 @@ void sink_destroy(sink_t *s) {
 
 const stage_sink_t *sink_stage(sink_t *s) {
   return &s->cb;
-}
-
-int sink_failed(const sink_t *s) {
-  return s && s->failed;
 }
 
 /* A dead letter's reason: "<what> <topic>" (topic names carry no personal
@@ -239,12 +232,6 @@ int sink_stored_offset(void *ctx, const char *topic, int32_t partition, int64_t 
   return s->store->ops->stored_offset(s->store->impl, topic, partition, next_offset);
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int grow(sink_t *s, size_t nrec, size_t nranges) {
   if (nrec > s->rec_cap) {
     size_t *ro = realloc(s->range_of, nrec * sizeof(*ro));
@@ -277,9 +264,9 @@ static int grow(sink_t *s, size_t nrec, size_t nranges) {
 /* The batch being written: what the bisection needs besides the store. */
 typedef struct job {
   sink_t *s;
-  const stage_sink_batch_t *b;
+  stage_sink_batch_t *b;
   store_error_t err;
-  size_t rejected;
+  int undelivered; /* a rejected record's dead letter could not be made durable */
 } job_t;
 
 static size_t range_index(const stage_sink_batch_t *b, const stage_msg_t *m) {
@@ -290,7 +277,7 @@ static size_t range_index(const stage_sink_batch_t *b, const stage_msg_t *m) {
 }
 
 /* The offsets to keep with recs[0..n): per partition the last record's
- * offset, never past a dead-lettered record (cap). */
+ * offset, never past a record prepare() dead-lettered (cap). */
 static size_t saves_for(job_t *j, stage_sink_record_t *const *recs, size_t n) {
   sink_t *s = j->s;
   const stage_sink_batch_t *b = j->b;
@@ -312,9 +299,8 @@ static size_t saves_for(job_t *j, stage_sink_record_t *const *recs, size_t n) {
 }
 
 /* Applies recs[0..n); on a rejection splits them in halves until each
- * rejected record is alone, then dead-letters it. The left half always goes
- * first, so an offset kept by one apply never passes a record rejected by a
- * later one. */
+ * rejected record is alone, then dead-letters it through the stage, which
+ * makes the letter durable before anything commits past it. */
 static store_status_t bisect(job_t *j, stage_sink_record_t **recs, size_t n) {
   sink_t *s = j->s;
   size_t ns = saves_for(j, recs, n);
@@ -323,19 +309,21 @@ static store_status_t bisect(job_t *j, stage_sink_record_t **recs, size_t n) {
     return st;
   if (n == 1) {
     stage_sink_record_t *rec = recs[0];
-    rec->status = STAGE_DEAD_LETTER;
     rec->fail->code = "store_rejected";
     snprintf(rec->fail->message, sizeof(rec->fail->message), "%s%s%.400s (%s)", j->err.code,
              *j->err.code ? ": " : "", j->err.message, s->store->ops->name);
     rec->fail->path[0] = '\0';
-    size_t r = s->range_of[rec - j->b->records];
-    if (rec->msg->offset < s->cap[r])
-      s->cap[r] = rec->msg->offset;
-    j->rejected++;
     metrics_counter_add(metrics_counter(s->metrics, "store_errors_total",
                                         "store failures by the store's error code", "code",
                                         *j->err.code ? j->err.code : "rejected"),
                         1);
+    if (s->reject(j->b, (size_t)(rec - j->b->records)) != 0) {
+      j->undelivered = 1;
+      snprintf(j->err.message, sizeof(j->err.message),
+               "a rejected row's dead letter was not "
+               "acknowledged");
+      return STORE_RETRY;
+    }
     return STORE_OK;
   }
   size_t half = n / 2;
@@ -345,8 +333,8 @@ static store_status_t bisect(job_t *j, stage_sink_record_t **recs, size_t n) {
   return st;
 }
 
-/* A failed batch: count it, log transitions, and stop on a deployment
- * error. Returns what write() returns. */
+/* A failed batch: count it, log what the stage cannot know (the store's
+ * words), and tell the stage to retry or stop. */
 static int failed_batch(sink_t *s, store_status_t st, const store_error_t *err) {
   const char *code = *err->code ? err->code : st == STORE_RETRY ? "unavailable" : "fatal";
   metrics_counter_add(metrics_counter(s->metrics, "store_errors_total",
@@ -359,13 +347,12 @@ static int failed_batch(sink_t *s, store_status_t st, const store_error_t *err) 
               json_pack("{s:s,s:s}", "store", s->store->ops->name, "code", code),
               "the store refused the batch for a reason retrying cannot fix: %s%s", err->message,
               missing ? " (is the schema there? run snowflake-sink --init-schema)" : "");
-    s->failed = 1;
-    signals_request_stop();
-  } else if (!s->retrying) {
-    log_event(LOG_LEVEL_WARN, "store_unavailable",
-              json_pack("{s:s,s:s}", "store", s->store->ops->name, "code", code),
-              "batch not written, retrying with back-off: %s", err->message);
+    return STAGE_FATAL;
   }
+  if (!s->retrying)
+    log_event(LOG_LEVEL_WARN, "store_error",
+              json_pack("{s:s,s:s}", "store", s->store->ops->name, "code", code),
+              "batch not written: %s", err->message);
   s->retrying = 1;
   return STAGE_RETRY;
 }
@@ -387,9 +374,6 @@ static void release_held(sink_t *s, const stage_sink_batch_t *b) {
 
 int sink_write(void *ctx, stage_sink_batch_t *b) {
   sink_t *s = ctx;
-  if (s->failed)
-    return STAGE_RETRY; /* stopping: write nothing more */
-  double t0 = now_s();
   store_error_t err = {0};
   if (grow(s, b->n, b->nranges) != 0) {
     snprintf(err.message, sizeof(err.message), "out of memory");
@@ -402,13 +386,14 @@ int sink_write(void *ctx, stage_sink_batch_t *b) {
     s->store->ops->abort(s->store->impl);
     return failed_batch(s, st == STORE_REJECT ? STORE_FATAL : st, &err);
   }
-  /* Offsets dead-lettered by prepare() inside a range cap what is kept. */
+  /* A record prepare() dead-lettered inside a range caps the offset kept:
+   * its letter was sent on its own and may not be acknowledged yet. */
   for (size_t r = 0; r < b->nranges; r++) {
     s->cap[r] = INT64_MAX;
     for (size_t h = 0; h < s->nheld; h++) {
-      held_t *hd = &s->held[h];
-      if (hd->partition == b->ranges[r].partition && strcmp(hd->topic, b->ranges[r].topic) == 0 &&
-          hd->offset <= b->ranges[r].last)
+      const held_t *hd = &s->held[h];
+      if (hd->partition == b->ranges[r].partition && hd->offset <= b->ranges[r].last &&
+          hd->offset < s->cap[r] && strcmp(hd->topic, b->ranges[r].topic) == 0)
         s->cap[r] = hd->offset;
     }
   }
@@ -416,8 +401,8 @@ int sink_write(void *ctx, stage_sink_batch_t *b) {
   for (size_t i = 0; i < b->n; i++) {
     stage_sink_record_t *rec = &b->records[i];
     int64_t kept = s->stored[s->range_of[i]];
-    if (!rec->row || rec->status != STAGE_OK)
-      continue;
+    if (!rec->row || rec->status == STAGE_DEAD_LETTER)
+      continue; /* rejected by an earlier try of this batch: its letter is out */
     if (kept >= 0 && rec->msg->offset < kept) {
       metrics_counter_add(route_for(s, rec->msg->topic)->skipped, 1);
       continue;
@@ -440,26 +425,17 @@ int sink_write(void *ctx, stage_sink_batch_t *b) {
   }
   if (st != STORE_OK) {
     s->store->ops->abort(s->store->impl);
-    /* Nothing was committed (PostgreSQL), or what was is skipped when the
-     * batch comes back (Snowflake keeps offsets per apply): forget the
-     * rejections; the retry isolates them again. */
-    for (size_t i = 0; i < ntodo; i++)
-      s->todo[i]->status = STAGE_OK;
     return failed_batch(s, st, &j.err);
   }
   release_held(s, b);
-  double t1 = now_s();
-  metrics_histogram_observe(s->store_seconds, t1 - t0);
-  struct timespec wall;
-  clock_gettime(CLOCK_REALTIME, &wall);
-  double wall_s = (double)wall.tv_sec + wall.tv_nsec / 1e9;
+  int64_t now_ms = clock_wall_ms();
   for (size_t i = 0; i < ntodo; i++) {
     const stage_sink_record_t *rec = s->todo[i];
-    if (rec->status != STAGE_OK)
+    if (rec->status == STAGE_DEAD_LETTER)
       continue;
     metrics_counter_add(s->rows[((const wh_row_t *)rec->row)->table], 1);
     if (rec->msg->timestamp_ms > 0)
-      metrics_histogram_observe(s->e2e_seconds, wall_s - (double)rec->msg->timestamp_ms / 1000.0);
+      metrics_histogram_observe(s->e2e_seconds, (double)(now_ms - rec->msg->timestamp_ms) / 1000.0);
   }
   if (s->retrying) {
     log_event(LOG_LEVEL_INFO, "store_available", json_pack("{s:s}", "store", s->store->ops->name),

@@ -9,19 +9,22 @@
  *    zombie writer after a rebalance) and are skipped;
  *  - a batch the store rejects is split in halves until the rejected rows
  *    are isolated: the good rows load, each bad row becomes a dead letter
- *    with the store's code and message (never its values);
- *  - the offsets kept with the data never pass a dead-lettered record of
- *    the batch, so a crash before its dead letter is acknowledged reads it
- *    again;
+ *    with the store's code and message (never its values), made durable by
+ *    stage_sink_reject() before anything commits past it;
+ *  - the offsets kept with the data never pass a record prepare()
+ *    dead-lettered in the same batch (its letter travels on its own and
+ *    may not be acknowledged yet), so a crash reads it again;
  *  - a store that is down, restarting or slow: STAGE_RETRY (the stage
  *    pauses the partitions and offers the same batch again);
  *  - a deployment error (missing table, permissions): logged with a hint,
- *    the stage is asked to stop, and sink_failed() says so.
+ *    STAGE_FATAL.
  *
  * Metrics (prefix snowflake_sink_): rows_written_total{table},
- * records_skipped_total{topic}, store_seconds (histogram, one observation
- * per batch), store_errors_total{code}, end_to_end_seconds (histogram:
- * Kafka timestamp to the store's commit).
+ * records_skipped_total{topic}, store_errors_total{code},
+ * end_to_end_seconds (histogram: Kafka timestamp to the store's commit).
+ * The stage adds the batch's: sink_write_seconds (the store's latency),
+ * sink_flushes_total{reason}, sink_write_retries_total, sink_rejected_total,
+ * consumer lag.
  *
  * Not thread-safe: the stage calls it from its one thread.
  */
@@ -41,6 +44,9 @@ typedef struct sink_options {
   size_t max_records;      /* flush thresholds handed to the stage (0: its defaults) */
   size_t max_bytes;
   int max_age_ms;
+  /* How a rejected record is dead-lettered; NULL: stage_sink_reject (tests
+   * that drive write() without a stage put their own here). */
+  int (*reject)(stage_sink_batch_t *batch, size_t i);
 } sink_options_t;
 
 typedef struct sink sink_t;
@@ -57,9 +63,6 @@ void sink_destroy(sink_t *s);
 
 /* The callbacks for stage_options_t.sink (ctx: s), owned by s. */
 const stage_sink_t *sink_stage(sink_t *s);
-
-/* 1 when a deployment error stopped the run (the exit code should be 1). */
-int sink_failed(const sink_t *s);
 
 /* The stage_sink_t callbacks, exposed for tests that drive batches
  * directly. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/signals.h"
 #include "migrations.h"
 #include "net/http_client.h"
@@ -64,7 +65,7 @@ static void sleep_ms(long ms) {
 static void exchange(sfstore_t *s, const char *method, const char *url, const char *retry_url,
                      const char *body, sfapi_result_t *r) {
   char errstr[256], auth[4096];
-  const char *token = sfjwt_token(s->jwt, time(NULL), errstr, sizeof(errstr));
+  const char *token = sfjwt_token(s->jwt, (time_t)(clock_wall_ms() / 1000), errstr, sizeof(errstr));
   if (!token) {
     sfapi_parse(0, NULL, 0, r);
     r->outcome = SFAPI_FATAL;
@@ -105,9 +106,9 @@ static void submit(sfstore_t *s, const char *body, const char *id, sfapi_result_
    * the response: the bearer token must not follow a link elsewhere. */
   snprintf(poll, sizeof(poll), "%s/api/v2/statements/%s", s->base, r->handle);
   long wait = 200;
-  time_t deadline = time(NULL) + s->timeout_s + 60;
+  double deadline = clock_mono() + (double)s->timeout_s + 60;
   for (int renewed = 0; r->outcome == SFAPI_RUNNING;) {
-    if (signals_stop || time(NULL) > deadline) {
+    if (signals_stop || clock_mono() > deadline) {
       /* Still running: the next submission of this id finds it. */
       r->outcome = SFAPI_RETRY;
       snprintf(r->message, sizeof(r->message), "statement %s still running", r->handle);

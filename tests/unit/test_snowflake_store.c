@@ -30,6 +30,17 @@
 #define TOPIC "sink.snowflake.orders"
 #define MAXN 512
 
+/* Stands in for stage_sink_reject(): the letter "goes out" unless
+ * reject_fails is set (an unacknowledged dead letter). */
+static int reject_fails, rejects;
+static int fake_reject(stage_sink_batch_t *b, size_t i) {
+  if (reject_fails)
+    return -1;
+  b->records[i].status = STAGE_DEAD_LETTER;
+  rejects++;
+  return 0;
+}
+
 static const char *db_url(void) {
   const char *u = getenv("DATABASE_URL");
   return u && *u && getenv("SCHEMAS_DIR") ? u : NULL;
@@ -50,7 +61,8 @@ static env_t *env_new(const char *url, const char *name) {
   sink_options_t o = {.schemas_dir = getenv("SCHEMAS_DIR"),
                       .tables = TOPIC "=orders,context.weather=weather_observations,"
                                       "risk.decisions=risk_decisions,audit.privacy=privacy_audit",
-                      .name = name};
+                      .name = name,
+                      .reject = fake_reject};
   e->sink = sink_new(&o, e->store, NULL, err, sizeof(err));
   if (!e->sink)
     fail_msg("%s", err);
@@ -276,6 +288,7 @@ static void test_rejected_rows_isolated(void **state) {
   json_object_set_new(docs[21], "price", json_real(1e15));
   json_object_set_new(docs[22], "timestamp", json_string("0000-01-01T00:00:00Z"));
   json_object_set_new(docs[30], "quantity", json_integer(0));
+  rejects = 0;
   assert_int_equal(run_batch(e, TOPIC, 1, offs, docs, 40, &out), STAGE_OK);
   expect(e, "SELECT count(*) FROM orders", "36");
   expect(e, "SELECT count(*) FROM orders WHERE order_id IN ('R07','R21','R22','R30')", "0");
@@ -291,9 +304,11 @@ static void test_rejected_rows_isolated(void **state) {
   assert_null(strstr(out.message[21], "1e+15"));
   assert_null(strstr(out.message[22], "0000-01-01"));
   assert_non_null(strstr(out.message[22], "(postgres)"));
-  /* The kept offset stops at the first dead letter of the batch (offset 107),
-   * so a crash before its letter is out reads it again. */
-  expect(e, "SELECT next_offset FROM sink_offsets", "107");
+  assert_int_equal(rejects, 3);
+  /* The store's rejections were made durable before the commit, so the kept
+   * offset passes them; it stops at the record that failed its contract in
+   * prepare() (offset 130), whose letter went out on its own. */
+  expect(e, "SELECT next_offset FROM sink_offsets", "130");
   /* The next batch of the partition moves on. */
   json_t *more[] = {order("S", "P9", "pending", "2026-06-01T10:00:00Z", 10, 1)};
   int64_t mo[] = {140};
@@ -372,7 +387,6 @@ static void test_unreachable_store(void **state) {
   json_t *d[] = {order("A", "P1", "pending", "2026-06-01T10:00:00Z", 100, 1)};
   int64_t o[] = {0};
   assert_int_equal(run_batch(down, TOPIC, 0, o, d, 1, &out), STAGE_RETRY);
-  assert_false(sink_failed(down->sink));
   int64_t next;
   assert_int_equal(sink_stored_offset(down->sink, TOPIC, 0, &next), -1);
   expect(up, "SELECT count(*) FROM orders", "0");
@@ -420,6 +434,64 @@ static void test_zombie_writer(void **state) {
   env_free(z.e);
 }
 
+/* A rejected row whose dead letter is not acknowledged: nothing commits;
+ * the same batch again (its statuses kept, as the stage hands it back)
+ * commits without rejecting the row twice. */
+static void test_unacknowledged_reject(void **state) {
+  NEED_DB(state);
+  env_t *e = *state;
+  reset(e);
+  static stage_msg_t m[3];
+  static stage_fail_t f[3];
+  static stage_sink_record_t recs[3];
+  json_t *docs[3] = {order("A", "P1", "pending", "2026-06-01T10:00:00Z", 100, 1),
+                     order("B", "P1", "pending", "2026-06-01T10:00:00Z", 100, 3000000000LL),
+                     order("C", "P1", "pending", "2026-06-01T10:00:00Z", 100, 1)};
+  for (int i = 0; i < 3; i++) {
+    m[i] = (stage_msg_t){.topic = TOPIC, .partition = 0, .offset = 20 + i, .timestamp_ms = -1};
+    recs[i] = (stage_sink_record_t){.msg = &m[i], .doc = docs[i], .fail = &f[i]};
+    assert_int_equal(sink_prepare(e->sink, &recs[i]), STAGE_OK);
+  }
+  stage_sink_range_t range = {TOPIC, 0, 20, 22};
+  stage_sink_batch_t b = {.records = recs, .n = 3, .ranges = &range, .nranges = 1};
+  reject_fails = 1;
+  assert_int_equal(sink_write(e->sink, &b), STAGE_RETRY);
+  reject_fails = 0;
+  expect(e, "SELECT count(*) FROM orders", "0");
+  expect(e, "SELECT count(*) FROM sink_offsets", "0");
+  rejects = 0;
+  assert_int_equal(sink_write(e->sink, &b), STAGE_OK);
+  assert_int_equal(rejects, 1);
+  assert_int_equal(recs[1].status, STAGE_DEAD_LETTER);
+  /* The stage keeps the status when a batch comes back: no second letter. */
+  sql(e, "DELETE FROM sink_offsets");
+  assert_int_equal(sink_write(e->sink, &b), STAGE_OK);
+  assert_int_equal(rejects, 1);
+  expect(e, "SELECT string_agg(order_id, ',' ORDER BY order_id) FROM orders", "A,C");
+  expect(e, "SELECT next_offset FROM sink_offsets", "23");
+  for (int i = 0; i < 3; i++) {
+    sink_release(e->sink, recs[i].row);
+    json_decref(docs[i]);
+  }
+}
+
+/* A deployment error (the table is missing) stops the program. */
+static void test_missing_table_is_fatal(void **state) {
+  NEED_DB(state);
+  env_t *e = *state;
+  reset(e);
+  batch_out_t out;
+  sql(e, "ALTER TABLE weather_observations RENAME TO weather_observations_moved");
+  json_t *w[] = {json_pack("{s:s,s:f,s:s,s:i,s:f,s:s,s:b}", "city", "Dhaka", "temperature", 31.5,
+                           "condition", "Rain", "humidity", 88, "wind_speed", 4.2, "timestamp",
+                           "2026-06-01T04:00:00Z", "is_extreme_weather", 1)};
+  int64_t wo[] = {0};
+  int rc = run_batch(e, "context.weather", 0, wo, w, 1, &out);
+  sql(e, "ALTER TABLE weather_observations_moved RENAME TO weather_observations");
+  assert_int_equal(rc, STAGE_FATAL);
+  expect(e, "SELECT count(*) FROM weather_observations", "0");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_newer_state_wins),
@@ -429,6 +501,8 @@ int main(void) {
       cmocka_unit_test(test_contract_failure_caps_offset),
       cmocka_unit_test(test_unreachable_store),
       cmocka_unit_test(test_zombie_writer),
+      cmocka_unit_test(test_unacknowledged_reject),
+      cmocka_unit_test(test_missing_table_is_fatal),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
