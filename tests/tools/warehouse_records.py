@@ -12,7 +12,9 @@ values only (orders), for --stdio. --expected DIR writes what the warehouse
 must hold afterwards:
   DIR/orders.tsv     platform, order_id, product_id, final status, final event time
   DIR/counts         "orders N", "price_history N", "weather N", "risk N",
-                     "audit N", "schema N", "store_rejected N", "records N"
+                     "audit N", "schema N", "store_rejected N", "int_overflow N"
+                     (of those rejected, the quantities beyond PostgreSQL's INTEGER,
+                     which Snowflake's 38-digit INTEGER takes), "records N"
 Poison: every K-th order line gets one extra record, alternately one that
 breaks the contract (dead letter "schema") and one the contract allows but
 the table refuses (quantity beyond INTEGER, price beyond NUMERIC(14,2), year
@@ -75,7 +77,7 @@ def main():
     rng = random.Random(a.seed)
     out = sys.stdout
     topic = "sink.snowflake.orders"
-    records = schema_bad = store_bad = 0
+    records = schema_bad = store_bad = int_overflow = 0
     finals = []
     prices = set()
 
@@ -120,8 +122,9 @@ def main():
                 del bad["shipping_city"]  # contract: required
                 schema_bad += 1
             elif kind == 2:
-                bad["quantity"] = 3000000000  # table: INTEGER
+                bad["quantity"] = 3000000000  # table: INTEGER (Snowflake's is 38 digits)
                 store_bad += 1
+                int_overflow += 1
             elif kind == 3:
                 bad["price"] = 1e15  # table: NUMERIC(14,2)
                 store_bad += 1
@@ -161,9 +164,9 @@ def main():
                 f.write("\t".join(row) + "\n")
         with open(os.path.join(a.expected, "counts"), "w") as f:
             f.write("orders %d\nprice_history %d\nweather %d\nrisk %d\naudit %d\n"
-                    "schema %d\nstore_rejected %d\nrecords %d\n"
+                    "schema %d\nstore_rejected %d\nint_overflow %d\nrecords %d\n"
                     % (len(finals), len(prices), weather, risk, audit, schema_bad, store_bad,
-                       records))
+                       int_overflow, records))
 
 
 if __name__ == "__main__":
