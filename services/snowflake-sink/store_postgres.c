@@ -2,6 +2,7 @@
  * pg_t connection and the SQL it builds once from the table descriptions. */
 #include "store_postgres.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,10 @@ typedef struct pgstore {
   char *begin_sql;                  /* BEGIN + the temporary tables */
   char *copy_sql[WH_TABLE_COUNT];   /* COPY sink_tmp_<table> (...) FROM STDIN */
   char *upsert_sql[WH_TABLE_COUNT]; /* INSERT ... ON CONFLICT (price_history after orders) */
+  char *unique_sql[WH_TABLE_COUNT]; /* the same without DISTINCT ON: no key twice */
+  uint64_t *seen;                   /* key hashes of one apply (open addressing) */
+  size_t seen_cap;
+  int dup[WH_TABLE_COUNT]; /* a key came twice in this apply */
   char *truncate_sql[WH_TABLE_COUNT];
   int dirty[WH_TABLE_COUNT]; /* the temp table holds an earlier apply's rows */
   pg_buf_t buf[WH_TABLE_COUNT];
@@ -108,25 +113,33 @@ static int build_sql(pgstore_t *s) {
     if (add(&b, "TRUNCATE sink_tmp_") || add(&b, t->name) || add(&b, ";"))
       goto fail;
     s->truncate_sql[id] = take(&b);
-    if (add(&b, "INSERT INTO ") || add(&b, t->name) || add(&b, " (") || columns(&b, t, "") ||
-        add(&b, ") SELECT DISTINCT ON (") || add(&b, t->key) || add(&b, ") ") ||
-        columns(&b, t, "") || add(&b, " FROM sink_tmp_") || add(&b, t->name) ||
-        add(&b, " ORDER BY ") || add(&b, t->key) ||
-        add(&b, distinct_order[id] ? distinct_order[id] : "") || add(&b, " ON CONFLICT (") ||
-        add(&b, t->key) || add(&b, ") DO UPDATE SET "))
-      goto fail;
-    for (size_t i = 0; i < t->ncols; i++) {
-      const char *c = t->cols[i].name;
-      if (in_key(t, c))
-        continue;
-      if (add(&b, "\"") || add(&b, c) || add(&b, "\" = excluded.\"") || add(&b, c) ||
-          add(&b, "\", "))
+    for (int distinct = 1; distinct >= 0; distinct--) {
+      /* DISTINCT ON only when a key comes twice in the rows: ON CONFLICT
+       * cannot touch one row twice, and the sort costs when it is not needed. */
+      if (add(&b, "INSERT INTO ") || add(&b, t->name) || add(&b, " (") || columns(&b, t, "") ||
+          add(&b, ") SELECT ") ||
+          (distinct && (add(&b, "DISTINCT ON (") || add(&b, t->key) || add(&b, ") "))) ||
+          columns(&b, t, "") || add(&b, " FROM sink_tmp_") || add(&b, t->name) ||
+          (distinct && (add(&b, " ORDER BY ") || add(&b, t->key) ||
+                        add(&b, distinct_order[id] ? distinct_order[id] : ""))) ||
+          add(&b, " ON CONFLICT (") || add(&b, t->key) || add(&b, ") DO UPDATE SET "))
         goto fail;
+      for (size_t i = 0; i < t->ncols; i++) {
+        const char *c = t->cols[i].name;
+        if (in_key(t, c))
+          continue;
+        if (add(&b, "\"") || add(&b, c) || add(&b, "\" = excluded.\"") || add(&b, c) ||
+            add(&b, "\", "))
+          goto fail;
+      }
+      if (add(&b, "ingested_at = now()") || add(&b, newer_wins[id] ? newer_wins[id] : "") ||
+          add(&b, ";") || (id == WH_ORDERS && add(&b, price_history_sql)))
+        goto fail;
+      if (distinct)
+        s->upsert_sql[id] = take(&b);
+      else
+        s->unique_sql[id] = take(&b);
     }
-    if (add(&b, "ingested_at = now()") || add(&b, newer_wins[id] ? newer_wins[id] : "") ||
-        add(&b, ";") || (id == WH_ORDERS && add(&b, price_history_sql)))
-      goto fail;
-    s->upsert_sql[id] = take(&b);
   }
   return 0;
 fail:
@@ -190,6 +203,50 @@ static int copy_line(pg_buf_t *b, const wh_row_t *row) {
   return pg_buf_raw(b, "\n", 1);
 }
 
+/* FNV-1a of a row's key columns (with a separator no text holds). */
+static uint64_t key_hash(const wh_row_t *row) {
+  const wh_table_t *t = wh_table((wh_table_id_t)row->table);
+  uint64_t h = 1469598103934665603ULL ^ row->table;
+  for (size_t i = 0; i < t->ncols; i++) {
+    if (!in_key(t, t->cols[i].name))
+      continue;
+    size_t len;
+    const char *v = wh_value(row, i, &len);
+    for (size_t k = 0; v && k < len; k++)
+      h = (h ^ (unsigned char)v[k]) * 1099511628211ULL;
+    h = (h ^ 0x1f) * 1099511628211ULL;
+  }
+  return h ? h : 1;
+}
+
+/* Marks s->dup[table] when two rows share a key hash (a collision only
+ * costs the DISTINCT ON). Returns 0, or -1 without memory. */
+static int find_duplicates(pgstore_t *s, stage_sink_record_t *const *recs, size_t n) {
+  memset(s->dup, 0, sizeof(s->dup));
+  size_t cap = 64;
+  while (cap < 2 * n)
+    cap *= 2;
+  if (cap > s->seen_cap) {
+    uint64_t *seen = realloc(s->seen, cap * sizeof(*seen));
+    if (!seen)
+      return -1;
+    s->seen = seen;
+    s->seen_cap = cap;
+  }
+  memset(s->seen, 0, cap * sizeof(*s->seen));
+  for (size_t i = 0; i < n; i++) {
+    const wh_row_t *row = recs[i]->row;
+    uint64_t h = key_hash(row);
+    size_t slot = (size_t)h & (cap - 1);
+    while (s->seen[slot] && s->seen[slot] != h)
+      slot = (slot + 1) & (cap - 1);
+    if (s->seen[slot] == h)
+      s->dup[row->table] = 1;
+    s->seen[slot] = h;
+  }
+  return 0;
+}
+
 static store_status_t pgstore_apply(void *impl, stage_sink_record_t *const *recs, size_t n,
                                     const stage_sink_range_t *saves, size_t nsaves,
                                     store_error_t *err) {
@@ -203,6 +260,10 @@ static store_status_t pgstore_apply(void *impl, stage_sink_record_t *const *recs
       set_err(err, "", "out of memory");
       return STORE_FATAL;
     }
+  }
+  if (find_duplicates(s, recs, n) != 0) {
+    set_err(err, "", "out of memory");
+    return STORE_FATAL;
   }
   /* Rows of an earlier apply of this transaction go first; then a savepoint,
    * so a rejected apply rolls back to exactly here. */
@@ -229,7 +290,7 @@ static store_status_t pgstore_apply(void *impl, stage_sink_record_t *const *recs
       break;
     }
     s->dirty[id] = 1;
-    if (add(&s->sql, s->upsert_sql[id])) {
+    if (add(&s->sql, s->dup[id] ? s->upsert_sql[id] : s->unique_sql[id])) {
       set_err(err, "", "out of memory");
       return STORE_FATAL;
     }
@@ -294,10 +355,12 @@ static void pgstore_destroy(void *impl) {
   for (int id = 0; id < WH_TABLE_COUNT; id++) {
     free(s->copy_sql[id]);
     free(s->upsert_sql[id]);
+    free(s->unique_sql[id]);
     free(s->truncate_sql[id]);
     pg_buf_free(&s->buf[id]);
   }
   pg_buf_free(&s->sql);
+  free(s->seen);
   free(s);
 }
 

@@ -102,10 +102,58 @@ const char *wh_value(const wh_row_t *row, size_t i, size_t *len) {
   return row->data + row->off[i];
 }
 
+/* One row's values while they are mapped: a stack buffer, on the heap only
+ * for a row larger than it (large JSON columns). */
+typedef struct scratch {
+  char *data;
+  size_t len, cap;
+  char stack[2048];
+} scratch_t;
+
+static int scratch_add(scratch_t *s, const char *p, size_t n) {
+  if (s->len + n + 1 > s->cap) {
+    size_t cap = s->cap * 2;
+    while (cap < s->len + n + 1)
+      cap *= 2;
+    char *d = malloc(cap); /* owned by s */
+    if (!d)
+      return -1;
+    memcpy(d, s->data, s->len);
+    if (s->data != s->stack)
+      free(s->data);
+    s->data = d;
+    s->cap = cap;
+  }
+  memcpy(s->data + s->len, p, n);
+  s->len += n;
+  s->data[s->len++] = '\0';
+  return 0;
+}
+
+/* Decimal text of v into out (>= 21 bytes); returns the length. snprintf's
+ * format parsing cost more than the rest of a row's mapping. */
+static size_t int_text(long long v, char *out) {
+  char tmp[24];
+  size_t n = 0, o = 0;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0)
+    out[o++] = '-';
+  while (n)
+    out[o++] = tmp[--n];
+  out[o] = '\0';
+  return o;
+}
+
 int wh_number_text(const json_t *v, char *out, size_t out_size) {
   int n;
   if (json_is_integer(v)) {
-    n = snprintf(out, out_size, "%lld", (long long)json_integer_value(v));
+    if (out_size < 21)
+      return -1;
+    n = (int)int_text((long long)json_integer_value(v), out);
   } else if (json_is_real(v)) {
     double d = json_real_value(v);
     if (!isfinite(d))
@@ -124,29 +172,6 @@ int wh_number_text(const json_t *v, char *out, size_t out_size) {
   return n < 0 || (size_t)n >= out_size ? -1 : n;
 }
 
-/* A growing scratch for one row's values. */
-typedef struct scratch {
-  char *data;
-  size_t len, cap;
-} scratch_t;
-
-static int scratch_add(scratch_t *s, const char *p, size_t n) {
-  if (s->len + n + 1 > s->cap) {
-    size_t cap = s->cap ? s->cap : 512;
-    while (cap < s->len + n + 1)
-      cap *= 2;
-    char *d = realloc(s->data, cap); /* owned by s */
-    if (!d)
-      return -1;
-    s->data = d;
-    s->cap = cap;
-  }
-  memcpy(s->data + s->len, p, n);
-  s->len += n;
-  s->data[s->len++] = '\0';
-  return 0;
-}
-
 /* Appends the text of one column's value; sets *is_null. Returns 0 or -1
  * with errstr. */
 static int column_text(const wh_column_t *c, const json_t *doc, const stage_msg_t *msg,
@@ -157,8 +182,7 @@ static int column_text(const wh_column_t *c, const json_t *doc, const stage_msg_
     if (strcmp(c->src, "@topic") == 0)
       return scratch_add(s, msg->topic, strlen(msg->topic));
     long long v = strcmp(c->src, "@partition") == 0 ? msg->partition : msg->offset;
-    int n = snprintf(num, sizeof(num), "%lld", v);
-    return scratch_add(s, num, (size_t)n);
+    return scratch_add(s, num, int_text(v, num));
   }
   const json_t *v = json_object_get(doc, c->src);
   if (!v || json_is_null(v)) {
@@ -177,10 +201,10 @@ static int column_text(const wh_column_t *c, const json_t *doc, const stage_msg_
     break;
   case WH_INT:
     if (json_is_integer(v)) {
-      n = snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+      n = (int)int_text((long long)json_integer_value(v), num);
     } else if (json_is_real(v) && floor(json_real_value(v)) == json_real_value(v) &&
                fabs(json_real_value(v)) < 9.2e18) {
-      n = snprintf(num, sizeof(num), "%lld", (long long)json_real_value(v));
+      n = (int)int_text((long long)json_real_value(v), num);
     }
     break;
   case WH_NUMERIC:
@@ -213,7 +237,10 @@ wh_row_t *wh_row_map(const wh_table_t *t, const json_t *doc, const stage_msg_t *
                      size_t errstr_size) {
   int32_t off[WH_MAX_COLS];
   uint32_t len[WH_MAX_COLS];
-  scratch_t s = {0};
+  scratch_t s;
+  s.data = s.stack;
+  s.len = 0;
+  s.cap = sizeof(s.stack);
   if (errstr_size)
     errstr[0] = '\0';
   if (!json_is_object(doc)) {
@@ -226,7 +253,8 @@ wh_row_t *wh_row_map(const wh_table_t *t, const json_t *doc, const stage_msg_t *
     if (column_text(&t->cols[i], doc, msg, &s, &is_null, errstr, errstr_size) != 0) {
       if (!*errstr)
         snprintf(errstr, errstr_size, "out of memory");
-      free(s.data);
+      if (s.data != s.stack)
+        free(s.data);
       return NULL;
     }
     off[i] = is_null ? -1 : (int32_t)start;
@@ -235,7 +263,8 @@ wh_row_t *wh_row_map(const wh_table_t *t, const json_t *doc, const stage_msg_t *
   wh_row_t *row = malloc(sizeof(*row) + s.len); /* owned by the caller */
   if (!row) {
     snprintf(errstr, errstr_size, "out of memory");
-    free(s.data);
+    if (s.data != s.stack)
+      free(s.data);
     return NULL;
   }
   row->table = (uint8_t)t->id;
@@ -245,6 +274,7 @@ wh_row_t *wh_row_map(const wh_table_t *t, const json_t *doc, const stage_msg_t *
   row->bytes = s.len;
   if (s.len)
     memcpy(row->data, s.data, s.len);
-  free(s.data);
+  if (s.data != s.stack)
+    free(s.data);
   return row;
 }
