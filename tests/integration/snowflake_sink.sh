@@ -98,6 +98,22 @@ check "store latency histogram" grep -q '^snowflake_sink_sink_write_seconds_coun
 check "batch flush reasons" grep -q '^snowflake_sink_sink_flushes_total{reason=' <<<"$metrics"
 check "end-to-end latency" grep -q '^snowflake_sink_end_to_end_seconds_count [1-9]' <<<"$metrics"
 check "consumer lag" grep -q '^snowflake_sink_consumer_lag{topic="sink.snowflake.orders"}' <<<"$metrics"
+# The README's "querying the warehouse" SQL runs on these tables and answers.
+$PY - "$SENSORY_SOURCE_DIR/services/snowflake-sink/README.md" "$T/queries" <<'PY'
+import os, re, sys
+text = open(sys.argv[1]).read()
+section = text.split("## Querying the warehouse", 1)[1].split("\n## ", 1)[0]
+os.makedirs(sys.argv[2], exist_ok=True)
+for i, q in enumerate(re.findall(r"```sql\n(.*?)```", section, re.S)):
+    open(os.path.join(sys.argv[2], "q%d.sql" % i), "w").write(q)
+PY
+nq=0
+for f in "$T"/queries/q*.sql; do
+  nq=$((nq + 1))
+  rows="$("$PSQL" -X -qtA -v ON_ERROR_STOP=1 "$DATABASE_URL" -f "$f" 2>>"$T/logs/queries.log" | wc -l)" || rows=0
+  check "README query $(basename "$f") answers ($rows rows)" test "$rows" -gt 0
+done
+check_eq "README queries found" 4 "$nq"
 stop_services
 
 # --- 2. kill -9 in the middle of a batch --------------------------------------------
