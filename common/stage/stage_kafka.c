@@ -49,6 +49,7 @@ typedef struct kctx {
   size_t inflight;
   tracker_t *live;     /* head of the list of live trackers */
   int paused;          /* partitions paused while a dependency or the store is down */
+  int brokers_down;    /* every broker was reported down; cleared by the next message */
   sink_batch_t *batch; /* sink mode only */
 } kctx_t;
 
@@ -158,7 +159,8 @@ static int produce_one(kctx_t *k, tracker_t *t, const char *topic, const char *k
   /* Back-pressure for up to 10 minutes: far beyond any healthy broker's
    * delivery time, short enough that a wedged producer ends the process. */
   rd_kafka_resp_err_t err =
-      kafka_produce(k->producer, topic, key, key_len, payload, len, NULL, 0, t, 600000);
+      kafka_produce(k->producer, topic, key, key_len, payload, len, NULL,
+                    t->msg.timestamp_ms > 0 ? t->msg.timestamp_ms : 0, t, 600000);
   if (!err)
     t->pending++;
   return (int)err;
@@ -422,7 +424,7 @@ static int sink_flush(kctx_t *k, const char *reason, double give_up_at, int in_r
     rc = sink_batch_write(rt, b, reason);
     if (rc != STAGE_RETRY)
       break;
-    metrics_set_ready(rt->opts->metrics, 0);
+    metrics_ready_condition(rt->opts->metrics, "store", 0);
     if (signals_stop && !give_up_at)
       give_up_at = clock_mono(); /* stopping: the batch stays uncommitted */
     if (give_up_at && clock_mono() + backoff > give_up_at)
@@ -447,7 +449,7 @@ static int sink_flush(kctx_t *k, const char *reason, double give_up_at, int in_r
   }
   if (rc == STAGE_RETRY)
     return rc;
-  metrics_set_ready(rt->opts->metrics, 1);
+  metrics_ready_condition(rt->opts->metrics, "store", 1);
   if (sink_batch_count(b) == 0)
     return STAGE_OK;
   /* Rejected records' dead letters are out already; every record is done. */
@@ -623,8 +625,10 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
   kafka_error_cb(rk, err, reason, opaque);
   if (err == RD_KAFKA_RESP_ERR__FATAL)
     k->fatal = 1;
-  else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+  else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    k->brokers_down = 1;
     metrics_set_ready(k->rt->opts->metrics, 0);
+  }
 }
 
 /* Statistics carry per-partition consumer lag: sum it per topic into a gauge. */
@@ -738,6 +742,11 @@ int stage_run_kafka(stage_runtime_t *rt) {
   if (!buf || !k.offsets || (o->sink && !(k.batch = sink_batch_new(rt, sink_reject, &k))) ||
       make_clients(&k) != 0 || subscribe(&k) != 0)
     goto out;
+  /* Not ready until partitions are assigned ("kafka"); a store starts out
+   * trusted and is judged by its writes ("store"). */
+  metrics_set_ready(o->metrics, 0);
+  if (o->sink)
+    metrics_ready_condition(o->metrics, "store", 1);
   log_event(LOG_LEVEL_INFO, "started",
             json_pack("{s:s,s:s,s:s}", "brokers", rt->cfg->brokers, "group", rt->cfg->group_id,
                       "topics", rt->cfg->input_topics),
@@ -765,6 +774,10 @@ int stage_run_kafka(stage_runtime_t *rt) {
       if (buf[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
         log_warn("consume_error", "%s", rd_kafka_message_errstr(buf[i]));
       rd_kafka_message_destroy(buf[i]);
+    }
+    if (kept && k.brokers_down) { /* a message came: the brokers are back */
+      k.brokers_down = 0;
+      metrics_set_ready(o->metrics, 1);
     }
     if (kept && (o->sink ? sink_messages(&k, buf, kept) : handle_messages(&k, buf, kept)) != 0)
       k.fatal = 1;

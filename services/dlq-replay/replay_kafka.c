@@ -1,6 +1,7 @@
-/* replay_kafka — every Kafka client dlq-replay creates is made here
- * (replay_kafka_consumer, replay_kafka_producer), plus the bounded reader
- * over a dead-letter topic. The commands only use the clients they are given. */
+/* replay_kafka — dlq-replay's two kinds of client, made by the common factory
+ * (kafka/kafka.h) with what dlq-replay's correctness needs on top, plus the
+ * bounded reader over a dead-letter topic. The commands only use the clients
+ * they are given. */
 #include "replay_kafka.h"
 
 #include <stdio.h>
@@ -8,62 +9,44 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "kafka/kafka.h"
 
-static rd_kafka_t *make(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errstr,
-                        size_t errstr_size) {
-  char why[512];
-  rd_kafka_t *rk = rd_kafka_new(type, conf, why, sizeof(why));
-  if (!rk) {
-    snprintf(errstr, errstr_size, "cannot create Kafka client: %s", why);
-    rd_kafka_conf_destroy(conf);
-  }
-  return rk; /* on success the client owns conf */
-}
-
 rd_kafka_t *replay_kafka_consumer(const replay_kafka_opts_t *o, const char *group, char *errstr,
                                   size_t errstr_size) {
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
-  if (kafka_conf_set(conf, "bootstrap.servers", o->brokers, errstr, errstr_size) ||
-      kafka_conf_set(conf, "client.id", "dlq-replay-consumer", errstr, errstr_size) ||
-      kafka_conf_set(conf, "enable.partition.eof", "true", errstr, errstr_size) ||
-      kafka_conf_apply(conf, o->props, o->prop_count, "consumer", errstr, errstr_size) ||
-      /* librdkafka (2.0) refuses assign() without a group id even when
-       * nothing is committed; a reader gets one that never commits. */
-      kafka_conf_set(conf, "group.id", group ? group : "dlq-replay-reader", errstr, errstr_size) ||
-      /* Set after the pass-through on purpose: an offset must only ever be
-       * committed by us, after its replay is acknowledged. */
-      kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
-      kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errstr_size)) {
-    rd_kafka_conf_destroy(conf);
-    return NULL;
-  }
-  rd_kafka_t *rk = make(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
-  if (rk)
-    rd_kafka_poll_set_consumer(rk); /* one queue: consumer_poll serves all events */
-  return rk;
+  conf_kv_t defaults[] = {{.key = "enable.partition.eof", .value = "true"}};
+  /* After the pass-through on purpose: an offset must only ever be committed
+   * by us, after its replay is acknowledged. */
+  conf_kv_t overrides[] = {{.key = "enable.auto.commit", .value = "false"},
+                           {.key = "enable.auto.offset.store", .value = "false"}};
+  kafka_client_opts_t ko = {.brokers = o->brokers,
+                            .client_id = "dlq-replay-consumer",
+                            .props = o->props,
+                            .nprops = o->prop_count,
+                            .defaults = defaults,
+                            .ndefaults = 1,
+                            .overrides = overrides,
+                            .noverrides = 2,
+                            /* librdkafka (2.0) refuses assign() without a group
+                             * id even when nothing is committed; a reader gets
+                             * one that never commits. */
+                            .group_id = group ? group : "dlq-replay-reader"};
+  return kafka_consumer_new(&ko, errstr, errstr_size);
 }
 
 rd_kafka_t *replay_kafka_producer(const replay_kafka_opts_t *o,
                                   void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
                                   void *opaque, char *errstr, size_t errstr_size) {
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
-  rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-  rd_kafka_conf_set_opaque(conf, opaque);
-  /* Idempotence: a producer retry must not turn one replay into two. The
-   * size allows the largest input a stage accepts (message.max_bytes <= 64 MiB). */
-  if (kafka_conf_set(conf, "bootstrap.servers", o->brokers, errstr, errstr_size) ||
-      kafka_conf_set(conf, "client.id", "dlq-replay-producer", errstr, errstr_size) ||
-      kafka_conf_set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
-      kafka_conf_set(conf, "message.max.bytes", "67174400", errstr, errstr_size) ||
-      kafka_conf_apply(conf, o->props, o->prop_count, "producer", errstr, errstr_size)) {
-    rd_kafka_conf_destroy(conf);
-    return NULL;
-  }
-  return make(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+  /* Sized for the largest input a stage accepts (message.max_bytes <= 64 MiB). */
+  kafka_client_opts_t ko = {.brokers = o->brokers,
+                            .client_id = "dlq-replay-producer",
+                            .props = o->props,
+                            .nprops = o->prop_count,
+                            .opaque = opaque,
+                            .dr_msg_cb = dr_cb,
+                            .max_message_bytes = 64 << 20};
+  return kafka_producer_new(&ko, errstr, errstr_size);
 }
 
 /* ---- bounded reader ------------------------------------------------------ */
@@ -80,14 +63,8 @@ struct replay_reader {
   replay_part_t *parts;
   int nparts, remaining;
   int64_t timeout_ms;
-  struct timespec last_progress;
+  int64_t last_progress; /* clock_mono_ms() */
 };
-
-static int64_t elapsed_ms(const struct timespec *since) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (int64_t)(now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
-}
 
 static void part_done(replay_reader_t *r, replay_part_t *p) {
   if (!p->done) {
@@ -225,7 +202,7 @@ replay_reader_t *replay_reader_open(rd_kafka_t *consumer, const char *topic, int
     snprintf(errstr, errstr_size, "cannot assign %s: %s", topic, rd_kafka_err2str(err));
     goto fail;
   }
-  clock_gettime(CLOCK_MONOTONIC, &r->last_progress);
+  r->last_progress = clock_mono_ms();
   return r;
 fail:
   replay_reader_destroy(r);
@@ -239,7 +216,7 @@ int replay_reader_next(replay_reader_t *r, rd_kafka_message_t **msg, char *errst
     return REPLAY_READ_END;
   rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 100);
   if (!m) {
-    if (elapsed_ms(&r->last_progress) > r->timeout_ms) {
+    if (clock_mono_ms() - r->last_progress > r->timeout_ms) {
       snprintf(errstr, errstr_size,
                "no message from %s for %lld ms although %d partition(s) have more: is the "
                "broker reachable?",
@@ -252,7 +229,7 @@ int replay_reader_next(replay_reader_t *r, rd_kafka_message_t **msg, char *errst
   if (m->err) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && p && m->offset >= p->end) {
       part_done(r, p);
-      clock_gettime(CLOCK_MONOTONIC, &r->last_progress);
+      r->last_progress = clock_mono_ms();
     } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       /* Consumer errors are informational: librdkafka retries on its own, and
        * the no-progress timeout ends a run that never recovers. */
@@ -261,7 +238,7 @@ int replay_reader_next(replay_reader_t *r, rd_kafka_message_t **msg, char *errst
     rd_kafka_message_destroy(m);
     return r->remaining <= 0 ? REPLAY_READ_END : REPLAY_READ_IDLE;
   }
-  clock_gettime(CLOCK_MONOTONIC, &r->last_progress);
+  r->last_progress = clock_mono_ms();
   if (!p || p->done || m->offset >= p->end) {
     /* Halted partitions and letters written after we started are not ours. */
     if (p && m->offset >= p->end)

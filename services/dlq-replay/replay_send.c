@@ -4,7 +4,7 @@
  *
  * Over Kafka the consumer group remembers what was replayed: a letter's
  * offset is tracked when it is read and acknowledged when its replay is
- * delivered (replay_offsets.h), and only the offset after a run of
+ * delivered (kafka/offsets.h), and only the offset after a run of
  * acknowledged letters is stored and committed. A refused letter or a failed
  * delivery halts its partition, so the group never moves past a letter that
  * was not replayed (unless --skip-refused says to move past refusals).
@@ -16,9 +16,10 @@
 
 #include "core/log.h"
 #include "core/signals.h"
+#include "kafka/kafka.h"
+#include "kafka/offsets.h"
 #include "replay_cmd.h"
 #include "replay_kafka.h"
-#include "replay_offsets.h"
 #include "replay_source.h"
 
 /* ---- shared by both modes: selection, refusals, the summary ---------------- */
@@ -175,18 +176,20 @@ typedef struct kafka_send {
   int commit; /* store and commit offsets (not --dry-run, not --no-commit) */
   rd_kafka_t *consumer, *producer;
   replay_reader_t *reader;
-  replay_offsets_t *offsets;
+  offsets_t *offsets;
   int32_t *halted; /* partitions halted in this run */
   int nhalted;
   size_t inflight;
   int fatal;
 } kafka_send_t;
 
-/* Delivery-report opaque: which letter a replayed message stands for. */
-typedef struct dr_ref {
+/* One letter in the offset tracker, and the delivery-report opaque of its
+ * replay. Freed when the tracker releases it. */
+typedef struct letter_ref {
+  offsets_entry_t entry;
   int32_t partition;
   int64_t offset;
-} dr_ref_t;
+} letter_ref_t;
 
 static int is_halted(const kafka_send_t *k, int32_t partition) {
   for (int i = 0; i < k->nhalted; i++)
@@ -195,12 +198,16 @@ static int is_halted(const kafka_send_t *k, int32_t partition) {
   return 0;
 }
 
-/* Stores the offset the tracker allows for partition, if it moved. */
-static void advance(kafka_send_t *k, int32_t partition) {
-  int64_t next = replay_offsets_next(k->offsets, partition);
-  if (next < 0 || !k->commit)
+/* Tracker callbacks: a letter left the tracker; a partition's position moved. */
+static void letter_release(void *ctx, offsets_entry_t *e) {
+  (void)ctx;
+  free(OFFSETS_CONTAINER_OF(e, letter_ref_t, entry));
+}
+
+static void advance(void *ctx, const char *topic, int32_t partition, int64_t next) {
+  kafka_send_t *k = ctx;
+  if (!k->commit)
     return;
-  const char *topic = k->r.cfg->topic;
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(l, topic, partition)->offset = next;
   rd_kafka_resp_err_t err = rd_kafka_offsets_store(k->consumer, l);
@@ -212,17 +219,27 @@ static void advance(kafka_send_t *k, int32_t partition) {
   rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* A letter that needs no replay (skipped by the filter, refused with
- * --skip-refused or without a group): the group may move past it. */
-static void track_done(kafka_send_t *k, int32_t partition, int64_t offset) {
-  if (replay_offsets_track(k->offsets, partition, offset) != 0 ||
-      replay_offsets_ack(k->offsets, partition, offset) != 0) {
+/* Starts tracking a letter; NULL (fatal set) when out of memory. */
+static letter_ref_t *track(kafka_send_t *k, int32_t partition, int64_t offset) {
+  letter_ref_t *ref = calloc(1, sizeof(*ref)); /* freed by letter_release */
+  if (!ref || offsets_track(k->offsets, &ref->entry, k->r.cfg->topic, partition, offset) != 0) {
+    free(ref);
     log_error("out_of_memory", "cannot track %s [%d] offset %lld", k->r.cfg->topic, partition,
               (long long)offset);
     k->fatal = 1;
-    return;
+    return NULL;
   }
-  advance(k, partition);
+  ref->partition = partition;
+  ref->offset = offset;
+  return ref;
+}
+
+/* A letter that needs no replay (skipped by the filter, refused with
+ * --skip-refused or without a group): the group may move past it. */
+static void track_done(kafka_send_t *k, int32_t partition, int64_t offset) {
+  letter_ref_t *ref = track(k, partition, offset);
+  if (ref)
+    offsets_done(k->offsets, &ref->entry);
 }
 
 /* Stops a partition at a letter that was not replayed: nothing after it may
@@ -247,7 +264,7 @@ static void halt_partition(kafka_send_t *k, int32_t partition, int64_t offset, c
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   (void)rk;
   kafka_send_t *k = opaque;
-  dr_ref_t *ref = m->_private;
+  letter_ref_t *ref = m->_private;
   const char *topic = k->r.cfg->topic;
   k->inflight--;
   if (m->err) {
@@ -257,6 +274,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
                         (json_int_t)ref->offset, "target", rd_kafka_topic_name(m->rkt)),
               "replay of %s/%d@%lld to %s failed: %s", topic, ref->partition,
               (long long)ref->offset, rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+    /* The letter stays unfinished in the tracker: the group stops before it. */
     halt_partition(k, ref->partition, ref->offset, "delivery failed");
   } else {
     k->r.s.replayed++;
@@ -265,33 +283,26 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
                         "offset", (json_int_t)ref->offset, "target", rd_kafka_topic_name(m->rkt),
                         "target_partition", m->partition, "target_offset", (json_int_t)m->offset),
               "replayed %s/%d@%lld", topic, ref->partition, (long long)ref->offset);
-    if (replay_offsets_ack(k->offsets, ref->partition, ref->offset) == 0)
-      advance(k, ref->partition);
+    offsets_done(k->offsets, &ref->entry); /* may free ref */
   }
-  free(ref);
 }
 
-/* Produces one replay; returns 0 or a librdkafka error. The queue may be full
- * (many letters, slow broker): serve delivery reports and retry. */
-static rd_kafka_resp_err_t produce_item(kafka_send_t *k, const replay_item_t *it, dr_ref_t *ref) {
+/* Produces one replay with its failure history in headers; returns 0 or a
+ * librdkafka error. A full queue (many letters, slow broker) is waited out
+ * for up to timeout_ms while delivery reports are served. */
+static rd_kafka_resp_err_t produce_item(kafka_send_t *k, const replay_item_t *it,
+                                        letter_ref_t *ref) {
   char attempts[32];
   snprintf(attempts, sizeof(attempts), "%lld", it->attempts);
-  for (int tries = 0;; tries++) {
-    rd_kafka_headers_t *h = rd_kafka_headers_new(2);
-    rd_kafka_header_add(h, REPLAY_HEADER_ATTEMPTS, -1, attempts, -1);
-    rd_kafka_header_add(h, REPLAY_HEADER_FIRST_FAILED_AT, -1, it->first_failed_at, -1);
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        k->producer, RD_KAFKA_V_TOPIC(it->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(it->key, it->key_len),
-        RD_KAFKA_V_VALUE(it->payload_len ? it->payload : NULL, it->payload_len),
-        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
-    if (!err)
-      return 0; /* the message owns the headers now */
-    rd_kafka_headers_destroy(h);
-    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || tries * 100 > k->r.cfg->timeout_ms)
-      return err;
-    rd_kafka_poll(k->producer, 100);
-  }
+  rd_kafka_headers_t *h = rd_kafka_headers_new(2);
+  rd_kafka_header_add(h, REPLAY_HEADER_ATTEMPTS, -1, attempts, -1);
+  rd_kafka_header_add(h, REPLAY_HEADER_FIRST_FAILED_AT, -1, it->first_failed_at, -1);
+  rd_kafka_resp_err_t err = kafka_produce(k->producer, it->topic, it->key, it->key_len,
+                                          it->payload_len ? it->payload : NULL, it->payload_len, h,
+                                          0, ref, k->r.cfg->timeout_ms);
+  if (err)
+    rd_kafka_headers_destroy(h); /* on success the message owns them */
+  return err;
 }
 
 static void kafka_refused(kafka_send_t *k, const rd_kafka_message_t *m, const char *where,
@@ -302,9 +313,7 @@ static void kafka_refused(kafka_send_t *k, const rd_kafka_message_t *m, const ch
             "%s refused: %s", where, errstr);
   if (k->r.cfg->skip_refused || !k->commit) {
     track_done(k, m->partition, m->offset);
-  } else {
-    if (replay_offsets_track(k->offsets, m->partition, m->offset) != 0)
-      k->fatal = 1;
+  } else if (track(k, m->partition, m->offset)) { /* stays unfinished: the group stops */
     halt_partition(k, m->partition, m->offset, replay_refusal_name(why));
   }
 }
@@ -341,15 +350,9 @@ static void kafka_letter(kafka_send_t *k, rd_kafka_message_t *m) {
     replay_item_free(&it);
     return;
   }
-  dr_ref_t *ref = malloc(sizeof(*ref)); /* freed by dr_cb */
-  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__NOENT;
-  if (ref) {
-    *ref = (dr_ref_t){m->partition, m->offset};
-    if (replay_offsets_track(k->offsets, m->partition, m->offset) == 0)
-      err = produce_item(k, &it, ref);
-  }
+  letter_ref_t *ref = track(k, m->partition, m->offset);
+  rd_kafka_resp_err_t err = ref ? produce_item(k, &it, ref) : RD_KAFKA_RESP_ERR__NOENT;
   if (err) {
-    free(ref);
     k->r.s.failed++;
     log_error("produce_failed", "%s -> %s: %s", where, it.topic,
               ref ? rd_kafka_err2str(err) : "out of memory");
@@ -375,7 +378,8 @@ static int kafka_open(kafka_send_t *k, const conf_result_t *res, const char *gro
     return -1;
   }
   int n = replay_reader_partitions(k->reader);
-  if (!(k->offsets = replay_offsets_new()) || !(k->halted = calloc((size_t)n, sizeof(int32_t)))) {
+  if (!(k->offsets = offsets_new(letter_release, advance, k)) ||
+      !(k->halted = calloc((size_t)n, sizeof(int32_t)))) {
     log_error("out_of_memory", "cannot track %d partition(s)", n);
     return -1;
   }
@@ -479,7 +483,7 @@ out:
   }
   if (k.producer)
     rd_kafka_destroy(k.producer); /* after flush: any report left is dropped */
-  replay_offsets_destroy(k.offsets);
+  offsets_destroy(k.offsets);
   free(k.halted);
   free(props);
   if (fflush(stdout) != 0)

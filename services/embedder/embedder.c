@@ -2,6 +2,7 @@
 
 #include "core/clock.h"
 
+#include "core/hex.h"
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,15 +247,15 @@ void embedder_uuid5(const uint8_t ns[16], const char *name, size_t len, char out
   EVP_MD_CTX_free(ctx);
   md[6] = (uint8_t)((md[6] & 0x0f) | 0x50); /* version 5 */
   md[8] = (uint8_t)((md[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-  static const char hex[] = "0123456789abcdef";
+  /* 8-4-4-4-12 digits: bytes 0-3, 4-5, 6-7, 8-9, 10-15. */
+  static const int from[] = {0, 4, 6, 8, 10, 16};
   size_t o = 0;
-  for (int i = 0; i < 16; i++) {
-    if (i == 4 || i == 6 || i == 8 || i == 10)
+  for (int g = 0; g < 5; g++) {
+    if (g)
       out[o++] = '-';
-    out[o++] = hex[md[i] >> 4];
-    out[o++] = hex[md[i] & 15];
+    hex_encode(md + from[g], (size_t)(from[g + 1] - from[g]), out + o, 13, HEX_LOWER);
+    o += 2 * (size_t)(from[g + 1] - from[g]);
   }
-  out[o] = '\0';
 }
 
 static void fail_set(stage_fail_t *fail, const char *code, const char *path, const char *msg) {
@@ -323,9 +324,10 @@ void embedder_transform_items(embedder_t *e, embedder_item_t *items, size_t n) {
   size_t m = 0;
   char err[256];
   if (!texts || !lens || !idx || !vecs) {
-    /* Out of memory: retrying later is right, dead-lettering good posts is not. */
+    /* Out of memory: stop (the pod restarts); dead-lettering good posts is wrong,
+     * and it is not a dependency outage to wait out. */
     for (size_t i = 0; i < n; i++)
-      items[i].status = STAGE_RETRY;
+      items[i].status = STAGE_FATAL;
     goto out;
   }
   for (size_t i = 0; i < n; i++) {
@@ -346,13 +348,13 @@ void embedder_transform_items(embedder_t *e, embedder_item_t *items, size_t n) {
   }
   if (embedder_embed_batch(e, texts, lens, m, vecs, NULL, err, sizeof(err)) != 0) {
     for (size_t j = 0; j < m; j++)
-      items[idx[j]].status = STAGE_RETRY;
+      items[idx[j]].status = STAGE_FATAL;
     goto out;
   }
   for (size_t j = 0; j < m; j++) {
     embedder_item_t *it = &items[idx[j]];
     it->status =
-        emit_record(e, it->doc, vecs + j * (size_t)e->dim, it->out) == 0 ? STAGE_OK : STAGE_RETRY;
+        emit_record(e, it->doc, vecs + j * (size_t)e->dim, it->out) == 0 ? STAGE_OK : STAGE_FATAL;
   }
 out:
   free(texts);

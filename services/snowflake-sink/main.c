@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/app.h"
 #include "core/log.h"
-#include "core/service.h"
 #include "sink.h"
 #include "sink_config.h"
 #include "store_postgres.h"
@@ -30,15 +30,21 @@ int main(int argc, char **argv) {
   sink_config_t cfg = {0};
   pg_settings_t pgs = {0};
   conf_section_t own[] = {{sink_config_entries(), &cfg}, {pg_conf_entries(), &pgs}};
-  service_t svc;
+  app_spec_t spec = {.name = "snowflake-sink",
+                     .usage = usage,
+                     .uses = APP_STAGE | APP_DLQ_KEY | APP_METRICS,
+                     .default_topics = SINK_DEFAULT_TOPICS,
+                     .sections = own,
+                     .nsections = 2};
+  app_t app;
   store_t *store = NULL;
   sink_t *sink = NULL;
   char errstr[1024];
 
-  if (service_init(&svc, "snowflake-sink", SINK_DEFAULT_TOPICS, own, 2, argc, argv, usage, 0) != 0)
+  if (app_init(&app, &spec, argc, argv) != 0)
     goto out;
-  svc.exit_code = 2;
-  const char *group = svc.stage.group_id ? svc.stage.group_id : "snowflake-sink";
+  app.exit_code = 2;
+  const char *group = app.stage.group_id ? app.stage.group_id : "snowflake-sink";
   if (sink_config_check(&cfg, errstr, sizeof(errstr)) != 0) {
     log_error("config", "%s", errstr);
     goto out;
@@ -58,25 +64,26 @@ int main(int argc, char **argv) {
       log_event(LOG_LEVEL_INFO, "init_schema",
                 json_pack("{s:s,s:i}", "store", store->ops->name, "applied", n),
                 "warehouse schema is current (%d migrations applied now)", n);
-    svc.exit_code = n < 0 ? 1 : 0;
+    app.exit_code = n < 0 ? 1 : 0;
     goto out;
   }
-  sink_options_t so = {.schemas_dir = cfg.schemas_dir,
+  sink_options_t so = {.schemas_dir = app.settings.schemas_dir,
                        .tables = cfg.tables,
                        .name = group,
                        .max_records = (size_t)cfg.batch_records,
                        .max_bytes = (size_t)cfg.batch_bytes,
                        .max_age_ms = (int)cfg.batch_age_ms};
-  if (!(sink = sink_new(&so, store, svc.metrics, errstr, sizeof(errstr)))) {
+  if (!(sink = sink_new(&so, store, app.metrics, errstr, sizeof(errstr)))) {
     log_error("config", "%s", errstr);
     goto out;
   }
   stage_options_t opts = {.sink = sink_stage(sink), .ctx = sink};
-  service_stage_options(&svc, &opts);
-  svc.exit_code = stage_run(&svc.stage, &opts);
+  app_stage_options(&app, &opts);
+  app.exit_code = stage_run(&app.stage, &opts);
 out:
   sink_destroy(sink);
   store_destroy(store);
-  service_fini(&svc, own, 2);
-  return svc.exit_code;
+  int code = app.exit_code;
+  app_fini(&app);
+  return code;
 }

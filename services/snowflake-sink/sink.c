@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "warehouse.h"
@@ -37,7 +36,6 @@ struct sink {
   size_t nroutes;
   schema_t *schema[WH_TABLE_COUNT];
   metrics_counter_t *rows[WH_TABLE_COUNT];
-  metrics_histogram_t *e2e_seconds;
   int (*reject)(stage_sink_batch_t *b, size_t i);
   held_t *held;
   size_t nheld, held_cap;
@@ -118,8 +116,6 @@ sink_t *sink_new(const sink_options_t *o, store_t *store, metrics_t *metrics, ch
     snprintf(errstr, errstr_size, "sink.tables: no topic=table route");
     goto fail;
   }
-  s->e2e_seconds = metrics_histogram(metrics, "end_to_end_seconds",
-                                     "Kafka message timestamp to the store's commit", NULL, NULL);
   s->cb = (stage_sink_t){.prepare = sink_prepare,
                          .write = sink_write,
                          .stored_offset = sink_stored_offset,
@@ -428,14 +424,10 @@ int sink_write(void *ctx, stage_sink_batch_t *b) {
     return failed_batch(s, st, &j.err);
   }
   release_held(s, b);
-  int64_t now_ms = clock_wall_ms();
   for (size_t i = 0; i < ntodo; i++) {
     const stage_sink_record_t *rec = s->todo[i];
-    if (rec->status == STAGE_DEAD_LETTER)
-      continue;
-    metrics_counter_add(s->rows[((const wh_row_t *)rec->row)->table], 1);
-    if (rec->msg->timestamp_ms > 0)
-      metrics_histogram_observe(s->e2e_seconds, (double)(now_ms - rec->msg->timestamp_ms) / 1000.0);
+    if (rec->status != STAGE_DEAD_LETTER)
+      metrics_counter_add(s->rows[((const wh_row_t *)rec->row)->table], 1);
   }
   if (s->retrying) {
     log_event(LOG_LEVEL_INFO, "store_available", json_pack("{s:s}", "store", s->store->ops->name),

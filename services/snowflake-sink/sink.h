@@ -20,11 +20,11 @@
  *    STAGE_FATAL.
  *
  * Metrics (prefix snowflake_sink_): rows_written_total{table},
- * records_skipped_total{topic}, store_errors_total{code},
- * end_to_end_seconds (histogram: Kafka timestamp to the store's commit).
- * The stage adds the batch's: sink_write_seconds (the store's latency),
+ * records_skipped_total{topic}, store_errors_total{code}. The stage adds
+ * the batch's: sink_write_seconds (the store's latency),
  * sink_flushes_total{reason}, sink_write_retries_total, sink_rejected_total,
- * consumer lag.
+ * end_to_end_seconds{topic} (the record's entry into the pipeline to the
+ * store's commit), consumer lag.
  *
  * Not thread-safe: the stage calls it from its one thread.
  */

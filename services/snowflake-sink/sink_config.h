@@ -15,7 +15,6 @@
 typedef struct sink_config {
   char *backend; /* "postgres" | "snowflake" */
   char *tables;  /* topic=table,... */
-  char *schemas_dir;
   int64_t batch_records, batch_bytes, batch_age_ms;
   int init_schema;
   /* snowflake.* */

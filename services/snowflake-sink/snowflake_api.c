@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "warehouse.h"
 #include "json/jsonf.h"
 
@@ -38,15 +39,15 @@ void sfapi_request_id(const char *scope, const stage_sink_range_t *ranges, size_
   EVP_MD_CTX_free(c);
   md[6] = (unsigned char)((md[6] & 0x0f) | 0x80); /* version 8: custom (RFC 9562 §5.8) */
   md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* variant 10 */
-  static const char hex[] = "0123456789abcdef";
+  /* 8-4-4-4-12 hex digits: the byte groups 0-3, 4-5, 6-7, 8-9, 10-15. */
+  static const int from[] = {0, 4, 6, 8, 10, 16};
   size_t o = 0;
-  for (int i = 0; i < 16; i++) {
-    if (i == 4 || i == 6 || i == 8 || i == 10)
+  for (int g = 0; g < 5; g++) {
+    if (g)
       out[o++] = '-';
-    out[o++] = hex[md[i] >> 4];
-    out[o++] = hex[md[i] & 15];
+    hex_encode(md + from[g], (size_t)(from[g + 1] - from[g]), out + o, 37 - o, HEX_LOWER);
+    o += 2 * (size_t)(from[g + 1] - from[g]);
   }
-  out[o] = '\0';
 }
 
 int sfapi_bind_text(json_t **bindings, int pos, const char *value, size_t len) {

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/hex.h"
 #include "core/signals.h"
 #include "migrations.h"
 #include "net/http_client.h"
@@ -418,8 +419,7 @@ store_t *store_snowflake_new(const sink_config_t *c, const char *sink, char *err
     snprintf(errstr, errstr_size, "no random bytes for the request id nonce");
     goto fail;
   }
-  for (size_t i = 0; i < sizeof(rnd); i++)
-    snprintf(s->nonce + 2 * i, 3, "%02x", rnd[i]);
+  hex_encode(rnd, sizeof(rnd), s->nonce, sizeof(s->nonce), HEX_LOWER);
   if (!(s->jwt = sfjwt_new(c->sf_account, c->sf_user, c->sf_key_file, c->sf_passphrase_file,
                            (long)c->sf_jwt_lifetime_s, errstr, errstr_size)))
     goto fail;

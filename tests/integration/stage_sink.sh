@@ -112,6 +112,8 @@ check_eq "/readyz after the store is back" 200 "$code"
 metrics="$(curl -s "http://127.0.0.1:$port/metrics")"
 check "flush reasons exported" grep -q 'test_sink_sink_flushes_total{reason=' <<<"$metrics"
 check "store retries counted" grep -Eq '^test_sink_sink_write_retries_total [1-9]' <<<"$metrics"
+check "end-to-end latency observed per written record" \
+  grep -Eq '^test_sink_end_to_end_seconds_count\{topic="sink.snowflake.orders"\} [1-9]' <<<"$metrics"
 
 # --- 3. poison: one dead letter each, with its code ------------------------------
 want_dead=$(($(poison 1 $N1) + $(poison $((N1 + 1)) $N2)))

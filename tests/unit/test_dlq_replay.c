@@ -1,8 +1,8 @@
 /* Unit tests for services/dlq-replay: what a replay sends for each envelope
  * kind, what it refuses (replay_letter.c, including the max-attempts loop
  * guard), filters, that list lines never carry the payload, the command-line
- * check (replay_config.c), the in-order offset tracker (replay_offsets.c), and
- * the replay command over a file (replay_send.c). Envelopes are built with
+ * check (replay_config.c), and the replay command over a file
+ * (replay_send.c). Envelopes are built with
  * common/privacy/dlq.c like the stages do. */
 /* cmocka.h needs these first, in this order. */
 // clang-format off
@@ -23,7 +23,6 @@
 #include "replay_cmd.h"
 #include "replay_config.h"
 #include "replay_letter.h"
-#include "replay_offsets.h"
 
 static const unsigned char KEY_A[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                         12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
@@ -477,58 +476,6 @@ static void test_max_attempts_setting(void **state) {
   unsetenv("REPLAY_MAX_ATTEMPTS");
 }
 
-/* ---- the offset tracker ---------------------------------------------------- */
-
-static void test_offsets_in_order(void **state) {
-  (void)state;
-  replay_offsets_t *t = replay_offsets_new();
-  assert_non_null(t);
-  assert_int_equal(replay_offsets_next(t, 0), -1); /* nothing tracked */
-  for (int64_t o = 10; o <= 13; o++)
-    assert_int_equal(replay_offsets_track(t, 0, o), 0);
-  assert_int_equal(replay_offsets_track(t, 0, 13), -1); /* not ascending */
-  assert_int_equal(replay_offsets_track(t, 0, 5), -1);
-  assert_int_equal(replay_offsets_ack(t, 0, 11), 0);
-  assert_int_equal(replay_offsets_next(t, 0), -1); /* 10 is not acknowledged */
-  assert_int_equal(replay_offsets_ack(t, 0, 10), 0);
-  assert_int_equal(replay_offsets_next(t, 0), 12);    /* 10 and 11 done */
-  assert_int_equal(replay_offsets_next(t, 0), -1);    /* nothing new */
-  assert_int_equal(replay_offsets_ack(t, 0, 10), -1); /* already passed */
-  assert_int_equal(replay_offsets_ack(t, 0, 99), -1); /* never tracked */
-  assert_int_equal(replay_offsets_ack(t, 7, 10), -1); /* unknown partition */
-  /* 12 is never acknowledged (refused, failed): 13 cannot move past it. */
-  assert_int_equal(replay_offsets_ack(t, 0, 13), 0);
-  assert_int_equal(replay_offsets_next(t, 0), -1);
-  /* Partitions are independent. */
-  assert_int_equal(replay_offsets_track(t, 1, 0), 0);
-  assert_int_equal(replay_offsets_ack(t, 1, 0), 0);
-  assert_int_equal(replay_offsets_next(t, 1), 1);
-  assert_int_equal(replay_offsets_next(t, 0), -1);
-  replay_offsets_destroy(t);
-  replay_offsets_destroy(NULL);
-}
-
-/* Many letters, acknowledged out of order in bursts, across the queue's
- * growth and compaction: the committable offset only ever follows the
- * contiguous acknowledged prefix. */
-static void test_offsets_many(void **state) {
-  (void)state;
-  replay_offsets_t *t = replay_offsets_new();
-  int64_t committed = 0;
-  for (int64_t base = 0; base < 5000; base += 100) {
-    for (int64_t o = base; o < base + 100; o++)
-      assert_int_equal(replay_offsets_track(t, 2, o), 0);
-    for (int64_t o = base + 99; o >= base; o -= 2) /* odd ones first, backwards */
-      assert_int_equal(replay_offsets_ack(t, 2, o), 0);
-    assert_int_equal(replay_offsets_next(t, 2), -1);
-    for (int64_t o = base; o < base + 100; o += 2)
-      assert_int_equal(replay_offsets_ack(t, 2, o), 0);
-    committed = replay_offsets_next(t, 2);
-    assert_int_equal(committed, base + 100);
-  }
-  replay_offsets_destroy(t);
-}
-
 /* ---- the replay command over a file ---------------------------------------- */
 
 typedef struct captured {
@@ -678,8 +625,6 @@ int main(void) {
       cmocka_unit_test(test_max_attempts_force_is_narrow),
       cmocka_unit_test(test_max_attempts_list_marker),
       cmocka_unit_test(test_max_attempts_setting),
-      cmocka_unit_test(test_offsets_in_order),
-      cmocka_unit_test(test_offsets_many),
       cmocka_unit_test(test_max_attempts_replay_file),
       cmocka_unit_test(test_max_attempts_dry_run),
   };
