@@ -20,6 +20,22 @@
 set -euo pipefail
 source "$SENSORY_SOURCE_DIR/tests/tools/itest.sh"
 
+# stop_programs: TERM what this test started besides the stack, and wait
+# (each drains and commits while the broker is still up).
+stop_programs() {
+  local f name pid
+  for f in "$T"/pids/*.pid; do
+    [[ -f "$f" ]] || continue
+    name="$(basename "$f" .pid)"
+    case "$name" in dev-broker | redis | postgres) continue ;; esac
+    if pid="$(recorded_pid "$T" "$name")"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+}
+
 FX="$SENSORY_SOURCE_DIR/tests/fixtures"
 start_dev_broker "$T"
 # start_api NAME [--fault KIND:N ...]: the contract server; sets SNOWFLAKE_URL.
@@ -123,7 +139,7 @@ check_eq "with Snowflake's error code" "$want_rejected" "$coded"
 check_eq "and never the value" 0 "$leaks"
 kept="$(st 'sum(o[3] for o in s["sink_offsets"] if o[0] == "'$G1'")')"
 check "offsets kept in Snowflake ($kept of $TOTAL)" test "$kept" -gt 0 -a "$kept" -le "$TOTAL"
-stop_services
+stop_programs
 
 # --- 3. kill -9, restart from the offsets kept in Snowflake --------------------------------
 start_api api2
@@ -146,7 +162,7 @@ check_eq "orders rows after the restart" "$want_orders" "$(st 's["tables"]["orde
 check_eq "a batch run again after the restart wrote no row" 0 \
   "$(st 's["counters"]["reexecuted_rows"]')"
 check_eq "no request broke the contract" 0 "$(st 's["counters"]["violations"]')"
-stop_services
+stop_programs
 
 # --- 4. --stdio --------------------------------------------------------------------------
 start_api api3 --fault drop:1

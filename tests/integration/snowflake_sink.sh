@@ -16,6 +16,22 @@
 set -euo pipefail
 source "$SENSORY_SOURCE_DIR/tests/tools/itest.sh"
 
+# stop_programs: TERM what this test started besides the stack, and wait
+# (each drains and commits while the broker is still up).
+stop_programs() {
+  local f name pid
+  for f in "$T"/pids/*.pid; do
+    [[ -f "$f" ]] || continue
+    name="$(basename "$f" .pid)"
+    case "$name" in dev-broker | redis | postgres) continue ;; esac
+    if pid="$(recorded_pid "$T" "$name")"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+}
+
 PSQL="$SENSORY_PG_BIN/psql"
 start_dev_broker "$T"
 start_postgres "$T"
@@ -96,7 +112,7 @@ check "rows written per table" grep -q '^snowflake_sink_rows_written_total{table
 check "store errors by code" grep -q '^snowflake_sink_store_errors_total{code="22003"} [1-9]' <<<"$metrics"
 check "store latency histogram" grep -q '^snowflake_sink_sink_write_seconds_count [1-9]' <<<"$metrics"
 check "batch flush reasons" grep -q '^snowflake_sink_sink_flushes_total{reason=' <<<"$metrics"
-check "end-to-end latency" grep -q '^snowflake_sink_end_to_end_seconds_count [1-9]' <<<"$metrics"
+check "end-to-end latency" grep -q '^snowflake_sink_end_to_end_seconds_count{topic="sink.snowflake.orders"} [1-9]' <<<"$metrics"
 check "consumer lag" grep -q '^snowflake_sink_consumer_lag{topic="sink.snowflake.orders"}' <<<"$metrics"
 # The README's "querying the warehouse" SQL runs on these tables and answers.
 $PY - "$SENSORY_SOURCE_DIR/services/snowflake-sink/README.md" "$T/queries" <<'PY'
@@ -114,7 +130,7 @@ for f in "$T"/queries/q*.sql; do
   check "README query $(basename "$f") answers ($rows rows)" test "$rows" -gt 0
 done
 check_eq "README queries found" 4 "$nq"
-stop_services
+stop_programs
 
 # --- 2. kill -9 in the middle of a batch --------------------------------------------
 reset_tables
@@ -149,7 +165,7 @@ check_eq "run 2: the restart read exactly what the store had not committed" \
 check_eq "run 2: nothing below the store's offsets was read again" 0 \
   "$(metric snowflake_sink_records_skipped_total "$port")"
 check "run 2: started at the store's offsets" grep -q '"event":"seek_to_store"' "$T/logs/sink2b.log"
-stop_services
+stop_programs
 
 # --- 3. PostgreSQL restarted mid-run ---------------------------------------------------
 reset_tables
@@ -186,7 +202,7 @@ check_warehouse "run 3"
 check "run 3: the outage was seen and survived" grep -q '"event":"store_available"' "$T/logs/sink3.log"
 code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")"
 check_eq "run 3: /readyz after the restart" 200 "$code"
-stop_services
+stop_programs
 
 # --- 4. --stdio backfill ---------------------------------------------------------------
 reset_tables
