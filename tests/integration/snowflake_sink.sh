@@ -16,22 +16,6 @@
 set -euo pipefail
 source "$SENSORY_SOURCE_DIR/tests/tools/itest.sh"
 
-# stop_programs: TERM what this test started besides the stack, and wait
-# (each drains and commits while the broker is still up).
-stop_programs() {
-  local f name pid
-  for f in "$T"/pids/*.pid; do
-    [[ -f "$f" ]] || continue
-    name="$(basename "$f" .pid)"
-    case "$name" in dev-broker | redis | postgres) continue ;; esac
-    if pid="$(recorded_pid "$T" "$name")"; then
-      kill -TERM "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-    rm -f "$f"
-  done
-}
-
 PSQL="$SENSORY_PG_BIN/psql"
 start_dev_broker "$T"
 start_postgres "$T"

@@ -33,6 +33,23 @@ printf 'itest-hmac-key-0123456789abcdef\n' >"$T/hmac.key"
 export SCHEMAS_DIR="$SENSORY_SOURCE_DIR/schemas"
 export PRIVACY_HMAC_KEY_FILE="$T/hmac.key" DLQ_KEY_FILE="$T/dlq.key"
 
+# stop_programs: TERM every program the test started besides the stack
+# (dev broker, Redis, PostgreSQL) and wait: each drains and commits while the
+# broker is still up, so the next part of a test starts from a known state.
+stop_programs() {
+  local f name pid
+  for f in "$T"/pids/*.pid; do
+    [[ -f "$f" ]] || continue
+    name="$(basename "$f" .pid)"
+    case "$name" in dev-broker | redis | postgres) continue ;; esac
+    if pid="$(recorded_pid "$T" "$name")"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+}
+
 # start_svc NAME PROGRAM [ARGS...]: a streaming service over the dev broker in
 # the background, recorded as NAME; its metrics port goes to $T/NAME.port.
 start_svc() {
