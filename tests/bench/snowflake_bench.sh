@@ -13,9 +13,11 @@
 #  2. snowflake-sink: `--stdio` (a file, no broker), and end to end over the
 #     dev broker: the records are produced first, then the sink starts with a
 #     fresh group; timed until the offsets it keeps in PostgreSQL cover every
-#     record (polled every 50 ms). The dev broker keeps only ~5 MiB per
-#     partition, so the records are spread over 8 topics (42 partitions), all
-#     routed to the orders table with SINK_TABLES: the sink's work is the same;
+#     record (polled every 50 ms), with the k8s ConfigMap's librdkafka bounds
+#     (BENCH_SINK_X). The dev broker keeps only ~5 MiB per partition, so the
+#     records are spread over 4 topics (16 partitions, ~3.5 MiB each; rows are
+#     counted after each run, so a drop would fail it), all routed to the
+#     orders table with SINK_TABLES: the sink's work is the same;
 #  3. the Python peer (snowflake_peer.py): one INSERT and one commit per
 #     message, psycopg2, over the same topics.
 #  4. 2 and 3 again with durable commits (fsync and synchronous_commit on, as
@@ -43,7 +45,9 @@ N="${BENCH_N:-200000}"
 REPS="${BENCH_REPS:-3}"
 PARTS="${BENCH_PARTS:-copy stdio e2e python durable}"
 PSQL="$SENSORY_PG_BIN/psql"
-TOPICS=sink.snowflake.orders,source.market.shopify,source.market.daraz,clean.social,enriched.social,source.social.tiktok,source.social.facebook,sink.weaviate.vectors
+# librdkafka settings of the sink over the broker: the k8s ConfigMap's bounds.
+read -r -a SINK_X <<<"${BENCH_SINK_X:--X consumer.queued.max.messages.kbytes=8192 -X consumer.fetch.max.bytes=1048576 -X producer.queue.buffering.max.kbytes=4096}"
+TOPICS="${BENCH_TOPICS:-sink.snowflake.orders,source.market.shopify,source.market.daraz,risk.decisions}"
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 want() { [[ " $PARTS " == *" $1 "* ]]; }
@@ -140,7 +144,7 @@ fi
 # ---- 2b/3. over the dev broker ----------------------------------------------
 if want e2e || want python; then
   start_dev_broker "$W/stack" || die "dev broker did not start"
-  say "producing $N records over 8 topics"
+  say "producing $N records over $(tr , '\n' <<<"$TOPICS" | wc -l) topics"
   $PY - "$W/orders.jsonl" "$TOPICS" >"$W/orders.tsv" <<'PY'
 import json, sys
 topics = sys.argv[2].split(",")
@@ -158,8 +162,7 @@ e2e_run() {
   reset
   t0="$(now)"
   INPUT_TOPICS="$TOPICS" SINK_TABLES="$ROUTES" KAFKA_GROUP_ID=$G METRICS_ADDR="" \
-    "$SINK" -X consumer.queued.max.messages.kbytes=16384 \
-    -X producer.queue.buffering.max.kbytes=16384 2>>"$W/e2e.log" &
+    "$SINK" "${SINK_X[@]}" 2>>"$W/e2e.log" &
   pid=$!
   while :; do
     kept="$(q "SELECT coalesce(sum(next_offset), 0) FROM sink_offsets WHERE sink = '$G'")"
