@@ -124,20 +124,22 @@ fi
 
 # ---- 2a. --stdio ------------------------------------------------------------
 if want stdio; then
-  times=() rss=()
+  times=() rss=() cpu=()
   for ((i = 0; i < REPS; i++)); do
     reset
     t0="$(now)"
-    /usr/bin/time -f %M -o "$W/rss.stdio" "$SINK" --stdio --topic sink.snowflake.orders \
+    /usr/bin/time -f "%M %U %S" -o "$W/rss.stdio" "$SINK" --stdio --topic sink.snowflake.orders \
       --dlq-file "$W/dlq.jsonl" --metrics-addr "" <"$W/orders.jsonl" 2>>"$W/stdio.log" ||
       die "--stdio failed (see $W/stdio.log)"
     t1="$(now)"
     [[ "$(q "SELECT count(*) FROM orders")" == "$N" ]] || die "--stdio: rows missing"
     times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")
-    rss+=("$(tail -n 1 "$W/rss.stdio")")
+    rss+=("$(tail -n 1 "$W/rss.stdio" | cut -d' ' -f1)")
+    cpu+=("$(tail -n 1 "$W/rss.stdio" | awk '{print $2 + $3}')")
   done
   R[stdio]="$(printf '%s\n' "${times[@]}" | median)"
   R[stdio_rss]="$(printf '%s\n' "${rss[@]}" | sort -n | tail -n 1)"
+  R[stdio_cpu]="$(printf '%s\n' "${cpu[@]}" | median)"
   say "--stdio: ${times[*]} s; peak RSS ${R[stdio_rss]} KB"
 fi
 
@@ -173,13 +175,16 @@ e2e_run() {
   done
   t1="$(now)"
   hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")" # peak RSS, KB
+  # CPU seconds the sink used (user + system), which other load on a shared
+  # machine disturbs far less than wall time.
+  R[e2e${label}_cpu]="$(awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); split($0, f, " "); print (f[12] + f[13]) / hz}' "/proc/$pid/stat")"
   kill -TERM "$pid"
   wait "$pid" || true
   [[ "$(q "SELECT count(*) FROM orders")" == "$N" ]] || die "e2e: rows missing"
   R[e2e$label]="$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')"
   R[e2e${label}_steady]="$(awk -v a="$first" -v b="$t1" -v n="$N" -v k="$first_kept" 'BEGIN {print (b - a) * n / (n - k)}')"
   R[e2e${label}_rss]="$hwm"
-  say "end to end$label: ${R[e2e$label]} s from start, ${R[e2e${label}_steady]} s steady; peak RSS $hwm KB"
+  say "end to end$label: ${R[e2e$label]} s from start, ${R[e2e${label}_steady]} s steady; CPU ${R[e2e${label}_cpu]} s; peak RSS $hwm KB"
 }
 # peer_run GROUP LABEL COUNT
 peer_run() {
@@ -230,15 +235,15 @@ verdict() { awk -v x="$1" -v t="$2" 'BEGIN {print (x >= t) ? "met" : "missed"}';
 echo
 echo "snowflake-sink, $N orders into PostgreSQL 15 ($(nproc) vCPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average before $LOAD_BEFORE, after $LOAD_AFTER)"
 echo
-echo "| way | seconds | rows/s | peak RSS |"
-echo "|---|---:|---:|---:|"
-[[ -n "${R[copy_plain]:-}" ]] && echo "| psql \\copy, plain table (the ceiling) | ${R[copy_plain]} | $(rate "$N" "${R[copy_plain]}") | |"
-[[ -n "${R[copy_keys]:-}" ]] && echo "| psql \\copy, a table with the orders keys and indexes | ${R[copy_keys]} | $(rate "$N" "${R[copy_keys]}") | |"
-[[ -n "${R[stdio]:-}" ]] && echo "| snowflake-sink --stdio | ${R[stdio]} | $(rate "$N" "${R[stdio]}") | $((R[stdio_rss] / 1024)) MiB |"
-[[ -n "${R[e2e]:-}" ]] && echo "| snowflake-sink over the dev broker (from start / steady) | ${R[e2e]} / ${R[e2e_steady]} | $(rate "$N" "${R[e2e]}") / $(rate "$N" "${R[e2e_steady]}") | $((R[e2e_rss] / 1024)) MiB |"
-[[ -n "${R[py]:-}" ]] && echo "| Python peer (from start / steady) | ${R[py]} / ${R[py_steady]} | $(rate "${R[py_n]}" "${R[py]}") / $(rate "${R[py_n]}" "${R[py_steady]}") | $((R[py_rss] / 1024)) MiB |"
-[[ -n "${R[e2e_durable]:-}" ]] && echo "| snowflake-sink, durable commits (from start / steady) | ${R[e2e_durable]} / ${R[e2e_durable_steady]} | $(rate "$N" "${R[e2e_durable]}") / $(rate "$N" "${R[e2e_durable_steady]}") | $((R[e2e_durable_rss] / 1024)) MiB |"
-[[ -n "${R[py_durable]:-}" ]] && echo "| Python peer, durable commits, ${R[py_durable_n]} messages (from start / steady) | ${R[py_durable]} / ${R[py_durable_steady]} | $(rate "${R[py_durable_n]}" "${R[py_durable]}") / $(rate "${R[py_durable_n]}" "${R[py_durable_steady]}") | $((R[py_durable_rss] / 1024)) MiB |"
+echo "| way | seconds | rows/s | peak RSS | sink CPU |"
+echo "|---|---:|---:|---:|---:|"
+[[ -n "${R[copy_plain]:-}" ]] && echo "| psql \\copy, plain table (the ceiling) | ${R[copy_plain]} | $(rate "$N" "${R[copy_plain]}") | | |"
+[[ -n "${R[copy_keys]:-}" ]] && echo "| psql \\copy, a table with the orders keys and indexes | ${R[copy_keys]} | $(rate "$N" "${R[copy_keys]}") | | |"
+[[ -n "${R[stdio]:-}" ]] && echo "| snowflake-sink --stdio | ${R[stdio]} | $(rate "$N" "${R[stdio]}") | $((R[stdio_rss] / 1024)) MiB | ${R[stdio_cpu]} s |"
+[[ -n "${R[e2e]:-}" ]] && echo "| snowflake-sink over the dev broker (from start / steady) | ${R[e2e]} / ${R[e2e_steady]} | $(rate "$N" "${R[e2e]}") / $(rate "$N" "${R[e2e_steady]}") | $((R[e2e_rss] / 1024)) MiB | ${R[e2e_cpu]} s |"
+[[ -n "${R[py]:-}" ]] && echo "| Python peer (from start / steady) | ${R[py]} / ${R[py_steady]} | $(rate "${R[py_n]}" "${R[py]}") / $(rate "${R[py_n]}" "${R[py_steady]}") | $((R[py_rss] / 1024)) MiB | |"
+[[ -n "${R[e2e_durable]:-}" ]] && echo "| snowflake-sink, durable commits (from start / steady) | ${R[e2e_durable]} / ${R[e2e_durable_steady]} | $(rate "$N" "${R[e2e_durable]}") / $(rate "$N" "${R[e2e_durable_steady]}") | $((R[e2e_durable_rss] / 1024)) MiB | ${R[e2e_durable_cpu]} s |"
+[[ -n "${R[py_durable]:-}" ]] && echo "| Python peer, durable commits, ${R[py_durable_n]} messages (from start / steady) | ${R[py_durable]} / ${R[py_durable_steady]} | $(rate "${R[py_durable_n]}" "${R[py_durable]}") / $(rate "${R[py_durable_n]}" "${R[py_durable_steady]}") | $((R[py_durable_rss] / 1024)) MiB | |"
 if [[ -n "${R[e2e]:-}" && -n "${R[copy_plain]:-}" ]]; then
   echo
   echo "- end to end (steady) vs psql \\copy into a plain table: $(ratio "${R[e2e_steady]}" "${R[copy_plain]}") (target ≥ 50 %: $(verdict "$(awk -v a="${R[e2e_steady]}" -v b="${R[copy_plain]}" 'BEGIN {print b / a}')" 0.5)); vs \\copy into the keyed table: $(ratio "${R[e2e_steady]}" "${R[copy_keys]}")"
