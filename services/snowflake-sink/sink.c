@@ -36,6 +36,7 @@ struct sink {
   size_t nroutes;
   schema_t *schema[WH_TABLE_COUNT];
   metrics_counter_t *rows[WH_TABLE_COUNT];
+  metrics_gauge_t *batch_records;
   int (*reject)(stage_sink_batch_t *b, size_t i);
   held_t *held;
   size_t nheld, held_cap;
@@ -116,6 +117,10 @@ sink_t *sink_new(const sink_options_t *o, store_t *store, metrics_t *metrics, ch
     snprintf(errstr, errstr_size, "sink.tables: no topic=table route");
     goto fail;
   }
+  s->batch_records = metrics_gauge(metrics, "batch_records",
+                                   "records in the last batch written (the stage counts flushes "
+                                   "by reason)",
+                                   NULL, NULL);
   s->cb = (stage_sink_t){.prepare = sink_prepare,
                          .write = sink_write,
                          .stored_offset = sink_stored_offset,
@@ -424,6 +429,7 @@ int sink_write(void *ctx, stage_sink_batch_t *b) {
     return failed_batch(s, st, &j.err);
   }
   release_held(s, b);
+  metrics_gauge_set(s->batch_records, (double)b->n);
   for (size_t i = 0; i < ntodo; i++) {
     const stage_sink_record_t *rec = s->todo[i];
     if (rec->status != STAGE_DEAD_LETTER)

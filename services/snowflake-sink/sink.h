@@ -20,7 +20,8 @@
  *    STAGE_FATAL.
  *
  * Metrics (prefix snowflake_sink_): rows_written_total{table},
- * records_skipped_total{topic}, store_errors_total{code}. The stage adds
+ * records_skipped_total{topic}, store_errors_total{code}, batch_records
+ * (gauge: the last batch's size). The stage adds
  * the batch's: sink_write_seconds (the store's latency),
  * sink_flushes_total{reason}, sink_write_retries_total, sink_rejected_total,
  * end_to_end_seconds{topic} (the record's entry into the pipeline to the

@@ -97,6 +97,7 @@ check "store errors by code" grep -q '^snowflake_sink_store_errors_total{code="2
 check "store latency histogram" grep -q '^snowflake_sink_sink_write_seconds_count [1-9]' <<<"$metrics"
 check "batch flush reasons" grep -q '^snowflake_sink_sink_flushes_total{reason=' <<<"$metrics"
 check "end-to-end latency" grep -q '^snowflake_sink_end_to_end_seconds_count{topic="sink.snowflake.orders"} [1-9]' <<<"$metrics"
+check "batch size" grep -q '^snowflake_sink_batch_records [1-9]' <<<"$metrics"
 check "consumer lag" grep -q '^snowflake_sink_consumer_lag{topic="sink.snowflake.orders"}' <<<"$metrics"
 # The README's "querying the warehouse" SQL runs on these tables and answers.
 $PY - "$SENSORY_SOURCE_DIR/services/snowflake-sink/README.md" "$T/queries" <<'PY'
