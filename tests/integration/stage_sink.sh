@@ -100,6 +100,9 @@ port="$(<"$T/sink-c.port")"
 code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")"
 check_eq "/readyz while the store is down" 503 "$code"
 check "the stage paused and retried" grep -q '"event":"store_unavailable"' "$T/logs/sink-c.log"
+lag="$(curl -s "http://127.0.0.1:$port/metrics" |
+  awk '/^test_sink_consumer_lag\{topic="sink.snowflake.orders",partition="[0-9]+"\}/ {s += $2} END {print s + 0}')"
+check "consumer lag per partition shows the records waiting ($lag)" test "$lag" -gt 0
 rm -f "$TEST_SINK_DOWN_FILE"
 want2=$((want1 + $(expected $((N1 + 1)) $N2)))
 check "the records arrive after the outage" wait_rows "$want2" 120
