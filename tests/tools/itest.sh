@@ -50,6 +50,26 @@ stop_programs() {
   done
 }
 
+# metric_sum METRIC NAME: the sum of METRIC's series (e.g.
+# snowflake_sink_messages_in_total over its topics) from service NAME's /metrics.
+metric_sum() {
+  curl -s "http://127.0.0.1:$(<"$T/$2.port")/metrics" |
+    awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {print s + 0}'
+}
+
+# wait_sink_done NAME PREFIX WANT [TIMEOUT]: until sink NAME (metric prefix
+# PREFIX, e.g. snowflake_sink) has written or dead-lettered WANT records.
+wait_sink_done() {
+  local deadline=$((SECONDS + ${4:-120})) have=0
+  while ((SECONDS < deadline)); do
+    have=$(($(metric_sum "$2_records_written_total" "$1") + $(metric_sum "$2_dead_letters_total" "$1")))
+    ((have >= $3)) && return 0
+    sleep 0.5
+  done
+  echo "wait_sink_done: $1 has done $have of $3 records" >&2
+  return 1
+}
+
 # start_svc NAME PROGRAM [ARGS...]: a streaming service over the dev broker in
 # the background, recorded as NAME; its metrics port goes to $T/NAME.port.
 start_svc() {
