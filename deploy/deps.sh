@@ -14,6 +14,8 @@ packages=(
   redis-server redis-tools postgresql-15 postgresql-client-15 kcat util-linux curl
   # test helpers and schema checks: always run with /usr/bin/python3
   python3 python3-confluent-kafka python3-jsonschema python3-yaml
+  # snowflake-sink's SQL API contract server verifies key-pair JWTs
+  python3-cryptography
   # embedder: BLAS for the model
   libopenblas-dev
 )

@@ -87,6 +87,17 @@ ALLOWED_CONFIG_KEYS = {
         "redis.connect_timeout_ms", "redis.command_timeout_ms", "cache.size", "cache.ttl_ms", "missing.log_interval_ms",
         "missing.log_ids",
     },
+    "snowflake-sink": {
+        "kafka.brokers", "kafka.group_id", "input.topics", "log.level", "metrics.addr",
+        "dlq.key_file", "message.max_bytes", "commit.interval_ms", "shutdown.timeout_ms",
+        "schemas.dir", "sink.backend", "sink.tables", "sink.batch_records", "sink.batch_bytes",
+        "sink.batch_age_ms", "database.url", "database.password_file",
+        "database.connect_timeout_ms", "database.statement_timeout_ms", "snowflake.account",
+        "snowflake.user", "snowflake.private_key_file", "snowflake.private_key_passphrase_file",
+        "snowflake.url", "snowflake.database", "snowflake.schema", "snowflake.warehouse",
+        "snowflake.role", "snowflake.statement_timeout_s", "snowflake.request_timeout_ms",
+        "snowflake.jwt_lifetime_s", "snowflake.retries", "snowflake.retry_after_max_s",
+    },
     "embedder": {
         "kafka.brokers", "kafka.group_id", "input.topics", "schemas.dir", "dlq.key_file",
         "log.level", "metrics.addr", "message.max_bytes", "model.dir", "model.id",
@@ -111,6 +122,9 @@ CONFIG_KEY_ENV = {
     "dlq.key_file": "DLQ_KEY_FILE", "log.level": "LOG_LEVEL", "metrics.addr": "METRICS_ADDR",
     "redis.url": "REDIS_URL", "redis.password_file": "REDIS_PASSWORD_FILE",
     "database.url": "DATABASE_URL", "risk.api_keys_file": "RISK_API_KEYS_FILE",
+    "database.password_file": "DATABASE_PASSWORD_FILE", "sink.backend": "SINK_BACKEND",
+    "snowflake.private_key_file": "SNOWFLAKE_PRIVATE_KEY_FILE",
+    "snowflake.private_key_passphrase_file": "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE_FILE",
 }
 # Sensory's own keys under "kafka." (everything else there goes to librdkafka).
 SENSORY_KAFKA_KEYS = {"kafka.brokers", "kafka.group_id"}
@@ -124,6 +138,8 @@ KNOWN_SECRETS = {
                                "openweather.key", "facebook.token", "tiktok.token"},
     "sensory-kafka-cluster-ca-cert": {"ca.crt"},  # Strimzi cluster CA (copied)
     "privacy-shield": {"password"},  # Strimzi KafkaUser secret
+    # snowflake-sink's store: PostgreSQL password or the Snowflake key pair
+    "sensory-warehouse": {"database.password", "snowflake.p8", "snowflake.passphrase"},
     "sensory-risk-api-keys": {"api-keys.txt"},  # risk-svc: NAME SCOPES SHA256HEX lines
 }
 
