@@ -138,6 +138,7 @@ static const pattern_t patterns[] = {
      * the schema again and retries, it does not dead-letter every post. */
     {"class not found", WV_TRANSIENT, "class_missing"},
     {"no such class", WV_TRANSIENT, "class_missing"},
+    {"not found in schema", WV_TRANSIENT, "class_missing"},
     {"could not find class", WV_TRANSIENT, "class_missing"},
 };
 
