@@ -2,6 +2,8 @@
  * bounded bodies. One easy handle per client, reused across requests. */
 #include "net/http_client.h"
 
+#include "core/clock.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -24,12 +26,6 @@ struct http_client {
   char *link;
   char retry_after[64];
 };
-
-static double now_mono(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void sleep_s(double s) {
   if (s <= 0)
@@ -194,7 +190,7 @@ long http_retry_after_parse(const char *value, long now_s) {
 static void rate_wait(http_client_t *h) {
   if (h->o.rate_per_sec <= 0)
     return;
-  double now = now_mono();
+  double now = clock_mono();
   if (h->next_slot > now)
     sleep_s(h->next_slot - now);
   double base = h->next_slot > now ? h->next_slot : now;

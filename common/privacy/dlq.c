@@ -1,4 +1,5 @@
 #include "privacy/dlq.h"
+#include "core/clock.h"
 
 #include "core/b64.h"
 #include "core/secret.h"
@@ -112,23 +113,6 @@ out:
   OPENSSL_cleanse(raw, sizeof(raw));
   secret_free(buf, len);
   return k;
-}
-
-/* RFC 3339 UTC with milliseconds, e.g. "2026-11-21T23:29:08.123Z". */
-static void format_ts_ms(int64_t ms, char *out, size_t out_size) {
-  time_t secs = (time_t)(ms / 1000);
-  int frac = (int)(ms % 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char base[32];
-  strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out, out_size, "%s.%03dZ", base, frac);
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Sets key to a new string of b64(data), stealing nothing on failure. */
@@ -272,7 +256,7 @@ json_t *dlq_envelope_new(const void *payload, size_t payload_len, const dlq_erro
     }
   }
   if (origin->timestamp_ms >= 0) {
-    format_ts_ms(origin->timestamp_ms, ts, sizeof(ts));
+    clock_format_ms(origin->timestamp_ms, ts, sizeof(ts));
     if (json_object_set_new(src, "timestamp", json_string(ts)))
       goto oom;
   } else if (json_object_set_new(src, "timestamp", json_null())) {
@@ -281,7 +265,7 @@ json_t *dlq_envelope_new(const void *payload, size_t payload_len, const dlq_erro
   if (json_object_set(env, "source", src))
     goto oom;
 
-  format_ts_ms(now_ms(), ts, sizeof(ts));
+  clock_format_ms(clock_wall_ms(), ts, sizeof(ts));
   if (json_object_set_new(env, "attempts", json_integer(attempts)) ||
       json_object_set_new(env, "first_failed_at", json_string(ts)) ||
       json_object_set_new(env, "last_failed_at", json_string(ts)) ||

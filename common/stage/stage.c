@@ -64,12 +64,6 @@ const char *stage_dlq_topic(const char *input_topic) {
   return "dead-letters-market";
 }
 
-double stage_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void stage_fail_from_schema(stage_fail_t *fail, const char *code, const char *prefix,
                             const char *schema_error) {
   fail->code = code;

@@ -3,6 +3,7 @@
 #ifndef SENSORY_STAGE_INTERNAL_H
 #define SENSORY_STAGE_INTERNAL_H
 
+#include "core/clock.h"
 #include "core/signals.h"
 
 #include "stage/stage.h"
@@ -71,7 +72,5 @@ void stage_runtime_free(stage_runtime_t *rt);
 
 int stage_run_stdio(stage_runtime_t *rt);
 int stage_run_kafka(stage_runtime_t *rt);
-
-double stage_now(void);
 
 #endif

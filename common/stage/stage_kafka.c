@@ -142,7 +142,7 @@ static void partq_advance(kctx_t *k, partq_t *pq) {
     tracker_t *t = pq->ring[pq->head];
     next = t->rkm->offset + 1;
     if (t->tm && t->tm->latency)
-      metrics_histogram_observe(t->tm->latency, stage_now() - t->t0);
+      metrics_histogram_observe(t->tm->latency, clock_mono() - t->t0);
     tracker_free(k, t);
     pq->head = (pq->head + 1) % pq->cap;
     pq->count--;
@@ -177,8 +177,8 @@ static int produce_one(kctx_t *k, tracker_t *t, const char *topic, const char *k
     /* Back-pressure: the producer queue is full, so stop consuming and let
      * delivery reports drain it. */
     if (!deadline)
-      deadline = stage_now() + 600;
-    if (stage_now() > deadline)
+      deadline = clock_mono() + 600;
+    if (clock_mono() > deadline)
       return (int)err;
     rd_kafka_poll(k->producer, 50);
   }
@@ -451,9 +451,9 @@ static void outage_wait(kctx_t *k, int ms) {
     k->paused = 1;
   }
   rd_kafka_topic_partition_list_t *rewound = rd_kafka_topic_partition_list_new(4);
-  double until = stage_now() + ms / 1000.0;
+  double until = clock_mono() + ms / 1000.0;
   while (!signals_stop) {
-    int left = (int)((until - stage_now()) * 1000);
+    int left = (int)((until - clock_mono()) * 1000);
     if (left <= 0)
       break;
     rd_kafka_poll(k->producer, 0);
@@ -508,7 +508,7 @@ static tracker_t *track(kctx_t *k, rd_kafka_message_t *m) {
   tracker_link(k, t);
   t->pq = pq;
   t->rkm = m;
-  t->t0 = stage_now();
+  t->t0 = clock_mono();
   t->tm = stage_metrics_for(k->rt, topic);
   /* A guard reference: a delivery report served while later outputs are still
    * being produced must not finish the tracker early. */

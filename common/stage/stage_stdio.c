@@ -194,7 +194,7 @@ int stage_run_stdio(stage_runtime_t *rt) {
     }
     if (n == 0)
       break;
-    double t0 = stage_now();
+    double t0 = clock_mono();
     for (size_t i = 0; i < n; i++)
       stage_result_reset(&res[i]);
     if (stage_handle_batch(rt, msgs, full, n, res) != 0) {
@@ -205,7 +205,7 @@ int stage_run_stdio(stage_runtime_t *rt) {
       rc = deliver(rt, side, dlq, in_tm, &msgs[i], &res[i]);
     if (in_tm && in_tm->latency)
       for (size_t i = 0; i < n; i++)
-        metrics_histogram_observe(in_tm->latency, stage_now() - t0);
+        metrics_histogram_observe(in_tm->latency, clock_mono() - t0);
   }
   for (size_t i = 0; lines && i < batch; i++)
     free(lines[i].data);

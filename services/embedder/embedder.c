@@ -1,5 +1,7 @@
 #include "embedder.h"
 
+#include "core/clock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,12 +140,6 @@ static cache_key_t cache_key(const embedder_t *e, const char *text, size_t len) 
 
 /* ---- embedding --------------------------------------------------------- */
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Runs the model over the listed sequences in chunks of at most batch_tokens
  * tokens; row j of the result goes to out + rows[j] * dim. */
 static int forward(embedder_t *e, int32_t **ids, int *lens, const size_t *rows, size_t n,
@@ -158,13 +154,13 @@ static int forward(embedder_t *e, int32_t **ids, int *lens, const size_t *rows, 
     size_t j = i, tokens = 0;
     while (j < n && (j == i || tokens + (size_t)lens[j] <= (size_t)e->batch_tokens))
       tokens += (size_t)lens[j++];
-    double t0 = now_s();
+    double t0 = clock_mono();
     if (bert_embed(e->model, (const int32_t *const *)(ids + i), lens + i, (int)(j - i),
                    tmp + i * (size_t)e->dim, errstr, errstr_size) != 0) {
       free(tmp);
       return -1;
     }
-    metrics_histogram_observe(e->m_forward, now_s() - t0);
+    metrics_histogram_observe(e->m_forward, clock_mono() - t0);
     metrics_counter_add(e->m_tokens, tokens);
     i = j;
   }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "loader.h"
 #include "json/schema.h"
@@ -419,7 +420,7 @@ static int apply_order(enricher_t *e, json_t *doc) {
    * stage's to dead-letter (the warehouse sink owns that topic's letters). */
   if (schema_validate(e->orders, doc, err, sizeof(err)) != 0)
     return skip_order(e, err);
-  if (time_parse_rfc3339_ms(json_string_value(json_object_get(doc, "timestamp")), &ts) != 0)
+  if (clock_parse_rfc3339_ms(json_string_value(json_object_get(doc, "timestamp")), &ts) != 0)
     return skip_order(e, "/timestamp: not RFC 3339");
   if (ts > wall_ms() + ORDER_MAX_FUTURE_MS)
     return skip_order(e, "/timestamp: more than a day in the future");

@@ -1,5 +1,7 @@
 #include "loader.h"
 
+#include "core/clock.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
@@ -62,63 +64,6 @@ void loader_destroy(loader_t *l) {
   free(l);
 }
 
-static int digits(const char *s, int n, int *out) {
-  int v = 0;
-  for (int i = 0; i < n; i++) {
-    if (!isdigit((unsigned char)s[i]))
-      return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  *out = v;
-  return 0;
-}
-
-int time_parse_rfc3339_ms(const char *s, int64_t *out_ms) {
-  int Y, M, D, h, m, sec, ms = 0;
-  if (!s || strlen(s) < 20 || digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) ||
-      s[7] != '-' || digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &m) || s[16] != ':' ||
-      digits(s + 17, 2, &sec))
-    return -1;
-  if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
-    return -1;
-  const char *p = s + 19;
-  if (*p == '.') {
-    int n = 0;
-    for (p++; isdigit((unsigned char)*p); p++, n++)
-      if (n < 3)
-        ms = ms * 10 + (*p - '0');
-    if (n == 0)
-      return -1;
-    for (; n < 3; n++)
-      ms *= 10;
-  }
-  int offset_min = 0;
-  if (*p == 'Z' || *p == 'z') {
-    p++;
-  } else if (*p == '+' || *p == '-') {
-    int oh, om;
-    if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59)
-      return -1;
-    offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
-    p += 6;
-  } else {
-    return -1;
-  }
-  if (*p)
-    return -1;
-  struct tm tm = {0};
-  tm.tm_year = Y - 1900;
-  tm.tm_mon = M - 1;
-  tm.tm_mday = D;
-  tm.tm_hour = h;
-  tm.tm_min = m;
-  tm.tm_sec = sec > 59 ? 59 : sec; /* a leap second orders just before the next minute */
-  time_t t = timegm(&tm);
-  *out_ms = ((int64_t)t - (int64_t)offset_min * 60) * 1000 + ms;
-  return 0;
-}
-
 /* updated_at: RFC 3339 text or epoch milliseconds. */
 static int parse_updated(const char *s, int64_t *out, char *errstr, size_t errstr_size) {
   if (!s || !*s) {
@@ -132,7 +77,7 @@ static int parse_updated(const char *s, int64_t *out, char *errstr, size_t errst
     *out = v;
     return 0;
   }
-  if (time_parse_rfc3339_ms(s, out) == 0)
+  if (clock_parse_rfc3339_ms(s, out) == 0)
     return 0;
   snprintf(errstr, errstr_size, "updated_at: must be RFC 3339 or epoch milliseconds");
   return -1;

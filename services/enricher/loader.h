@@ -39,8 +39,4 @@ enum { LOADER_ROW = 1, LOADER_EOF = 0, LOADER_BAD_ROW = -1, LOADER_FATAL = -2 };
 int loader_next(loader_t *l, product_t *p, int64_t *updated_at_ms, char *errstr,
                 size_t errstr_size);
 
-/* Parses an RFC 3339 date-time ("2026-11-21T23:29:08.123+06:00") into
- * milliseconds since the epoch. Returns 0 or -1. */
-int time_parse_rfc3339_ms(const char *s, int64_t *out_ms);
-
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "pg_store.h"
 #include "post_record.h"
@@ -109,11 +110,6 @@ void post_sink_destroy(post_sink_t *s) {
   free(s);
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int prepare(void *ctx, stage_sink_record_t *rec) {
   post_sink_t *s = ctx;
@@ -137,10 +133,10 @@ static int prepare(void *ctx, stage_sink_record_t *rec) {
 
 static int write_batch(void *ctx, stage_sink_batch_t *batch) {
   post_sink_t *s = ctx;
-  double t0 = now_s();
+  double t0 = clock_mono();
   int rc = s->ops->write(s->impl, batch);
   if (rc == STAGE_OK)
-    metrics_histogram_observe(s->batch_seconds, now_s() - t0);
+    metrics_histogram_observe(s->batch_seconds, clock_mono() - t0);
   return rc;
 }
 
@@ -172,7 +168,7 @@ static void *open_weaviate(post_sink_t *s, const post_sink_config_t *c,
     *exit_code = POST_SINK_UNAVAILABLE;
     return NULL;
   }
-  double deadline = now_s() + (double)c->wv_startup_wait_ms / 1000.0;
+  double deadline = clock_mono() + (double)c->wv_startup_wait_ms / 1000.0;
   long pause = 250;
   for (;;) {
     int created = 0;
@@ -183,7 +179,7 @@ static void *open_weaviate(post_sink_t *s, const post_sink_config_t *c,
                 created ? "created the class (vectorizer none)" : "class checked");
       return st;
     }
-    if (r == WV_SCHEMA_CONFLICT || now_s() + (double)pause / 1000.0 > deadline) {
+    if (r == WV_SCHEMA_CONFLICT || clock_mono() + (double)pause / 1000.0 > deadline) {
       *exit_code = r == WV_SCHEMA_CONFLICT ? POST_SINK_BAD_CONFIG : POST_SINK_UNAVAILABLE;
       wv_store_destroy(st);
       return NULL;

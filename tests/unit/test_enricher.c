@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "enricher.h"
 #include "loader.h"
 #include "pcache.h"
@@ -622,13 +623,13 @@ static void test_loader_jsonl(void **state) {
 static void test_time_and_url(void **state) {
   (void)state;
   int64_t a, b;
-  assert_int_equal(time_parse_rfc3339_ms("2026-06-01T10:00:00+06:00", &a), 0);
-  assert_int_equal(time_parse_rfc3339_ms("2026-06-01T04:00:00Z", &b), 0);
+  assert_int_equal(clock_parse_rfc3339_ms("2026-06-01T10:00:00+06:00", &a), 0);
+  assert_int_equal(clock_parse_rfc3339_ms("2026-06-01T04:00:00Z", &b), 0);
   assert_true(a == b);
-  assert_int_equal(time_parse_rfc3339_ms("1970-01-01T00:00:00.5Z", &a), 0);
+  assert_int_equal(clock_parse_rfc3339_ms("1970-01-01T00:00:00.5Z", &a), 0);
   assert_true(a == 500);
-  assert_int_equal(time_parse_rfc3339_ms("2026-06-01 04:00:00", &a), -1);
-  assert_int_equal(time_parse_rfc3339_ms("2026-13-01T04:00:00Z", &a), -1);
+  assert_int_equal(clock_parse_rfc3339_ms("2026-06-01 04:00:00", &a), -1);
+  assert_int_equal(clock_parse_rfc3339_ms("2026-13-01T04:00:00Z", &a), -1);
 
   rstore_url_t u;
   char err[256];
