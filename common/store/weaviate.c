@@ -4,6 +4,7 @@
 #include "store/weaviate.h"
 
 #include <ctype.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,8 +114,9 @@ void weaviate_destroy(weaviate_t *w) {
   free(w->url);
   free(w->class_name);
   free(w->consistency);
-  if (w->auth_header)
-    secret_free((unsigned char *)w->auth_header, strlen(w->auth_header));
+  if (w->auth_header) /* not secret_free(): that one wipes its own, larger buffers */
+    OPENSSL_cleanse(w->auth_header, strlen(w->auth_header));
+  free(w->auth_header);
   free(w);
 }
 
