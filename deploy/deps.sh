@@ -17,11 +17,13 @@ packages=(
   # embedder: BLAS for the model
   libopenblas-dev
 )
-# PyTorch is only for the embedder's benchmark peer and golden regeneration
-# (the tests read committed goldens): those scripts ask for it with
-# SENSORY_DEPS_BENCH=1, so the test run does not install ~1 GB it never uses.
+# Benchmark-only packages, with SENSORY_DEPS_BENCH=1, so the test run does not
+# install what it never uses: PyTorch (~1 GB) for the embedder's peer and golden
+# regeneration (the tests read committed goldens), wrk for the HTTP benchmarks.
+# A benchmark that needs only one of them asks for it alone:
+# SENSORY_EXTRA_PACKAGES=wrk deploy/deps.sh
 if [[ -n "${SENSORY_DEPS_BENCH:-}" ]]; then
-  packages+=(python3-torch python3-numpy)
+  packages+=(python3-torch python3-numpy wrk)
 fi
 # shellcheck disable=SC2206
 packages+=(${SENSORY_EXTRA_PACKAGES:-})

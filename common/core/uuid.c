@@ -3,6 +3,8 @@
  * id checks) share. */
 #include "core/uuid.h"
 
+#include "core/hex.h"
+
 #include <openssl/evp.h>
 #include <string.h>
 
@@ -35,16 +37,6 @@ void uuid_v5(const uint8_t ns[16], const char *name, size_t len, char out[UUID_S
   uuid_format(md, out);
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 int uuid_parse(const char *s, size_t len, uint8_t out[16]) {
   if (!s || len != 36)
     return -1;
@@ -56,7 +48,7 @@ int uuid_parse(const char *s, size_t len, uint8_t out[16]) {
       i++;
       continue;
     }
-    int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+    int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
     if (hi < 0 || lo < 0)
       return -1;
     out[o++] = (uint8_t)(hi << 4 | lo);

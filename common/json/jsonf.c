@@ -704,6 +704,21 @@ char *jsonf_dumps(const json_t *v, size_t *len) {
   return b.data;
 }
 
+int jsonf_dump_string(const char *s, size_t n, jsonf_buf_t *out) {
+  size_t was = out->len;
+  if ((!s && n) || dump_string(s ? s : "", n, out) < 0) {
+    out->len = was;
+    return -1;
+  }
+  return 0;
+}
+
+int jsonf_buf_append(jsonf_buf_t *b, const char *s, size_t n) {
+  if (n && !s)
+    return -1;
+  return n ? put(b, s, n) : 0;
+}
+
 void jsonf_buf_free(jsonf_buf_t *b) {
   if (!b)
     return;

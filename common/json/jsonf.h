@@ -46,6 +46,18 @@ int jsonf_dump(const json_t *v, jsonf_buf_t *out);
  * failure. Any value may be at the top level (like JSON_ENCODE_ANY). Caller frees. */
 char *jsonf_dumps(const json_t *v, size_t *len);
 
+/* Appends s[0..n) as one JSON string literal, quotes included, escaped exactly as
+ * jsonf_dump escapes strings: for writers that build a small document by hand (an
+ * error body) without a jansson value. Returns 0, or -1 on allocation failure, output
+ * over the cap or invalid UTF-8 in s; on -1, out->len is left as it was. s may be NULL
+ * only when n is 0. */
+int jsonf_dump_string(const char *s, size_t n, jsonf_buf_t *out);
+
+/* Appends n raw bytes (already JSON, or any text) to b, growing it under the same
+ * cap as jsonf_dump. Returns 0, or -1 on allocation failure or over the cap (b
+ * unchanged). s may be NULL only when n is 0. */
+int jsonf_buf_append(jsonf_buf_t *b, const char *s, size_t n);
+
 /* Frees b's data and resets it to empty; b may be NULL. */
 void jsonf_buf_free(jsonf_buf_t *b);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "json/schema_internal.h"
 
 typedef struct uri_parts {
@@ -185,16 +186,6 @@ char *schema_uri_resolve(const char *base, const char *ref) {
   return out;
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 char *schema_percent_decode(const char *s, size_t len, size_t *out_len) {
   char *out = malloc(len + 1);
   size_t o = 0;
@@ -208,8 +199,8 @@ char *schema_percent_decode(const char *s, size_t len, size_t *out_len) {
         free(out);
         return NULL;
       }
-      h = hexval(s[i + 1]);
-      l = hexval(s[i + 2]);
+      h = hex_value(s[i + 1]);
+      l = hex_value(s[i + 2]);
       if (h < 0 || l < 0) {
         free(out);
         return NULL;

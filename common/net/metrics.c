@@ -1,22 +1,28 @@
+/* metrics — owns the registry of a program's Prometheus series (lock-free
+ * values, a mutex over the lists), their text exposition, the named
+ * readiness conditions behind /readyz, and the three routes (/metrics,
+ * /healthz, /readyz) it puts on an httpd server; metrics_serve() is the
+ * convenience that owns a small server of its own. */
 #include "net/metrics.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
+#include "net/httpd.h"
+
 #include <math.h>
-#include <microhttpd.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 /* Upper bounds in seconds; the implicit last bucket is +Inf. */
 static const double hist_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 #define HIST_NB (sizeof(hist_bounds) / sizeof(hist_bounds[0]) + 1)
+
+/* Readiness conditions: a handful of dependencies per program. */
+#define COND_MAX 16
+#define COND_NAME_MAX 32
 
 /* A scrape is bounded: a runaway label set must not exhaust memory. */
 #define RENDER_MAX ((size_t)16 << 20)
@@ -64,9 +70,12 @@ struct metrics {
   char *prefix;
   pthread_mutex_t lock; /* guards the family and series lists, not the values */
   family_t *head, *tail;
-  _Atomic int ready;
-  struct MHD_Daemon *daemon;
-  int port;
+  struct {
+    char name[COND_NAME_MAX];
+    int ok;
+  } cond[COND_MAX]; /* readiness conditions, under lock */
+  size_t ncond;
+  httpd_t *httpd; /* metrics_serve's own server, or NULL */
 };
 
 static uint64_t dbl_bits(double v) {
@@ -106,8 +115,7 @@ metrics_t *metrics_new(const char *service) {
 void metrics_destroy(metrics_t *m) {
   if (!m)
     return;
-  if (m->daemon)
-    MHD_stop_daemon(m->daemon);
+  httpd_destroy(m->httpd); /* first: its handlers read m */
   for (family_t *f = m->head, *fn; f; f = fn) {
     fn = f->next;
     for (series_t *s = f->head, *sn; s; s = sn) {
@@ -248,11 +256,6 @@ void metrics_histogram_observe(metrics_histogram_t *h, double seconds) {
                                                 dbl_bits(bits_dbl(old) + seconds),
                                                 memory_order_relaxed, memory_order_relaxed)) {
   }
-}
-
-void metrics_set_ready(metrics_t *m, int ready) {
-  if (m)
-    atomic_store(&m->ready, ready != 0);
 }
 
 /* ---- rendering ---------------------------------------------------------- */
@@ -422,137 +425,134 @@ char *metrics_render(metrics_t *m) {
   return b.buf;
 }
 
+/* ---- readiness ---------------------------------------------------------- */
+
+static int valid_condition(const char *name) {
+  size_t n = name ? strlen(name) : 0;
+  if (n == 0 || n >= COND_NAME_MAX)
+    return 0;
+  for (; *name; name++)
+    if (!((*name >= 'a' && *name <= 'z') || (*name >= '0' && *name <= '9') || *name == '_' ||
+          *name == '-' || *name == '.'))
+      return 0;
+  return 1;
+}
+
+int metrics_ready_condition(metrics_t *m, const char *name, int ok) {
+  if (!m || !valid_condition(name))
+    return -1;
+  int rc = 0;
+  pthread_mutex_lock(&m->lock);
+  size_t i = 0;
+  while (i < m->ncond && strcmp(m->cond[i].name, name) != 0)
+    i++;
+  if (i == m->ncond) {
+    if (m->ncond == COND_MAX) {
+      rc = -1;
+      goto out;
+    }
+    memcpy(m->cond[i].name, name, strlen(name) + 1);
+    m->ncond++;
+  }
+  m->cond[i].ok = ok != 0;
+out:
+  pthread_mutex_unlock(&m->lock);
+  return rc;
+}
+
+void metrics_set_ready(metrics_t *m, int ready) {
+  metrics_ready_condition(m, "kafka", ready);
+}
+
+/* "ready\n" when every condition is ok (and there is one), else
+ * "not ready: a, b\n" naming the failing ones. Returns 1 when ready. */
+static int readiness(metrics_t *m, char *out, size_t out_size) {
+  size_t len = 0;
+  int failing = 0;
+  pthread_mutex_lock(&m->lock);
+  len = (size_t)snprintf(out, out_size, "not ready: ");
+  for (size_t i = 0; i < m->ncond; i++) {
+    if (m->cond[i].ok)
+      continue;
+    /* names are short and few: COND_MAX * COND_NAME_MAX fits out */
+    int n = snprintf(out + len, out_size - len, "%s%s", failing ? ", " : "", m->cond[i].name);
+    if (n > 0 && (size_t)n < out_size - len)
+      len += (size_t)n;
+    failing++;
+  }
+  int ready = m->ncond > 0 && failing == 0;
+  pthread_mutex_unlock(&m->lock);
+  if (ready)
+    snprintf(out, out_size, "ready\n");
+  else
+    snprintf(out + len, out_size - len, "%s\n", m->ncond ? "" : "starting");
+  return ready;
+}
+
 /* ---- HTTP --------------------------------------------------------------- */
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *body,
-                             int must_free, const char *ctype) {
-  struct MHD_Response *r = MHD_create_response_from_buffer(
-      strlen(body), (void *)body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-  if (!r) {
-    if (must_free)
-      free((void *)body);
-    return MHD_NO;
-  }
-  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+static const char text_plain[] = "text/plain; charset=utf-8";
+
+static void on_metrics(void *ctx, const httpd_request_t *req, httpd_response_t *resp) {
+  (void)req;
+  char *text = metrics_render(ctx);
+  if (text)
+    httpd_respond_text(resp, 200, "text/plain; version=0.0.4; charset=utf-8", text);
+  else
+    httpd_respond_error(resp, 500, "render_failed", "cannot render the metrics", NULL);
+  free(text);
   /* Probes and scrapers must never be answered from a cache. */
-  MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-  if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-    MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-  enum MHD_Result ret = MHD_queue_response(conn, status, r);
-  MHD_destroy_response(r);
-  return ret;
+  httpd_respond_header(resp, "Cache-Control", "no-store");
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
-                              const char *method, const char *version, const char *upload_data,
-                              size_t *upload_data_size, void **con_cls) {
-  static int first_call_marker;
-  metrics_t *m = cls;
-  (void)version;
-  (void)upload_data;
-  /* MHD calls once with the headers, then with any body; answer on the
-   * second call so a request body (ignored) is drained first. */
-  if (*con_cls == NULL) {
-    *con_cls = &first_call_marker;
-    return MHD_YES;
-  }
-  if (*upload_data_size != 0) {
-    *upload_data_size = 0;
-    return MHD_YES;
-  }
-  const char *text = "text/plain; charset=utf-8";
-  if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-    return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", 0, text);
-  if (strcmp(url, "/metrics") == 0) {
-    char *body = metrics_render(m);
-    if (!body)
-      return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render metrics\n", 0, text);
-    return reply(conn, MHD_HTTP_OK, body, 1, "text/plain; version=0.0.4; charset=utf-8");
-  }
-  if (strcmp(url, "/healthz") == 0)
-    return reply(conn, MHD_HTTP_OK, "ok\n", 0, text);
-  if (strcmp(url, "/readyz") == 0) {
-    if (atomic_load(&m->ready))
-      return reply(conn, MHD_HTTP_OK, "ready\n", 0, text);
-    return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "not ready\n", 0, text);
-  }
-  return reply(conn, MHD_HTTP_NOT_FOUND, "not found\n", 0, text);
+static void on_healthz(void *ctx, const httpd_request_t *req, httpd_response_t *resp) {
+  (void)ctx;
+  (void)req;
+  httpd_respond_text(resp, 200, text_plain, "ok\n");
+  httpd_respond_header(resp, "Cache-Control", "no-store");
 }
 
-/* Splits "host:port" / "[v6]:port" / ":port" into host (may be "") and port. */
-static int split_addr(const char *addr, char *host, size_t host_size, long *port) {
-  const char *colon;
-  size_t hlen;
-  if (addr[0] == '[') {
-    const char *close = strchr(addr, ']');
-    if (!close || close[1] != ':')
-      return -1;
-    hlen = (size_t)(close - addr - 1);
-    memcpy(host, addr + 1, hlen < host_size ? hlen : 0);
-    colon = close + 1;
-  } else {
-    colon = strrchr(addr, ':');
-    if (!colon || memchr(addr, ':', (size_t)(colon - addr)))
-      return -1; /* a bare IPv6 address needs brackets */
-    hlen = (size_t)(colon - addr);
-    memcpy(host, addr, hlen < host_size ? hlen : 0);
-  }
-  if (hlen >= host_size)
+static void on_readyz(void *ctx, const httpd_request_t *req, httpd_response_t *resp) {
+  char body[COND_MAX * (COND_NAME_MAX + 2) + 32];
+  (void)req;
+  int ready = readiness(ctx, body, sizeof(body));
+  httpd_respond_text(resp, ready ? 200 : 503, text_plain, body);
+  httpd_respond_header(resp, "Cache-Control", "no-store");
+}
+
+int metrics_routes(metrics_t *m, httpd_t *h, char *errstr, size_t errstr_size) {
+  if (!m) {
+    snprintf(errstr, errstr_size, "metrics: no registry");
     return -1;
-  host[hlen] = '\0';
-  char *end;
-  errno = 0;
-  *port = strtol(colon + 1, &end, 10);
-  if (errno || end == colon + 1 || *end || *port < 0 || *port > 65535)
+  }
+  if (httpd_route(h, "GET", "/metrics", 0, 0, on_metrics, m, errstr, errstr_size) != 0 ||
+      httpd_route(h, "GET", "/healthz", 0, 0, on_healthz, m, errstr, errstr_size) != 0 ||
+      httpd_route(h, "GET", "/readyz", 0, 0, on_readyz, m, errstr, errstr_size) != 0)
     return -1;
   return 0;
 }
 
 int metrics_serve(metrics_t *m, const char *addr, char *errstr, size_t errstr_size) {
-  char host[256];
-  long port;
   if (!m || !addr) {
     snprintf(errstr, errstr_size, "metrics: no listen address");
     return -1;
   }
-  if (m->daemon) {
-    snprintf(errstr, errstr_size, "metrics: already serving on port %d", m->port);
+  if (m->httpd) {
+    snprintf(errstr, errstr_size, "metrics: already serving on port %d", httpd_port(m->httpd));
     return -1;
   }
-  if (split_addr(addr, host, sizeof(host), &port) == -1) {
-    snprintf(errstr, errstr_size,
-             "metrics: bad listen address \"%s\": expected host:port, [ipv6]:port or :port", addr);
+  /* Scrapes and probes only: one thread and a few connections are plenty. */
+  httpd_opts_t opts = {.addr = addr, .threads = 1, .max_conns = 64, .idle_timeout_s = 10};
+  httpd_t *h = httpd_new(&opts, errstr, errstr_size);
+  if (!h || metrics_routes(m, h, errstr, errstr_size) != 0 ||
+      httpd_start(h, errstr, errstr_size) != 0) {
+    httpd_destroy(h);
     return -1;
   }
-  char portstr[8];
-  snprintf(portstr, sizeof(portstr), "%ld", port);
-  struct addrinfo hints = {0}, *res = NULL;
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  int gai = getaddrinfo(*host ? host : NULL, portstr, &hints, &res);
-  if (gai != 0 || !res) {
-    snprintf(errstr, errstr_size, "metrics: cannot resolve \"%s\": %s", addr, gai_strerror(gai));
-    return -1;
-  }
-  unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
-  if (res->ai_family == AF_INET6)
-    flags |= MHD_USE_IPv6;
-  /* No MHD_USE_ERROR_LOG: library code does not write to stderr. */
-  m->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, m, MHD_OPTION_SOCK_ADDR,
-                               res->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
-                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
-  freeaddrinfo(res);
-  if (!m->daemon) {
-    snprintf(errstr, errstr_size, "metrics: cannot listen on %s (address in use or not local?)",
-             addr);
-    return -1;
-  }
-  const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);
-  m->port = info ? info->port : (int)port;
+  m->httpd = h;
   return 0;
 }
 
 int metrics_port(const metrics_t *m) {
-  return m && m->daemon ? m->port : -1;
+  return m ? httpd_port(m->httpd) : -1;
 }

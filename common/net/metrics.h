@@ -1,15 +1,22 @@
-/* metrics — Prometheus text exposition plus /healthz and /readyz, served by
- * libmicrohttpd on its own thread.
+/* metrics — Prometheus text exposition plus /healthz and /readyz, as routes
+ * of the program's HTTP server (net/httpd.h).
  *
  * Metric names follow "<service>_<what>_total" etc.; the service name is given
  * once to metrics_new() with dashes turned into underscores. Series are
  * registered at start-up or on first use (one label pair at most, e.g.
  * topic="clean.social"); label values must never carry personal data.
- * Updates are lock-free atomics and safe from any thread; registration and
- * rendering take one mutex.  Nothing here logs: errors come back to the caller.
+ * Updates are lock-free atomics and safe from any thread; registration,
+ * readiness changes and rendering take one mutex. Nothing here logs: errors
+ * come back to the caller.
+ *
+ * Readiness is a set of named conditions ("kafka", "redis"): /readyz answers
+ * 200 "ready" when at least one is registered and all are ok, else 503
+ * "not ready: <failing names>" ("not ready: starting" before the first).
  */
 #ifndef SENSORY_METRICS_H
 #define SENSORY_METRICS_H
+
+#include "net/httpd.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -24,7 +31,9 @@ typedef struct metrics_histogram metrics_histogram_t;
  * allocation failure or an empty service. */
 metrics_t *metrics_new(const char *service);
 
-/* Stops the server (if started) and frees everything; NULL is accepted. */
+/* Stops metrics_serve's server (if started) and frees everything; NULL is
+ * accepted. A server m's routes were put on with metrics_routes() must be
+ * destroyed before m. */
 void metrics_destroy(metrics_t *m);
 
 /* Returns the counter "<prefix>_<name>" with the given label (label_name and
@@ -56,8 +65,16 @@ metrics_histogram_t *metrics_histogram(metrics_t *m, const char *name, const cha
 /* Records one observation; lock-free, any thread. NaN is ignored. */
 void metrics_histogram_observe(metrics_histogram_t *h, double seconds);
 
-/* Liveness/readiness as reported by /healthz (200 while alive) and /readyz
- * (200 only when ready != 0, else 503). */
+/* Sets the readiness condition name (registered on first use) to ok (!= 0)
+ * or failing (0); any thread. Register each condition at start-up as
+ * failing, before the server starts: a condition first set later cannot hold
+ * /readyz back until then. name: 1-31 characters of [a-z0-9_.-], shown in
+ * the /readyz body, so never personal data. Returns 0, or -1 on a bad name
+ * or when 16 conditions exist already. */
+int metrics_ready_condition(metrics_t *m, const char *name, int ok);
+
+/* The condition "kafka" (the stage loop's: ready once partitions are
+ * assigned, not ready when every broker is down). */
 void metrics_set_ready(metrics_t *m, int ready);
 
 /* Renders the text exposition format (version 0.0.4): per family one HELP
@@ -65,15 +82,20 @@ void metrics_set_ready(metrics_t *m, int ready);
  * NULL on allocation failure or when the text would exceed 16 MiB. */
 char *metrics_render(metrics_t *m);
 
-/* Starts serving on addr "host:port" (e.g. "0.0.0.0:9102", "127.0.0.1:0",
- * "[::1]:9102", ":9102" for every interface) on a libmicrohttpd thread.
- * Port 0 picks a free port; metrics_port() tells which. Routes: GET/HEAD
- * /metrics, /healthz (200 "ok"), /readyz (200 "ready" or 503 "not ready"),
- * else 404; other methods 405. Returns 0, or -1 with errstr (bad address,
- * port in use, already serving). */
+/* Registers GET (and so HEAD) /metrics (the exposition), /healthz (200
+ * "ok" while the process serves) and /readyz (see readiness above) on h,
+ * before httpd_start(h). m must outlive h's serving. Returns 0, or -1 with
+ * errstr (h started already, routes taken). */
+int metrics_routes(metrics_t *m, httpd_t *h, char *errstr, size_t errstr_size);
+
+/* Convenience for programs without routes of their own: creates, owns and
+ * starts a one-thread httpd on addr "host:port" (e.g. "0.0.0.0:9102",
+ * "127.0.0.1:0", "[::1]:9102", ":9102" for every interface) carrying
+ * metrics_routes(). Port 0 picks a free port; metrics_port() tells which.
+ * Returns 0, or -1 with errstr (bad address, port in use, already serving). */
 int metrics_serve(metrics_t *m, const char *addr, char *errstr, size_t errstr_size);
 
-/* The port being served, or -1 before a successful metrics_serve(). */
+/* The port metrics_serve() listens on, or -1 before it succeeded. */
 int metrics_port(const metrics_t *m);
 
 #endif

@@ -2,6 +2,7 @@
 #include "core/clock.h"
 
 #include "core/b64.h"
+#include "core/hex.h"
 #include "core/secret.h"
 
 #include <openssl/crypto.h>
@@ -49,16 +50,6 @@ const char *dlq_key_id(const dlq_key_t *key) {
   return key ? key->id : NULL;
 }
 
-static int hexval(unsigned char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 dlq_key_t *dlq_key_load(const char *path, char *errstr, size_t errstr_size) {
   unsigned char *buf = NULL;
   size_t len = 0;
@@ -88,7 +79,7 @@ dlq_key_t *dlq_key_load(const char *path, char *errstr, size_t errstr_size) {
     k = dlq_key_new(raw);
   } else if (len == 2 * DLQ_KEY_LEN) {
     for (size_t i = 0; i < DLQ_KEY_LEN; i++) {
-      int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
+      int hi = hex_value((char)buf[2 * i]), lo = hex_value((char)buf[2 * i + 1]);
       if (hi < 0 || lo < 0) {
         snprintf(errstr, errstr_size,
                  "key file %s: 64 characters but not all hexadecimal digits; expected 32 raw "
@@ -240,8 +231,7 @@ json_t *dlq_envelope_new(const void *payload, size_t payload_len, const dlq_erro
     unsigned char md[SHA256_DIGEST_LENGTH];
     char hex[2 * SHA256_DIGEST_LENGTH + 1];
     SHA256((const unsigned char *)origin->key, origin->key_len, md);
-    for (size_t i = 0; i < sizeof(md); i++)
-      snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    hex_encode(md, sizeof(md), hex, sizeof(hex), HEX_LOWER);
     if (json_object_set_new(src, "key_sha256", json_string(hex)))
       goto oom;
   } else {

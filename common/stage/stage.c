@@ -182,6 +182,9 @@ stage_topic_metrics_t *stage_metrics_for(stage_runtime_t *rt, const char *topic)
                                    "topic", topic);
     t->lag = metrics_gauge(m, "consumer_lag", "Messages behind the partition end, per topic",
                            "topic", topic);
+    if (rt->opts->sink)
+      t->written = metrics_counter(m, "records_written_total",
+                                   "Records the store committed, per input topic", "topic", topic);
   }
   rt->tm_count++;
   return t;
@@ -235,10 +238,8 @@ int stage_make_dead_letter(stage_runtime_t *rt, const stage_msg_t *msg, size_t o
   return 0;
 }
 
-/* Size, UTF-8 and JSON checks shared by every stage. Returns the parsed
- * object, or NULL with res holding the dead letter (or -1 in *fatal). */
-static json_t *stage_prepare(stage_runtime_t *rt, const stage_msg_t *msg, size_t original_len,
-                             stage_result_t *res, int *fatal) {
+json_t *stage_prepare(stage_runtime_t *rt, const stage_msg_t *msg, size_t original_len,
+                      stage_result_t *res, int *fatal) {
   stage_fail_t fail = {0};
   if ((int64_t)original_len > rt->cfg->max_message_bytes) {
     fail.code = "too_large";

@@ -96,7 +96,10 @@ int stage_emit(stage_out_t *out, int kind, const char *topic, const char *key, s
 int stage_emit_owned(stage_out_t *out, int kind, const char *topic, const char *key, size_t key_len,
                      char *payload, size_t len);
 
-enum { STAGE_OK = 0, STAGE_DEAD_LETTER = -1, STAGE_RETRY = 1 };
+/* STAGE_FATAL: only from a sink's write(): the store cannot work at all (a
+ * missing table, permission denied); the stage stops with exit code 1 and
+ * commits nothing of the batch. */
+enum { STAGE_OK = 0, STAGE_DEAD_LETTER = -1, STAGE_RETRY = 1, STAGE_FATAL = 2 };
 
 /* A transform: gets the parsed JSON object (borrowed; it may modify it) and
  * returns STAGE_OK (outputs emitted, possibly none), STAGE_DEAD_LETTER (fail
@@ -157,8 +160,8 @@ typedef struct stage_sink_record {
   json_t *doc;            /* the parsed object (borrowed; the sink may modify it) */
   void *row;              /* set by prepare(), freed by release(); NULL otherwise */
   size_t row_bytes;       /* prepare()'s estimate of row's size (batch byte limit) */
-  int status;             /* write() sets STAGE_DEAD_LETTER (with *fail) for a rejected row */
-  stage_fail_t *fail;     /* where write() explains a rejection (no row values) */
+  int status;             /* STAGE_DEAD_LETTER once stage_sink_reject() took it */
+  stage_fail_t *fail;     /* where the store explains a rejection (no row values) */
 } stage_sink_record_t;
 
 /* The offsets a batch covers in one partition (first and last inclusive).
@@ -176,7 +179,20 @@ typedef struct stage_sink_batch {
   const stage_sink_range_t *ranges; /* one per (topic, partition) in the batch */
   size_t nranges;
   const char *reason; /* why it was flushed: "count", "bytes", "age", "revoke", "shutdown", "eof" */
+  void *stage;        /* the stage's, for stage_sink_reject() */
 } stage_sink_batch_t;
+
+/* Inside write(): dead-letters record i (its *fail filled by the store: code,
+ * the store's message, no row values) now, and waits until the dead letter is
+ * durable (acknowledged by the broker; on --stdio written and flushed).
+ * Returns 0, or -1 when it could not be made durable: the store must then not
+ * commit, and returns STAGE_RETRY. A store that keeps offsets with its data
+ * must reject before it commits, so a crash in between redoes the batch
+ * (the worst case is a second dead letter for the same record) instead of
+ * committing past a record whose dead letter was never sent. A rejected
+ * record keeps status STAGE_DEAD_LETTER when the same batch comes back after
+ * STAGE_RETRY: skip such records. */
+int stage_sink_reject(stage_sink_batch_t *batch, size_t i);
 
 typedef struct stage_sink {
   /* Optional. Checks and maps one record when it is consumed, before it
@@ -185,12 +201,12 @@ typedef struct stage_sink {
    * and takes no room in the batch). */
   int (*prepare)(void *ctx, stage_sink_record_t *rec);
   /* Writes the batch, atomically where the store can (one transaction, one
-   * MERGE). Returns STAGE_OK when the store committed: a record the store
-   * rejected for good (a constraint, a value out of range) has status
-   * STAGE_DEAD_LETTER and *fail filled with the store's code and message, every
-   * other record counts as written. Returns STAGE_RETRY when nothing was
-   * committed and trying again may help (store unreachable, restarting,
-   * throttling); the same batch comes back. */
+   * MERGE). A record the store rejects for good (a constraint, a value out of
+   * range) goes through stage_sink_reject(). Returns STAGE_OK when the store
+   * committed: every record not rejected counts as written. Returns
+   * STAGE_RETRY when nothing was committed and trying again may help (store
+   * unreachable, restarting, throttling); the same batch comes back.
+   * STAGE_FATAL stops the program. */
   int (*write)(void *ctx, stage_sink_batch_t *batch);
   /* Optional. The next offset the store holds for (topic, partition): returns
    * 1 with *next_offset, 0 when it holds none, -1 when it cannot be read now. */

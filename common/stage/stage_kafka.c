@@ -1,11 +1,16 @@
 /* The Kafka transport of the stage loop.
  *
- * One thread does everything: consume a batch, transform, produce, serve
- * delivery reports. Each input message gets a tracker counting its outputs in
- * flight; trackers queue per partition in consumption order, and an offset is
- * stored only when the tracker at the head of its partition's queue (and every
- * one before it) is fully acknowledged. That is what makes a crash at any point
- * redeliver rather than lose.
+ * One thread does everything: consume, transform (or batch for a store),
+ * produce, serve delivery reports. Each input message gets a tracker that
+ * counts its outputs in flight; the in-order tracker of kafka/offsets.h
+ * stores a partition's offset only over the prefix of messages whose outputs
+ * (or store write, and dead letters) are all acknowledged. That is what makes
+ * a crash at any point redeliver rather than lose.
+ *
+ * Sink mode: records wait in a sink_batch (stage_sink.c) until a threshold or
+ * an event; the store's write() replaces producing outputs, its rejections
+ * become dead letters, and a store that cannot take the batch pauses the
+ * partitions exactly like a dependency outage of a transform.
  */
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
@@ -16,101 +21,39 @@
 
 #include "core/log.h"
 #include "kafka/kafka.h"
+#include "kafka/offsets.h"
 #include "stage/stage_internal.h"
 
-#define BATCH_SIZE 1000
-
-typedef struct partq partq_t;
+/* Most messages taken from the consumer queue in one call (more only when a
+ * batch transform asks for bigger batches: buffers follow the setting). */
+#define CONSUME_CHUNK 1000
 
 typedef struct tracker {
+  offsets_entry_t entry;       /* position in its partition (kafka/offsets.h) */
   struct tracker *prev, *next; /* every live tracker, for the final cleanup */
-  partq_t *pq;                 /* NULL once orphaned by a revocation */
   rd_kafka_message_t *rkm;     /* the input, kept for a late dead letter */
-  int pending;                 /* outputs not yet acknowledged */
+  stage_msg_t msg;             /* its view, valid while rkm lives */
+  int pending;                 /* outputs not yet acknowledged (+1 while being handled) */
   rd_kafka_resp_err_t err;     /* first delivery error */
   int dead_lettered;           /* its dead letter is what is in flight */
-  int done;
   double t0;
   stage_topic_metrics_t *tm;
   char first_failed_at[40]; /* from a replay header, for a new dead letter */
 } tracker_t;
 
-struct partq {
-  char *topic;
-  int32_t partition;
-  tracker_t **ring;
-  size_t head, count, cap;
-};
-
 typedef struct kctx {
   stage_runtime_t *rt;
   rd_kafka_t *consumer, *producer;
-  partq_t *pqs;
-  size_t pq_count, pq_cap;
+  offsets_t *offsets;
   int fatal;
   size_t inflight;
-  tracker_t *live; /* head of the list of live trackers */
-  int paused;      /* partitions paused while a dependency is down */
+  tracker_t *live;     /* head of the list of live trackers */
+  int paused;          /* partitions paused while a dependency or the store is down */
+  int brokers_down;    /* every broker was reported down; cleared by the next message */
+  sink_batch_t *batch; /* sink mode only */
 } kctx_t;
 
-/* ---- librdkafka configuration -------------------------------------------- */
-
-static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v) {
-  char errstr[600];
-  if (kafka_conf_set(conf, k, v, errstr, sizeof(errstr)) != 0) {
-    log_error("config", "%s", errstr);
-    return -1;
-  }
-  return 0;
-}
-
-static int apply_props(rd_kafka_conf_t *conf, const stage_options_t *o, const char *role) {
-  char errstr[600];
-  if (kafka_conf_apply(conf, o->kafka_props, o->kafka_prop_count, role, errstr, sizeof(errstr)) !=
-      0) {
-    log_error("config", "%s", errstr);
-    return -1;
-  }
-  return 0;
-}
-
-/* ---- partition queues ----------------------------------------------------- */
-
-static partq_t *partq_get(kctx_t *k, const char *topic, int32_t partition) {
-  for (size_t i = 0; i < k->pq_count; i++)
-    if (k->pqs[i].partition == partition && strcmp(k->pqs[i].topic, topic) == 0)
-      return &k->pqs[i];
-  if (k->pq_count == k->pq_cap) {
-    /* Trackers point at their queue: grow by moving to a new array would
-     * dangle them, so queues are allocated once with a generous bound. */
-    return NULL;
-  }
-  partq_t *pq = &k->pqs[k->pq_count];
-  memset(pq, 0, sizeof(*pq));
-  if (!(pq->topic = strdup(topic)))
-    return NULL;
-  pq->partition = partition;
-  k->pq_count++;
-  return pq;
-}
-
-static int partq_push(partq_t *pq, tracker_t *t) {
-  if (pq->count == pq->cap) {
-    size_t cap = pq->cap ? pq->cap * 2 : 1024;
-    tracker_t **ring = malloc(cap * sizeof(*ring));
-    if (!ring)
-      return -1;
-    for (size_t i = 0; i < pq->count; i++)
-      ring[i] = pq->ring[(pq->head + i) % pq->cap];
-    free(pq->ring);
-    pq->ring = ring;
-    pq->head = 0;
-    pq->cap = cap;
-  }
-  pq->ring[(pq->head + pq->count) % pq->cap] = t;
-  pq->count++;
-  return 0;
-}
+/* ---- trackers --------------------------------------------------------------- */
 
 static void tracker_link(kctx_t *k, tracker_t *t) {
   t->next = k->live;
@@ -134,288 +77,29 @@ static void tracker_free(kctx_t *k, tracker_t *t) {
   k->inflight--;
 }
 
-/* Pops every finished tracker at the head of pq and stores the offset after
- * the last one: everything before it is fully acknowledged. */
-static void partq_advance(kctx_t *k, partq_t *pq) {
-  int64_t next = -1;
-  while (pq->count && pq->ring[pq->head]->done) {
-    tracker_t *t = pq->ring[pq->head];
-    next = t->rkm->offset + 1;
-    if (t->tm && t->tm->latency)
-      metrics_histogram_observe(t->tm->latency, clock_mono() - t->t0);
-    tracker_free(k, t);
-    pq->head = (pq->head + 1) % pq->cap;
-    pq->count--;
-  }
-  if (next < 0)
-    return;
+/* offsets callbacks: a finished prefix leaves the tracker; a position moved. */
+static void on_release(void *ctx, offsets_entry_t *e) {
+  tracker_free(ctx, OFFSETS_CONTAINER_OF(e, tracker_t, entry));
+}
+
+static void on_advance(void *ctx, const char *topic, int32_t partition, int64_t next) {
+  kctx_t *k = ctx;
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(l, pq->topic, pq->partition)->offset = next;
+  rd_kafka_topic_partition_list_add(l, topic, partition)->offset = next;
   rd_kafka_resp_err_t err = rd_kafka_offsets_store(k->consumer, l);
-  if (err)
-    log_debug("offset_store", "%s [%d] offset %lld not stored: %s", pq->topic, pq->partition,
+  if (err) /* e.g. the partition was revoked meanwhile: the next owner reprocesses */
+    log_debug("offset_store", "%s [%d] offset %lld not stored: %s", topic, partition,
               (long long)next, rd_kafka_err2str(err));
   rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* ---- producing ------------------------------------------------------------ */
-
-static int produce_one(kctx_t *k, tracker_t *t, const char *topic, const char *key, size_t key_len,
-                       const char *payload, size_t len) {
-  double deadline = 0;
-  for (;;) {
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        k->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_OPAQUE(t),
-        RD_KAFKA_V_END);
-    if (!err) {
-      t->pending++;
-      return 0;
-    }
-    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-      return (int)err;
-    /* Back-pressure: the producer queue is full, so stop consuming and let
-     * delivery reports drain it. */
-    if (!deadline)
-      deadline = clock_mono() + 600;
-    if (clock_mono() > deadline)
-      return (int)err;
-    rd_kafka_poll(k->producer, 50);
-  }
-}
-
-static void tracker_finish(kctx_t *k, tracker_t *t);
-static void replay_headers(rd_kafka_message_t *m, stage_msg_t *msg, tracker_t *t);
-
-/* A tracker whose outputs were rejected for a reason tied to the message
- * itself is dead-lettered instead; any other failure is fatal so the input
- * stays uncommitted and is redelivered after a restart. */
-static int message_level_error(rd_kafka_resp_err_t err) {
-  return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_MSG ||
-         err == RD_KAFKA_RESP_ERR_INVALID_RECORD || err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
-         err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE;
-}
-
-static void dead_letter_tracker(kctx_t *k, tracker_t *t, const char *code, const char *why) {
-  stage_runtime_t *rt = k->rt;
-  rd_kafka_message_t *m = t->rkm;
-  stage_msg_t msg = {rd_kafka_topic_name(m->rkt),
-                     m->partition,
-                     m->offset,
-                     m->key,
-                     m->key_len,
-                     m->payload,
-                     m->len,
-                     rd_kafka_message_timestamp(m, NULL),
-                     0,
-                     NULL};
-  replay_headers(m, &msg, t);
-  stage_fail_t fail = {.code = code};
-  snprintf(fail.message, sizeof(fail.message), "%s", why);
-  stage_result_t res = {0};
-  if (stage_make_dead_letter(rt, &msg, m->len, &fail, &res) != 0 ||
-      produce_one(k, t, res.dead_topic, m->key, m->key_len, res.dead, res.dead_len) != 0) {
-    log_error("dead_letter_failed", "cannot dead-letter %s [%d] offset %lld", msg.topic,
-              m->partition, (long long)m->offset);
-    k->fatal = 1;
-  } else {
-    t->dead_lettered = 1;
-    rt->dead++;
-    if (t->tm && t->tm->dead)
-      metrics_counter_add(t->tm->dead, 1);
-  }
-  stage_result_free(&res);
-}
-
-static void tracker_finish(kctx_t *k, tracker_t *t) {
-  if (t->pending > 0)
-    return;
-  if (t->err) {
-    rd_kafka_resp_err_t err = t->err;
-    t->err = 0;
-    if (!t->dead_lettered && message_level_error(err)) {
-      char why[256];
-      snprintf(why, sizeof(why), "output rejected by the broker: %s", rd_kafka_err2str(err));
-      dead_letter_tracker(k, t, "output_rejected", why);
-      if (t->pending > 0)
-        return;
-    }
-    log_error("delivery_failed", "output of %s [%d] offset %lld not delivered: %s",
-              rd_kafka_topic_name(t->rkm->rkt), t->rkm->partition, (long long)t->rkm->offset,
-              rd_kafka_err2str(err));
-    k->fatal = 1;
-    return; /* never done: its offset is not stored */
-  }
-  t->done = 1;
-  if (!t->pq) {
-    tracker_free(k, t);
-    return;
-  }
-  partq_advance(k, t->pq);
-}
-
-static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
-  (void)rk;
-  kctx_t *k = opaque;
-  tracker_t *t = m->_private;
-  if (m->err && !t->err)
-    t->err = m->err;
-  if (!m->err) {
-    stage_topic_metrics_t *otm = stage_metrics_for(k->rt, rd_kafka_topic_name(m->rkt));
-    if (otm && otm->out && !t->dead_lettered)
-      metrics_counter_add(otm->out, 1);
-  }
-  t->pending--;
-  tracker_finish(k, t);
-}
-
-/* ---- consumer callbacks --------------------------------------------------- */
-
-static void commit_sync(kctx_t *k, const char *why) {
-  rd_kafka_resp_err_t err = rd_kafka_commit(k->consumer, NULL, 0);
-  if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-    log_warn("commit_failed", "commit (%s): %s", why, rd_kafka_err2str(err));
-}
-
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
-  kctx_t *k = opaque;
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    log_event(LOG_LEVEL_INFO, "assigned", json_pack("{s:i}", "partitions", parts->cnt),
-              "assigned %d partitions", parts->cnt);
-    rd_kafka_assign(rk, parts);
-    if (k->paused) /* assigned during an outage: wait like the rest */
-      rd_kafka_pause_partitions(rk, parts);
-    if (k->rt->opts->metrics)
-      metrics_set_ready(k->rt->opts->metrics, 1);
-    return;
-  }
-  /* Revoked: finish what is in flight for these partitions, commit, and only
-   * then let them go, so the next owner starts exactly after our last
-   * acknowledged message. */
-  log_event(LOG_LEVEL_INFO, "revoked", json_pack("{s:i}", "partitions", parts->cnt),
-            "revoking %d partitions", parts->cnt);
-  rd_kafka_flush(k->producer, (int)k->rt->cfg->shutdown_timeout_ms);
-  commit_sync(k, "revoke");
-  for (int i = 0; i < parts->cnt; i++) {
-    for (size_t q = 0; q < k->pq_count; q++) {
-      partq_t *pq = &k->pqs[q];
-      if (pq->partition != parts->elems[i].partition || strcmp(pq->topic, parts->elems[i].topic))
-        continue;
-      /* Whatever is still unacknowledged is orphaned: its offset is never
-       * stored, and the next owner reprocesses it (at-least-once). */
-      while (pq->count) {
-        tracker_t *t = pq->ring[pq->head];
-        pq->head = (pq->head + 1) % pq->cap;
-        pq->count--;
-        t->pq = NULL;
-        if (t->done)
-          tracker_free(k, t);
-      }
-    }
-  }
-  rd_kafka_assign(rk, NULL);
-}
-
-static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
-  kctx_t *k = opaque;
-  if (err == RD_KAFKA_RESP_ERR__FATAL) {
-    char buf[512];
-    rd_kafka_fatal_error(rk, buf, sizeof(buf));
-    log_error("kafka_fatal", "%s: %s", rd_kafka_name(rk), buf);
-    k->fatal = 1;
-    return;
-  }
-  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && k->rt->opts->metrics)
-    metrics_set_ready(k->rt->opts->metrics, 0);
-  log_warn("kafka_error", "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
-}
-
-/* Statistics carry per-partition consumer lag: sum it per topic into a gauge. */
-static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
-  (void)rk;
-  kctx_t *k = opaque;
-  json_t *root = json_loadb(json, len, 0, NULL);
-  json_t *topics = json_object_get(root, "topics");
-  const char *name;
-  json_t *t;
-  json_object_foreach(topics, name, t) {
-    json_int_t lag = 0;
-    int known = 0;
-    const char *pid;
-    json_t *p;
-    json_object_foreach(json_object_get(t, "partitions"), pid, p) {
-      json_int_t l = json_integer_value(json_object_get(p, "consumer_lag"));
-      if (strcmp(pid, "-1") != 0 && l >= 0 && json_is_true(json_object_get(p, "desired"))) {
-        lag += l;
-        known = 1;
-      }
-    }
-    stage_topic_metrics_t *tm = known ? stage_metrics_for(k->rt, name) : NULL;
-    if (tm && tm->lag)
-      metrics_gauge_set(tm->lag, (double)lag);
-  }
-  json_decref(root);
-  return 0;
-}
-
-/* ---- the loop ------------------------------------------------------------- */
-
-static rd_kafka_t *make_client(kctx_t *k, rd_kafka_type_t type) {
-  const stage_config_t *cfg = k->rt->cfg;
-  const stage_options_t *o = k->rt->opts;
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  char errstr[512], buf[64];
-  int bad = conf_set(conf, "bootstrap.servers", cfg->brokers) != 0;
-  snprintf(buf, sizeof(buf), "%s-%s", o->service,
-           type == RD_KAFKA_CONSUMER ? "consumer" : "producer");
-  bad |= conf_set(conf, "client.id", buf) != 0;
-  rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
-  rd_kafka_conf_set_error_cb(conf, error_cb);
-  rd_kafka_conf_set_opaque(conf, k);
-  if (type == RD_KAFKA_CONSUMER) {
-    bad |= conf_set(conf, "group.id", cfg->group_id) != 0;
-    bad |= conf_set(conf, "enable.auto.offset.store", "false") != 0;
-    bad |= conf_set(conf, "enable.auto.commit", "true") != 0;
-    snprintf(buf, sizeof(buf), "%lld", (long long)cfg->commit_interval_ms);
-    bad |= conf_set(conf, "auto.commit.interval.ms", buf) != 0;
-    bad |= conf_set(conf, "auto.offset.reset", "earliest") != 0;
-    bad |= conf_set(conf, "statistics.interval.ms", "5000") != 0;
-    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-    rd_kafka_conf_set_stats_cb(conf, stats_cb);
-    bad |= apply_props(conf, o, "consumer") != 0;
-  } else {
-    bad |= conf_set(conf, "enable.idempotence", "true") != 0;
-    bad |= conf_set(conf, "linger.ms", "5") != 0;
-    /* The stage already pauses consumption on a full queue, so a 16 MiB queue
-     * costs no throughput (measured) but bounds memory: librdkafka's default
-     * (1 GiB) lets a backlog pile up as unacknowledged outputs. */
-    bad |= conf_set(conf, "queue.buffering.max.kbytes", "16384") != 0;
-    /* Room for a dead letter that carries a whole input (sealed: base64). */
-    snprintf(buf, sizeof(buf), "%lld", (long long)(cfg->max_message_bytes * 2 + 65536));
-    bad |= conf_set(conf, "message.max.bytes", buf) != 0;
-    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    bad |= apply_props(conf, o, "producer") != 0;
-  }
-  if (bad) {
-    rd_kafka_conf_destroy(conf);
-    return NULL;
-  }
-  rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
-  if (!rk) {
-    log_error("kafka_client", "cannot create %s: %s", buf, errstr);
-    rd_kafka_conf_destroy(conf);
-  }
-  return rk;
-}
-
 /* A message that dlq-replay sent back carries its failure history in
  * headers; the next dead letter continues it. */
-static void replay_headers(rd_kafka_message_t *m, stage_msg_t *msg, tracker_t *t) {
+static void replay_headers(tracker_t *t) {
   rd_kafka_headers_t *hdrs = NULL;
   const void *v;
   size_t n;
-  if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+  if (rd_kafka_message_headers(t->rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
     return;
   if (rd_kafka_header_get_last(hdrs, "sensory-dlq-attempts", &v, &n) == 0 && v && n > 0 && n < 12) {
     char num[12];
@@ -424,17 +108,167 @@ static void replay_headers(rd_kafka_message_t *m, stage_msg_t *msg, tracker_t *t
     char *end;
     long a = strtol(num, &end, 10);
     if (*end == '\0' && a > 0 && a < 1000000)
-      msg->attempts = (int)a;
+      t->msg.attempts = (int)a;
   }
   if (rd_kafka_header_get_last(hdrs, "sensory-dlq-first-failed-at", &v, &n) == 0 && v &&
       n < sizeof(t->first_failed_at)) {
     memcpy(t->first_failed_at, v, n);
     t->first_failed_at[n] = '\0';
-    msg->first_failed_at = t->first_failed_at;
+    t->msg.first_failed_at = t->first_failed_at;
   }
 }
 
-/* ---- dependency outages -------------------------------------------------- */
+/* Starts tracking a consumed message (taking it over). Returns NULL (fatal)
+ * on no memory; the message is then destroyed. */
+static tracker_t *track(kctx_t *k, rd_kafka_message_t *m) {
+  const char *topic = rd_kafka_topic_name(m->rkt);
+  tracker_t *t = calloc(1, sizeof(*t)); /* owned by the live list; freed by on_release */
+  if (!t || offsets_track(k->offsets, &t->entry, topic, m->partition, m->offset) != 0) {
+    log_error("tracking_failed", "cannot track %s [%d]: out of memory", topic, m->partition);
+    free(t);
+    rd_kafka_message_destroy(m);
+    return NULL;
+  }
+  tracker_link(k, t);
+  t->rkm = m;
+  /* A NULL value is a tombstone: kept NULL for a sink, "" for a transform
+   * (where it fails the JSON check and is dead-lettered). */
+  const char *payload = m->payload ? m->payload : k->rt->opts->sink ? NULL : "";
+  t->msg = (stage_msg_t){.topic = topic,
+                         .partition = m->partition,
+                         .offset = m->offset,
+                         .key = m->key,
+                         .key_len = m->key_len,
+                         .payload = payload,
+                         .len = m->len,
+                         .timestamp_ms = rd_kafka_message_timestamp(m, NULL)};
+  replay_headers(t);
+  t->t0 = clock_mono();
+  t->tm = stage_metrics_for(k->rt, topic);
+  /* A guard reference: a delivery report served while later outputs are still
+   * being produced must not finish the tracker early. */
+  t->pending = 1;
+  k->rt->in++;
+  if (t->tm)
+    metrics_counter_add(t->tm->in, 1);
+  return t;
+}
+
+static int produce_one(kctx_t *k, tracker_t *t, const char *topic, const char *key, size_t key_len,
+                       const char *payload, size_t len) {
+  /* Back-pressure for up to 10 minutes: far beyond any healthy broker's
+   * delivery time, short enough that a wedged producer ends the process. */
+  rd_kafka_resp_err_t err =
+      kafka_produce(k->producer, topic, key, key_len, payload, len, NULL, 0, t, 600000);
+  if (!err)
+    t->pending++;
+  return (int)err;
+}
+
+static void tracker_finish(kctx_t *k, tracker_t *t);
+
+/* Dead-letters a tracker whose outputs the broker refused for a reason tied
+ * to the message itself. */
+static void dead_letter_tracker(kctx_t *k, tracker_t *t, const char *code, const char *why) {
+  stage_runtime_t *rt = k->rt;
+  stage_fail_t fail = {.code = code};
+  snprintf(fail.message, sizeof(fail.message), "%s", why);
+  stage_result_t res = {0};
+  if (stage_make_dead_letter(rt, &t->msg, t->msg.len, &fail, &res) != 0 ||
+      produce_one(k, t, res.dead_topic, t->msg.key, t->msg.key_len, res.dead, res.dead_len) != 0) {
+    log_error("dead_letter_failed", "cannot dead-letter %s [%d] offset %lld", t->msg.topic,
+              t->msg.partition, (long long)t->msg.offset);
+    k->fatal = 1;
+  } else {
+    t->dead_lettered = 1;
+    rt->dead++;
+    if (t->tm)
+      metrics_counter_add(t->tm->dead, 1);
+  }
+  stage_result_free(&res);
+}
+
+/* Called whenever a tracker's pending count may have reached zero. */
+static void tracker_finish(kctx_t *k, tracker_t *t) {
+  if (t->pending > 0)
+    return;
+  if (t->err) {
+    rd_kafka_resp_err_t err = t->err;
+    t->err = 0;
+    if (!t->dead_lettered && kafka_message_level_error(err)) {
+      char why[256];
+      snprintf(why, sizeof(why), "output rejected by the broker: %s", rd_kafka_err2str(err));
+      dead_letter_tracker(k, t, "output_rejected", why);
+      if (t->pending > 0)
+        return;
+    }
+    log_error("delivery_failed", "output of %s [%d] offset %lld not delivered: %s", t->msg.topic,
+              t->msg.partition, (long long)t->msg.offset, rd_kafka_err2str(err));
+    k->fatal = 1;
+    return; /* never done: its offset is not stored */
+  }
+  if (t->tm)
+    metrics_histogram_observe(t->tm->latency, clock_mono() - t->t0);
+  offsets_done(k->offsets, &t->entry); /* may free t */
+}
+
+/* Drops the guard reference taken by track(). */
+static void tracker_release_guard(kctx_t *k, tracker_t *t) {
+  t->pending--;
+  tracker_finish(k, t);
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+  (void)rk;
+  kctx_t *k = opaque;
+  tracker_t *t = m->_private;
+  if (m->err && !t->err)
+    t->err = m->err;
+  if (!m->err && !t->dead_lettered) {
+    stage_topic_metrics_t *otm = stage_metrics_for(k->rt, rd_kafka_topic_name(m->rkt));
+    if (otm)
+      metrics_counter_add(otm->out, 1);
+  }
+  t->pending--;
+  tracker_finish(k, t);
+}
+
+/* Produces one message's outputs or dead letter. Returns 0, or -1 (fatal). */
+static int produce_result(kctx_t *k, tracker_t *t, stage_result_t *res) {
+  stage_runtime_t *rt = k->rt;
+  if (res->status == STAGE_DEAD_LETTER) {
+    rt->dead++;
+    if (t->tm)
+      metrics_counter_add(t->tm->dead, 1);
+    t->dead_lettered = 1;
+    int err =
+        produce_one(k, t, res->dead_topic, t->msg.key, t->msg.key_len, res->dead, res->dead_len);
+    if (err)
+      log_error("produce_failed", "dead letter to %s: %s", res->dead_topic,
+                rd_kafka_err2str((rd_kafka_resp_err_t)err));
+    return err ? -1 : 0;
+  }
+  for (size_t i = 0; i < res->out.count; i++) {
+    stage_item_t *it = &res->out.items[i];
+    int err = produce_one(k, t, it->topic, it->key, it->key_len, it->payload, it->len);
+    if (err && kafka_message_level_error((rd_kafka_resp_err_t)err)) {
+      char why[256];
+      snprintf(why, sizeof(why), "output to %s rejected: %s", it->topic,
+               rd_kafka_err2str((rd_kafka_resp_err_t)err));
+      dead_letter_tracker(k, t, "output_rejected", why);
+      return 0;
+    }
+    if (err) {
+      log_error("produce_failed", "output to %s: %s", it->topic,
+                rd_kafka_err2str((rd_kafka_resp_err_t)err));
+      return -1;
+    }
+  }
+  rt->out += res->out.count;
+  return 0;
+}
+
+/* ---- dependency and store outages -------------------------------------------- */
 
 /* Pauses (once) every assigned partition and waits ms milliseconds while
  * polling the consumer, so the group keeps this member through an outage of
@@ -494,65 +328,7 @@ static void outage_over(kctx_t *k) {
   log_info("dependency_back", "resuming consumption");
 }
 
-/* Starts tracking a consumed message. Returns NULL (fatal) on no memory. */
-static tracker_t *track(kctx_t *k, rd_kafka_message_t *m) {
-  const char *topic = rd_kafka_topic_name(m->rkt);
-  partq_t *pq = partq_get(k, topic, m->partition);
-  tracker_t *t = calloc(1, sizeof(*t));
-  if (!pq || !t || partq_push(pq, t) != 0) {
-    log_error("tracking_failed", "cannot track %s [%d]: %s", topic, m->partition,
-              pq ? "out of memory" : "more partitions than the stage tracks (4096)");
-    free(t);
-    return NULL;
-  }
-  tracker_link(k, t);
-  t->pq = pq;
-  t->rkm = m;
-  t->t0 = clock_mono();
-  t->tm = stage_metrics_for(k->rt, topic);
-  /* A guard reference: a delivery report served while later outputs are still
-   * being produced must not finish the tracker early. */
-  t->pending = 1;
-  k->rt->in++;
-  if (t->tm && t->tm->in)
-    metrics_counter_add(t->tm->in, 1);
-  return t;
-}
-
-/* Produces one message's outputs or dead letter. Returns 0, or -1 (fatal). */
-static int produce_result(kctx_t *k, tracker_t *t, stage_result_t *res) {
-  stage_runtime_t *rt = k->rt;
-  rd_kafka_message_t *m = t->rkm;
-  if (res->status == STAGE_DEAD_LETTER) {
-    rt->dead++;
-    if (t->tm && t->tm->dead)
-      metrics_counter_add(t->tm->dead, 1);
-    t->dead_lettered = 1;
-    int err = produce_one(k, t, res->dead_topic, m->key, m->key_len, res->dead, res->dead_len);
-    if (err)
-      log_error("produce_failed", "dead letter to %s: %s", res->dead_topic,
-                rd_kafka_err2str((rd_kafka_resp_err_t)err));
-    return err ? -1 : 0;
-  }
-  for (size_t i = 0; i < res->out.count; i++) {
-    stage_item_t *it = &res->out.items[i];
-    int err = produce_one(k, t, it->topic, it->key, it->key_len, it->payload, it->len);
-    if (err && message_level_error((rd_kafka_resp_err_t)err)) {
-      char why[256];
-      snprintf(why, sizeof(why), "output to %s rejected: %s", it->topic,
-               rd_kafka_err2str((rd_kafka_resp_err_t)err));
-      dead_letter_tracker(k, t, "output_rejected", why);
-      return 0;
-    }
-    if (err) {
-      log_error("produce_failed", "output to %s: %s", it->topic,
-                rd_kafka_err2str((rd_kafka_resp_err_t)err));
-      return -1;
-    }
-  }
-  rt->out += res->out.count;
-  return 0;
-}
+/* ---- transform mode ------------------------------------------------------------ */
 
 /* Handles consumed messages in batches of the stage's batch size: transform,
  * produce, track. Takes ownership of every message. Returns 0, or -1 (fatal). */
@@ -569,30 +345,11 @@ static int handle_messages(kctx_t *k, rd_kafka_message_t **ms, size_t n) {
     for (; i < n && b < batch; i++) {
       rd_kafka_message_t *m = ms[i];
       ms[i] = NULL;
-      if (m->err) {
-        /* Consumer errors are informational (librdkafka retries); only fatal
-         * ones surface through error_cb. */
-        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-          log_warn("consume_error", "%s", rd_kafka_message_errstr(m));
-        rd_kafka_message_destroy(m);
-        continue;
-      }
       if (!(ts[b] = track(k, m))) {
-        rd_kafka_message_destroy(m);
         rc = -1;
         break;
       }
-      msgs[b] = (stage_msg_t){rd_kafka_topic_name(m->rkt),
-                              m->partition,
-                              m->offset,
-                              m->key,
-                              m->key_len,
-                              m->payload ? m->payload : "",
-                              m->len,
-                              rd_kafka_message_timestamp(m, NULL),
-                              0,
-                              NULL};
-      replay_headers(m, &msgs[b], ts[b]);
+      msgs[b] = ts[b]->msg;
       lens[b] = m->len;
       b++;
     }
@@ -627,10 +384,10 @@ static int handle_messages(kctx_t *k, rd_kafka_message_t **ms, size_t n) {
       backoff = backoff * 2 > 5 ? 5 : backoff * 2;
     }
     outage_over(k);
-    for (size_t j = 0; j < done_upto; j++) {
-      ts[j]->pending--; /* drop the guard */
-      if (!rc)
-        tracker_finish(k, ts[j]); /* at once when nothing is in flight */
+    for (size_t j = 0; j < b; j++) {
+      if (j < done_upto && !rc)
+        tracker_release_guard(k, ts[j]); /* done at once when nothing is in flight */
+      /* else: never done, so never committed; freed at the end */
     }
   }
   for (; i < n; i++)
@@ -643,6 +400,300 @@ static int handle_messages(kctx_t *k, rd_kafka_message_t **ms, size_t n) {
   free(lens);
   free(res);
   return rc;
+}
+
+/* ---- sink mode ------------------------------------------------------------------ */
+
+/* Writes the pending batch. A store that cannot take it pauses the
+ * partitions and is retried with back-off while the consumer keeps polling;
+ * give_up_at (clock_mono() time, 0: never) bounds that for revocation and
+ * shutdown. Inside the rebalance callback the consumer must not be polled
+ * (in_rebalance): the retries then only sleep, and give_up_at bounds them.
+ * Returns STAGE_OK (written, or emptied meanwhile by a revocation; verdicts
+ * applied), STAGE_RETRY (gave up; what is left is still pending) or
+ * STAGE_FATAL. */
+static int sink_flush(kctx_t *k, const char *reason, double give_up_at, int in_rebalance) {
+  stage_runtime_t *rt = k->rt;
+  sink_batch_t *b = k->batch;
+  double backoff = 0.1;
+  int rc = STAGE_OK;
+  /* A revocation served by the polls of outage_wait() may write or shrink
+   * the batch under us: check it on every round. */
+  while (sink_batch_count(b) > 0) {
+    rc = sink_batch_write(rt, b, reason);
+    if (rc != STAGE_RETRY)
+      break;
+    metrics_ready_condition(rt->opts->metrics, "store", 0);
+    if (signals_stop && !give_up_at)
+      give_up_at = clock_mono(); /* stopping: the batch stays uncommitted */
+    if (give_up_at && clock_mono() + backoff > give_up_at)
+      break;
+    log_warn("store_unavailable", "the store did not take a batch of %zu; retrying in %.1f s",
+             sink_batch_count(b), backoff);
+    if (in_rebalance) {
+      rd_kafka_poll(k->producer, (int)(backoff * 1000));
+    } else {
+      outage_wait(k, (int)(backoff * 1000));
+    }
+    backoff = backoff * 2 > 5 ? 5 : backoff * 2;
+  }
+  if (sink_batch_count(b) == 0 && rc == STAGE_RETRY)
+    rc = STAGE_OK;
+  if (!in_rebalance)
+    outage_over(k);
+  if (rc == STAGE_FATAL) {
+    log_error("store_failed", "the store cannot write; stopping without committing the batch");
+    k->fatal = 1;
+    return rc;
+  }
+  if (rc == STAGE_RETRY)
+    return rc;
+  metrics_ready_condition(rt->opts->metrics, "store", 1);
+  if (sink_batch_count(b) == 0)
+    return STAGE_OK;
+  /* Rejected records' dead letters are out already; every record is done. */
+  size_t n = sink_batch_count(b);
+  for (size_t i = 0; i < n; i++)
+    rt->out += !sink_batch_rejected(b, i);
+  /* The records' documents and rows go before their messages do. */
+  tracker_t **ts = malloc(n * sizeof(*ts));
+  for (size_t i = 0; ts && i < n; i++)
+    ts[i] = sink_batch_tag(b, i);
+  sink_batch_clear(b);
+  for (size_t i = 0; ts && i < n && !k->fatal; i++)
+    tracker_release_guard(k, ts[i]);
+  if (!ts)
+    k->fatal = 1;
+  free(ts);
+  return STAGE_OK;
+}
+
+/* stage_sink_reject() over Kafka: produce the dead letter and serve delivery
+ * reports until it is acknowledged (bounded by shutdown.timeout_ms). */
+static int sink_reject(void *transport, void *tag, stage_result_t *res) {
+  kctx_t *k = transport;
+  tracker_t *t = tag;
+  t->err = 0;
+  if (produce_result(k, t, res) != 0)
+    return -1;
+  double until = clock_mono() + k->rt->cfg->shutdown_timeout_ms / 1000.0;
+  while (t->pending > 1 && clock_mono() < until)
+    rd_kafka_poll(k->producer, 10);
+  if (t->pending > 1 || t->err) {
+    log_warn("dead_letter_unacknowledged", "%s [%d] offset %lld: %s", t->msg.topic,
+             t->msg.partition, (long long)t->msg.offset,
+             t->err ? rd_kafka_err2str(t->err) : "no acknowledgement in time");
+    t->err = 0; /* the batch is retried; the tracker must not fail for it */
+    return -1;
+  }
+  return 0;
+}
+
+/* Adds consumed messages to the batch, writing it whenever it fills. Takes
+ * ownership of every message; messages left when a stop interrupts a full
+ * batch's write are dropped untracked (never committed, read again later).
+ * Returns 0, or -1 (fatal). */
+static int sink_messages(kctx_t *k, rd_kafka_message_t **ms, size_t n) {
+  stage_result_t res = {0};
+  int rc = 0, stopped = 0;
+  for (size_t i = 0; i < n; i++) {
+    rd_kafka_message_t *m = ms[i];
+    ms[i] = NULL;
+    const char *full = rc || stopped ? NULL : sink_batch_full(k->batch);
+    if (full) {
+      int w = sink_flush(k, full, 0, 0);
+      rc = w == STAGE_FATAL ? -1 : 0;
+      stopped = w == STAGE_RETRY;
+    }
+    if (rc || stopped) {
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    tracker_t *t = track(k, m);
+    if (!t) {
+      rc = -1;
+      continue;
+    }
+    stage_result_reset(&res);
+    int added = sink_batch_add(k->rt, k->batch, &t->msg, m->len, t, &res);
+    if (added < 0 || (added == 0 && produce_result(k, t, &res) != 0)) {
+      rc = -1;
+      continue;
+    }
+    if (added == 0)
+      tracker_release_guard(k, t);
+  }
+  stage_result_free(&res);
+  const char *full = rc || stopped ? NULL : sink_batch_full(k->batch);
+  if (full && sink_flush(k, full, 0, 0) == STAGE_FATAL)
+    rc = -1;
+  return rc;
+}
+
+/* rebalance helper for sink mode: does tag (a tracker) belong to a partition
+ * of the list? */
+static int in_partitions(void *ctx, void *tag) {
+  const rd_kafka_topic_partition_list_t *parts = ctx;
+  const tracker_t *t = tag;
+  return rd_kafka_topic_partition_list_find(parts, t->msg.topic, t->msg.partition) != NULL;
+}
+
+/* On assignment: start each partition at the store's position when the store
+ * holds one ahead of the group's committed offset (the crash window between
+ * the store's commit and Kafka's). */
+static void seek_to_store(kctx_t *k, rd_kafka_topic_partition_list_t *parts) {
+  const stage_sink_t *sink = k->rt->opts->sink;
+  rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
+  rd_kafka_resp_err_t err = rd_kafka_committed(k->consumer, committed, 10000);
+  for (int i = 0; i < parts->cnt; i++) {
+    rd_kafka_topic_partition_t *p = &parts->elems[i];
+    int64_t stored = -1;
+    int have = sink->stored_offset(k->rt->opts->ctx, p->topic, p->partition, &stored);
+    if (have < 0)
+      log_warn("store_offset_unknown",
+               "%s [%d]: the store's position cannot be read; starting at the group's", p->topic,
+               p->partition);
+    if (have != 1)
+      continue;
+    int64_t group = err ? -1 : committed->elems[i].offset;
+    if (stored > group) {
+      p->offset = stored;
+      log_event(LOG_LEVEL_INFO, "seek_to_store",
+                json_pack("{s:s,s:i,s:I,s:I}", "topic", p->topic, "partition", p->partition,
+                          "store_offset", (json_int_t)stored, "group_offset", (json_int_t)group),
+                "starting %s [%d] at the store's offset", p->topic, p->partition);
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(committed);
+}
+
+/* ---- consumer callbacks ----------------------------------------------------------- */
+
+static void commit_sync(kctx_t *k, const char *why) {
+  rd_kafka_resp_err_t err = rd_kafka_commit(k->consumer, NULL, 0);
+  if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    log_warn("commit_failed", "commit (%s): %s", why, rd_kafka_err2str(err));
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+  kctx_t *k = opaque;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    log_event(LOG_LEVEL_INFO, "assigned", json_pack("{s:i}", "partitions", parts->cnt),
+              "assigned %d partitions", parts->cnt);
+    if (k->batch && k->rt->opts->sink->stored_offset)
+      seek_to_store(k, parts);
+    rd_kafka_assign(rk, parts);
+    if (k->paused) /* assigned during an outage: wait like the rest */
+      rd_kafka_pause_partitions(rk, parts);
+    metrics_set_ready(k->rt->opts->metrics, 1);
+    return;
+  }
+  /* Revoked: finish what is in flight for these partitions, commit, and only
+   * then let them go, so the next owner starts exactly after our last
+   * acknowledged message. A store that cannot take the pending batch in
+   * time loses nothing: the revoked partitions' records leave the batch
+   * uncommitted and their next owner reads them again. */
+  log_event(LOG_LEVEL_INFO, "revoked", json_pack("{s:i}", "partitions", parts->cnt),
+            "revoking %d partitions", parts->cnt);
+  tracker_t **dropped = NULL;
+  size_t ndropped = 0;
+  if (k->batch && sink_flush(k, "revoke", clock_mono() + k->rt->cfg->shutdown_timeout_ms / 1000.0,
+                             1) != STAGE_OK) {
+    size_t n = sink_batch_count(k->batch);
+    if ((dropped = malloc(n * sizeof(*dropped))))
+      for (size_t i = 0; i < n; i++)
+        if (in_partitions(parts, sink_batch_tag(k->batch, i)))
+          dropped[ndropped++] = sink_batch_tag(k->batch, i);
+    sink_batch_remove_if(k->batch, in_partitions, parts);
+  }
+  kafka_flush(k->producer, (int)k->rt->cfg->shutdown_timeout_ms);
+  commit_sync(k, "revoke");
+  /* Whatever is still unacknowledged is orphaned: its offset is never
+   * stored, and the next owner reprocesses it (at-least-once). */
+  for (int i = 0; i < parts->cnt; i++)
+    offsets_forget(k->offsets, parts->elems[i].topic, parts->elems[i].partition);
+  for (size_t i = 0; i < ndropped; i++)
+    tracker_release_guard(k, dropped[i]); /* orphans now: freed, never committed */
+  free(dropped);
+  rd_kafka_assign(rk, NULL);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+  kctx_t *k = opaque;
+  kafka_error_cb(rk, err, reason, opaque);
+  if (err == RD_KAFKA_RESP_ERR__FATAL)
+    k->fatal = 1;
+  else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    k->brokers_down = 1;
+    metrics_set_ready(k->rt->opts->metrics, 0);
+  }
+}
+
+/* Statistics carry per-partition consumer lag: sum it per topic into a gauge. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+  (void)rk;
+  kctx_t *k = opaque;
+  json_t *root = json_loadb(json, len, 0, NULL);
+  json_t *topics = json_object_get(root, "topics");
+  const char *name;
+  json_t *t;
+  json_object_foreach(topics, name, t) {
+    json_int_t lag = 0;
+    int known = 0;
+    const char *pid;
+    json_t *p;
+    json_object_foreach(json_object_get(t, "partitions"), pid, p) {
+      json_int_t l = json_integer_value(json_object_get(p, "consumer_lag"));
+      if (strcmp(pid, "-1") != 0 && l >= 0 && json_is_true(json_object_get(p, "desired"))) {
+        lag += l;
+        known = 1;
+      }
+    }
+    stage_topic_metrics_t *tm = known ? stage_metrics_for(k->rt, name) : NULL;
+    if (tm)
+      metrics_gauge_set(tm->lag, (double)lag);
+  }
+  json_decref(root);
+  return 0;
+}
+
+/* ---- the loop ---------------------------------------------------------------------- */
+
+static int make_clients(kctx_t *k) {
+  const stage_config_t *cfg = k->rt->cfg;
+  const stage_options_t *o = k->rt->opts;
+  char errstr[512], pid[96], cid[96];
+  snprintf(pid, sizeof(pid), "%s-producer", o->service);
+  snprintf(cid, sizeof(cid), "%s-consumer", o->service);
+  char interval[32];
+  snprintf(interval, sizeof(interval), "%lld", (long long)cfg->commit_interval_ms);
+  conf_kv_t consumer_defaults[] = {{.key = "auto.commit.interval.ms", .value = interval}};
+  kafka_client_opts_t po = {.brokers = cfg->brokers,
+                            .client_id = pid,
+                            .props = o->kafka_props,
+                            .nprops = o->kafka_prop_count,
+                            .opaque = k,
+                            .dr_msg_cb = dr_cb,
+                            .max_message_bytes = cfg->max_message_bytes,
+                            .error_cb = error_cb};
+  kafka_client_opts_t co = {.brokers = cfg->brokers,
+                            .client_id = cid,
+                            .props = o->kafka_props,
+                            .nprops = o->kafka_prop_count,
+                            .defaults = consumer_defaults,
+                            .ndefaults = 1,
+                            .opaque = k,
+                            .group_id = cfg->group_id,
+                            .rebalance_cb = rebalance_cb,
+                            .stats_cb = stats_cb,
+                            .error_cb = error_cb};
+  if (!(k->producer = kafka_producer_new(&po, errstr, sizeof(errstr))) ||
+      !(k->consumer = kafka_consumer_new(&co, errstr, sizeof(errstr)))) {
+    log_error("kafka_client", "%s", errstr);
+    return -1;
+  }
+  return 0;
 }
 
 static int subscribe(kctx_t *k) {
@@ -666,62 +717,97 @@ static int subscribe(kctx_t *k) {
   return 0;
 }
 
+/* How long the next poll may wait: 100 ms, less when the pending batch
+ * reaches its age limit sooner. */
+static int poll_timeout_ms(const kctx_t *k) {
+  double deadline = k->batch ? sink_batch_deadline(k->batch) : 0;
+  if (!deadline)
+    return 100;
+  double left = (deadline - clock_mono()) * 1000;
+  return left <= 0 ? 0 : left < 100 ? (int)left + 1 : 100;
+}
+
 int stage_run_kafka(stage_runtime_t *rt) {
   kctx_t k = {.rt = rt};
-  k.pq_cap = 4096;
-  k.pqs = calloc(k.pq_cap, sizeof(*k.pqs));
+  const stage_options_t *o = rt->opts;
   int rc = 1;
-  if (!k.pqs || !(k.producer = make_client(&k, RD_KAFKA_PRODUCER)) ||
-      !(k.consumer = make_client(&k, RD_KAFKA_CONSUMER)))
+  /* The consume buffer holds what one call may return: a chunk, or a whole
+   * batch of a batch transform when that is larger — never less than a
+   * setting asks for. */
+  size_t want = stage_batch_size(rt);
+  size_t cap = want > CONSUME_CHUNK ? want : CONSUME_CHUNK;
+  rd_kafka_message_t **buf = calloc(cap, sizeof(*buf)); /* owned here */
+  k.offsets = offsets_new(on_release, on_advance, &k);
+  if (!buf || !k.offsets || (o->sink && !(k.batch = sink_batch_new(rt, sink_reject, &k))) ||
+      make_clients(&k) != 0 || subscribe(&k) != 0)
     goto out;
-  rd_kafka_poll_set_consumer(k.consumer);
-  if (subscribe(&k) != 0)
-    goto out;
+  /* Not ready until partitions are assigned ("kafka"); a store starts out
+   * trusted and is judged by its writes ("store"). */
+  metrics_set_ready(o->metrics, 0);
+  if (o->sink)
+    metrics_ready_condition(o->metrics, "store", 1);
   log_event(LOG_LEVEL_INFO, "started",
             json_pack("{s:s,s:s,s:s}", "brokers", rt->cfg->brokers, "group", rt->cfg->group_id,
                       "topics", rt->cfg->input_topics),
-            "%s consuming", rt->opts->service);
+            "%s consuming", o->service);
 
   rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(k.consumer);
-  rd_kafka_message_t *batch[BATCH_SIZE];
-  size_t want = stage_batch_size(rt);
-  int linger = rt->opts->batch_linger_ms > 0 ? rt->opts->batch_linger_ms : 5;
+  int linger = o->batch_linger_ms > 0 ? o->batch_linger_ms : 5;
   while (!signals_stop && !k.fatal) {
     /* Take what is there at once; when nothing is, wait for one message
      * (a full-timeout batch call would add its whole timeout to latency). */
-    ssize_t n = rd_kafka_consume_batch_queue(q, 0, batch, BATCH_SIZE);
-    if (n == 0 && (batch[0] = rd_kafka_consumer_poll(k.consumer, 100)))
-      n = 1 + rd_kafka_consume_batch_queue(q, 0, batch + 1, BATCH_SIZE - 1);
+    ssize_t n = rd_kafka_consume_batch_queue(q, 0, buf, cap);
+    if (n == 0 && (buf[0] = rd_kafka_consumer_poll(k.consumer, poll_timeout_ms(&k))))
+      n = 1 + rd_kafka_consume_batch_queue(q, 0, buf + 1, cap - 1);
     /* A batch transform waits a little for a fuller batch. */
-    if (n > 0 && (size_t)n < want)
-      n += rd_kafka_consume_batch_queue(q, linger, batch + n, want - (size_t)n);
-    if (n > 0 && handle_messages(&k, batch, (size_t)n) != 0)
+    if (n > 0 && !o->sink && (size_t)n < want)
+      n += rd_kafka_consume_batch_queue(q, linger, buf + n, want - (size_t)n);
+    /* Consumer errors are informational (librdkafka retries); fatal ones
+     * surface through error_cb. */
+    size_t kept = 0;
+    for (ssize_t i = 0; i < n; i++) {
+      if (!buf[i]->err) {
+        buf[kept++] = buf[i];
+        continue;
+      }
+      if (buf[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        log_warn("consume_error", "%s", rd_kafka_message_errstr(buf[i]));
+      rd_kafka_message_destroy(buf[i]);
+    }
+    if (kept && k.brokers_down) { /* a message came: the brokers are back */
+      k.brokers_down = 0;
+      metrics_set_ready(o->metrics, 1);
+    }
+    if (kept && (o->sink ? sink_messages(&k, buf, kept) : handle_messages(&k, buf, kept)) != 0)
+      k.fatal = 1;
+    if (k.batch && sink_batch_count(k.batch) && clock_mono() >= sink_batch_deadline(k.batch) &&
+        sink_flush(&k, "age", 0, 0) == STAGE_FATAL)
       k.fatal = 1;
     rd_kafka_poll(k.producer, 0);
   }
   rd_kafka_queue_destroy(q);
 
-  /* Drain: wait for every output to be acknowledged so its offset can be
-   * stored, then commit and leave the group cleanly. */
+  /* Drain: write what the store still holds, wait for every output to be
+   * acknowledged so its offset can be stored, then commit and leave the
+   * group cleanly. */
   log_info("draining", "stopping: %zu messages in flight", k.inflight);
-  rd_kafka_flush(k.producer, (int)rt->cfg->shutdown_timeout_ms);
-  if (rd_kafka_outq_len(k.producer) > 0)
-    log_warn("drain_incomplete", "%d outputs unacknowledged; their inputs stay uncommitted",
-             rd_kafka_outq_len(k.producer));
+  if (k.batch && !k.fatal)
+    sink_flush(&k, "shutdown", clock_mono() + rt->cfg->shutdown_timeout_ms / 1000.0, 0);
+  int left = kafka_flush(k.producer, (int)rt->cfg->shutdown_timeout_ms);
+  if (left > 0)
+    log_warn("drain_incomplete", "%d outputs unacknowledged; their inputs stay uncommitted", left);
   commit_sync(&k, "shutdown");
   rd_kafka_consumer_close(k.consumer);
   rc = k.fatal ? 1 : 0;
 out:
+  sink_batch_destroy(k.batch); /* documents and rows first: they point into messages */
   if (k.producer)
     rd_kafka_destroy(k.producer);
-  while (k.live)
+  offsets_destroy(k.offsets);
+  while (k.live) /* orphans and trackers never finished */
     tracker_free(&k, k.live);
   if (k.consumer)
     rd_kafka_destroy(k.consumer);
-  for (size_t i = 0; i < k.pq_count; i++) {
-    free(k.pqs[i].ring);
-    free(k.pqs[i].topic);
-  }
-  free(k.pqs);
+  free(buf);
   return rc;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "stage/stage_internal.h"
@@ -107,6 +108,19 @@ static int write_side(FILE *fp, const stage_item_t *it) {
   return rc;
 }
 
+/* Writes one dead letter to the dead-letter file. Returns 0 or 1 (fatal). */
+static int write_dead(stage_runtime_t *rt, FILE *dlq, stage_topic_metrics_t *in_tm,
+                      const stage_result_t *res) {
+  rt->dead++;
+  if (in_tm)
+    metrics_counter_add(in_tm->dead, 1);
+  if (fwrite(res->dead, 1, res->dead_len, dlq) != res->dead_len || fputc('\n', dlq) == EOF) {
+    log_error("write_failed", "cannot write dead letter: %s", strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
 /* Writes one message's result where it belongs. Returns 0 or 1 (fatal). */
 static int deliver(stage_runtime_t *rt, FILE *side, FILE *dlq, stage_topic_metrics_t *in_tm,
                    const stage_msg_t *msg, const stage_result_t *res) {
@@ -118,16 +132,8 @@ static int deliver(stage_runtime_t *rt, FILE *side, FILE *dlq, stage_topic_metri
     log_error("retry_unavailable", "line %lld needs a retry; stopping", (long long)msg->offset);
     return 1;
   }
-  if (res->status == STAGE_DEAD_LETTER) {
-    rt->dead++;
-    if (in_tm && in_tm->dead)
-      metrics_counter_add(in_tm->dead, 1);
-    if (fwrite(res->dead, 1, res->dead_len, dlq) != res->dead_len || fputc('\n', dlq) == EOF) {
-      log_error("write_failed", "cannot write dead letter: %s", strerror(errno));
-      return 1;
-    }
-    return 0;
-  }
+  if (res->status == STAGE_DEAD_LETTER)
+    return write_dead(rt, dlq, in_tm, res);
   for (size_t i = 0; i < res->out.count; i++) {
     const stage_item_t *it = &res->out.items[i];
     int werr = 0;
@@ -147,6 +153,102 @@ static int deliver(stage_runtime_t *rt, FILE *side, FILE *dlq, stage_topic_metri
   return 0;
 }
 
+typedef struct stdio_sink {
+  stage_runtime_t *rt;
+  FILE *dlq;
+  stage_topic_metrics_t *in_tm;
+} stdio_sink_t;
+
+/* stage_sink_reject() on stdio: the dead letter is written and flushed. */
+static int sink_reject(void *transport, void *tag, stage_result_t *res) {
+  (void)tag;
+  stdio_sink_t *s = transport;
+  return write_dead(s->rt, s->dlq, s->in_tm, res) == 0 && fflush(s->dlq) == 0 ? 0 : -1;
+}
+
+/* Sink mode on stdio: the lines' records go to the store in batches (the
+ * line buffers live until their batch is written); rejected and invalid
+ * records go to the dead-letter file. A store that cannot take a batch is
+ * retried with back-off until it does or a stop is requested (then exit 1:
+ * the file was not loaded completely). Nothing goes to stdout. */
+static int run_sink(stage_runtime_t *rt, FILE *dlq, reader_t *reader) {
+  const stage_config_t *cfg = rt->cfg;
+  size_t cap = sink_batch_capacity(rt->opts->sink);
+  stdio_sink_t transport = {.rt = rt, .dlq = dlq, .in_tm = stage_metrics_for(rt, cfg->topic)};
+  sink_batch_t *b = sink_batch_new(rt, sink_reject, &transport);
+  line_t *lines = calloc(cap, sizeof(*lines)); /* one per batch slot; owned here */
+  stage_msg_t *msgs = calloc(cap, sizeof(*msgs));
+  stage_topic_metrics_t *in_tm = stage_metrics_for(rt, cfg->topic);
+  stage_result_t res = {0};
+  int rc = b && lines && msgs ? 0 : 1, eof = 0;
+  long long line_no = 0;
+  size_t slot = 0; /* next free line buffer: records in the batch use 0..slot-1 */
+  while (!rc && !signals_stop) {
+    const char *reason = sink_batch_full(b);
+    if (!reason && eof)
+      reason = "eof";
+    if (reason && sink_batch_count(b)) {
+      double backoff = 0.1;
+      int w;
+      while ((w = sink_batch_write(rt, b, reason)) == STAGE_RETRY && !signals_stop) {
+        log_warn("store_unavailable", "the store did not take a batch of %zu; retrying in %.1f s",
+                 sink_batch_count(b), backoff);
+        struct timespec pause = {(time_t)backoff, (long)((backoff - (time_t)backoff) * 1e9)};
+        nanosleep(&pause, NULL);
+        backoff = backoff * 2 > 5 ? 5 : backoff * 2;
+      }
+      if (w != STAGE_OK) {
+        log_error(w == STAGE_FATAL ? "store_failed" : "stopped", "%zu records not written",
+                  sink_batch_count(b));
+        rc = 1;
+        break;
+      }
+      for (size_t i = 0; i < sink_batch_count(b); i++)
+        rt->out += !sink_batch_rejected(b, i);
+      sink_batch_clear(b);
+      slot = 0;
+    }
+    if (eof)
+      break;
+    line_t *l = &lines[slot];
+    if (read_line(reader, l, (size_t)cfg->max_message_bytes + 1) != 0) {
+      eof = 1;
+      continue;
+    }
+    l->no = ++line_no;
+    if (is_blank(l->data, l->len))
+      continue; /* blank lines are not messages */
+    rt->in++;
+    if (in_tm)
+      metrics_counter_add(in_tm->in, 1);
+    msgs[slot] = (stage_msg_t){.topic = cfg->topic,
+                               .partition = -1,
+                               .offset = l->no,
+                               .payload = l->data ? l->data : "",
+                               .len = l->len,
+                               .timestamp_ms = -1};
+    stage_result_reset(&res);
+    int added = sink_batch_add(rt, b, &msgs[slot], (size_t)l->full, NULL, &res);
+    if (added < 0)
+      rc = 1;
+    else if (added == 0)
+      rc = write_dead(rt, dlq, in_tm, &res);
+    else
+      slot++;
+  }
+  if (signals_stop && !rc && sink_batch_count(b)) {
+    log_error("stopped", "%zu records not written", sink_batch_count(b));
+    rc = 1;
+  }
+  stage_result_free(&res);
+  sink_batch_destroy(b);
+  for (size_t i = 0; lines && i < cap; i++)
+    free(lines[i].data);
+  free(lines);
+  free(msgs);
+  return rc;
+}
+
 int stage_run_stdio(stage_runtime_t *rt) {
   const stage_config_t *cfg = rt->cfg;
   if (!cfg->topic || !*cfg->topic || !cfg->dlq_file || !*cfg->dlq_file) {
@@ -163,6 +265,14 @@ int stage_run_stdio(stage_runtime_t *rt) {
     log_error("config", "cannot open side-output file %s: %s", cfg->side_file, strerror(errno));
     fclose(dlq);
     return 2;
+  }
+  if (rt->opts->sink) {
+    static reader_t sink_reader;
+    sink_reader.in = stdin;
+    int rc = run_sink(rt, dlq, &sink_reader);
+    if (fclose(dlq) != 0 || (side && fclose(side) != 0))
+      rc = rc ? rc : 1;
+    return rc;
   }
   size_t batch = stage_batch_size(rt);
   line_t *lines = calloc(batch, sizeof(*lines)); /* owned here */

@@ -1,54 +1,30 @@
-/* replay_cmd — the three dlq-replay commands (list, show, replay) over a
- * dead-letter topic or a JSON-lines file, and the one config table that
- * drives their flags, environment variables and --help.
+/* replay_cmd — the three dlq-replay commands, one file each: replay_list.c,
+ * replay_show.c, replay_send.c (the replay command). Each takes checked
+ * settings (replay_config_check) and returns the exit code: 0 all good, 1 a
+ * failure or refusal. Data goes to stdout; diagnostics to stderr, as JSON log
+ * lines plus one human summary line, so `dlq-replay ... | tool` pipes only
+ * data. The caller installs the signal handlers (core/signals.h): each
+ * command stops early on SIGINT/SIGTERM.
  */
 #ifndef DLQ_REPLAY_CMD_H
 #define DLQ_REPLAY_CMD_H
 
-#include <stddef.h>
-#include <stdint.h>
-
 #include "core/config.h"
 #include "privacy/dlq.h"
+#include "replay_config.h"
 
-#define DLQR_DEFAULT_GROUP "dlq-replay"
+/* list: one line (or JSON object) per selected letter, never the payload;
+ * letters at cfg->max_attempts are marked. Exit 1 also when a letter is
+ * malformed. */
+int replay_list(const replay_config_t *cfg, const conf_result_t *res);
 
-typedef struct dlqr_config {
-  char *brokers;
-  char *key_file;
-  char *log_level;
-  char *topic;        /* dead-letter topic to read */
-  char *file;         /* ... or a JSON-lines file of envelopes */
-  int64_t partition;  /* show */
-  int64_t offset;     /* show: DLQ offset, or the line number with --file */
-  int64_t limit;      /* 0: no limit */
-  char *code;         /* filter on error.code */
-  char *source_topic; /* filter on source.topic */
-  char *to;           /* replay target override */
-  char *group;        /* NULL: DLQR_DEFAULT_GROUP, and filters are refused */
-  int dry_run;
-  int no_commit;
-  int skip_refused;
-  int json;
-  int64_t timeout_ms;
-} dlqr_config_t;
+/* show: the envelope of one letter on stderr and its decrypted payload on
+ * stdout. key may be NULL (a sealed letter then cannot be shown). */
+int replay_show(const replay_config_t *cfg, const conf_result_t *res, const dlq_key_t *key);
 
-typedef enum { DLQR_LIST, DLQR_SHOW, DLQR_REPLAY } dlqr_command_t;
-
-/* The config table (static storage) for a dlqr_config_t. */
-const conf_entry_t *dlqr_config_entries(void);
-
-/* Checks that the command line makes sense before anything connects: the
- * command name (args[0]), --topic xor --file, what each command needs, and
- * that a filtered replay does not move the default group past letters it
- * does not select. Returns 0 with *cmd set, or -1 with errstr (exit 2). */
-int dlqr_config_check(const dlqr_config_t *cfg, const conf_result_t *res, dlqr_command_t *cmd,
-                      char *errstr, size_t errstr_size);
-
-/* Runs a command; key may be NULL (sealed letters are then refused). Writes
- * data to stdout, diagnostics to stderr (the JSON log). Returns the exit
- * code: 0 all good, 1 a failure or refusal. */
-int dlqr_run(dlqr_command_t cmd, const dlqr_config_t *cfg, const conf_result_t *res,
-             const dlq_key_t *key);
+/* replay: each selected letter's payload to its source topic (--topic), or to
+ * stdout (--file); see replay_send.c. key may be NULL (sealed letters are
+ * then refused). */
+int replay_send(const replay_config_t *cfg, const conf_result_t *res, const dlq_key_t *key);
 
 #endif

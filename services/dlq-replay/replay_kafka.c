@@ -1,3 +1,7 @@
+/* replay_kafka — dlq-replay's two kinds of client, made by the common factory
+ * (kafka/kafka.h) with what dlq-replay's correctness needs on top, plus the
+ * bounded reader over a dead-letter topic. The commands only use the clients
+ * they are given. */
 #include "replay_kafka.h"
 
 #include <stdio.h>
@@ -8,73 +12,54 @@
 #include "core/log.h"
 #include "kafka/kafka.h"
 
-static rd_kafka_t *make(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errstr,
-                        size_t errstr_size) {
-  char why[512];
-  rd_kafka_t *rk = rd_kafka_new(type, conf, why, sizeof(why));
-  if (!rk) {
-    snprintf(errstr, errstr_size, "cannot create Kafka client: %s", why);
-    rd_kafka_conf_destroy(conf);
-  }
-  return rk; /* on success the client owns conf */
+rd_kafka_t *replay_kafka_consumer(const replay_kafka_opts_t *o, const char *group, char *errstr,
+                                  size_t errstr_size) {
+  conf_kv_t defaults[] = {{.key = "enable.partition.eof", .value = "true"}};
+  /* After the pass-through on purpose: an offset must only ever be committed
+   * by us, after its replay is acknowledged. */
+  conf_kv_t overrides[] = {{.key = "enable.auto.commit", .value = "false"},
+                           {.key = "enable.auto.offset.store", .value = "false"}};
+  kafka_client_opts_t ko = {.brokers = o->brokers,
+                            .client_id = "dlq-replay-consumer",
+                            .props = o->props,
+                            .nprops = o->prop_count,
+                            .defaults = defaults,
+                            .ndefaults = 1,
+                            .overrides = overrides,
+                            .noverrides = 2,
+                            /* librdkafka (2.0) refuses assign() without a group
+                             * id even when nothing is committed; a reader gets
+                             * one that never commits. */
+                            .group_id = group ? group : "dlq-replay-reader"};
+  return kafka_consumer_new(&ko, errstr, errstr_size);
 }
 
-rd_kafka_t *dlqr_kafka_consumer(const dlqr_kafka_opts_t *o, const char *group, char *errstr,
-                                size_t errstr_size) {
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
-  if (kafka_conf_set(conf, "bootstrap.servers", o->brokers, errstr, errstr_size) ||
-      kafka_conf_set(conf, "client.id", "dlq-replay-consumer", errstr, errstr_size) ||
-      kafka_conf_set(conf, "enable.partition.eof", "true", errstr, errstr_size) ||
-      kafka_conf_apply(conf, o->props, o->prop_count, "consumer", errstr, errstr_size) ||
-      /* librdkafka (2.0) refuses assign() without a group id even when
-       * nothing is committed; a reader gets one that never commits. */
-      kafka_conf_set(conf, "group.id", group ? group : "dlq-replay-reader", errstr, errstr_size) ||
-      /* Set after the pass-through on purpose: an offset must only ever be
-       * committed by us, after its replay is acknowledged. */
-      kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
-      kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errstr_size)) {
-    rd_kafka_conf_destroy(conf);
-    return NULL;
-  }
-  rd_kafka_t *rk = make(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
-  if (rk)
-    rd_kafka_poll_set_consumer(rk); /* one queue: consumer_poll serves all events */
-  return rk;
-}
-
-rd_kafka_t *dlqr_kafka_producer(const dlqr_kafka_opts_t *o,
-                                void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
-                                void *opaque, char *errstr, size_t errstr_size) {
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
-  rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-  rd_kafka_conf_set_opaque(conf, opaque);
-  /* Idempotence: a producer retry must not turn one replay into two. The
-   * size allows the largest input a stage accepts (message.max_bytes <= 64 MiB). */
-  if (kafka_conf_set(conf, "bootstrap.servers", o->brokers, errstr, errstr_size) ||
-      kafka_conf_set(conf, "client.id", "dlq-replay-producer", errstr, errstr_size) ||
-      kafka_conf_set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
-      kafka_conf_set(conf, "message.max.bytes", "67174400", errstr, errstr_size) ||
-      kafka_conf_apply(conf, o->props, o->prop_count, "producer", errstr, errstr_size)) {
-    rd_kafka_conf_destroy(conf);
-    return NULL;
-  }
-  return make(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+rd_kafka_t *replay_kafka_producer(const replay_kafka_opts_t *o,
+                                  void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
+                                  void *opaque, char *errstr, size_t errstr_size) {
+  /* Sized for the largest input a stage accepts (message.max_bytes <= 64 MiB). */
+  kafka_client_opts_t ko = {.brokers = o->brokers,
+                            .client_id = "dlq-replay-producer",
+                            .props = o->props,
+                            .nprops = o->prop_count,
+                            .opaque = opaque,
+                            .dr_msg_cb = dr_cb,
+                            .max_message_bytes = 64 << 20};
+  return kafka_producer_new(&ko, errstr, errstr_size);
 }
 
 /* ---- bounded reader ------------------------------------------------------ */
 
-typedef struct dlqr_part {
+typedef struct replay_part {
   int32_t partition;
   int64_t start, end; /* [start, end): end is the high watermark at open */
   int done;
-} dlqr_part_t;
+} replay_part_t;
 
-struct dlqr_reader {
+struct replay_reader {
   rd_kafka_t *rk; /* borrowed */
   char *topic;
-  dlqr_part_t *parts;
+  replay_part_t *parts;
   int nparts, remaining;
   int64_t timeout_ms;
   struct timespec last_progress;
@@ -86,14 +71,14 @@ static int64_t elapsed_ms(const struct timespec *since) {
   return (int64_t)(now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-static void part_done(dlqr_reader_t *r, dlqr_part_t *p) {
+static void part_done(replay_reader_t *r, replay_part_t *p) {
   if (!p->done) {
     p->done = 1;
     r->remaining--;
   }
 }
 
-static dlqr_part_t *find_part(dlqr_reader_t *r, int32_t partition) {
+static replay_part_t *find_part(replay_reader_t *r, int32_t partition) {
   for (int i = 0; i < r->nparts; i++)
     if (r->parts[i].partition == partition)
       return &r->parts[i];
@@ -101,7 +86,7 @@ static dlqr_part_t *find_part(dlqr_reader_t *r, int32_t partition) {
 }
 
 /* Lists the topic's partitions from metadata into r->parts. */
-static int load_partitions(dlqr_reader_t *r, int32_t only, char *errstr, size_t errstr_size) {
+static int load_partitions(replay_reader_t *r, int32_t only, char *errstr, size_t errstr_size) {
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->rk, r->topic, NULL);
   const struct rd_kafka_metadata *md = NULL;
   int rc = -1;
@@ -145,7 +130,7 @@ out:
 
 /* Reads the group's committed offsets into parts[].start where they are
  * ahead of the low watermark. */
-static int apply_committed(dlqr_reader_t *r, char *errstr, size_t errstr_size) {
+static int apply_committed(replay_reader_t *r, char *errstr, size_t errstr_size) {
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(r->nparts);
   for (int i = 0; i < r->nparts; i++)
     rd_kafka_topic_partition_list_add(l, r->topic, r->parts[i].partition);
@@ -157,7 +142,7 @@ static int apply_committed(dlqr_reader_t *r, char *errstr, size_t errstr_size) {
     return -1;
   }
   for (int i = 0; i < l->cnt; i++) {
-    dlqr_part_t *p = find_part(r, l->elems[i].partition);
+    replay_part_t *p = find_part(r, l->elems[i].partition);
     /* A committed offset below the low watermark points at letters retention
      * already deleted; one above the end cannot happen unless the topic was
      * recreated, and then starting at the end is the safe side. */
@@ -168,10 +153,10 @@ static int apply_committed(dlqr_reader_t *r, char *errstr, size_t errstr_size) {
   return 0;
 }
 
-dlqr_reader_t *dlqr_reader_open(rd_kafka_t *consumer, const char *topic, int32_t partition,
-                                int64_t offset, int use_committed, int64_t timeout_ms, char *errstr,
-                                size_t errstr_size) {
-  dlqr_reader_t *r = calloc(1, sizeof(*r)); /* owned by the caller */
+replay_reader_t *replay_reader_open(rd_kafka_t *consumer, const char *topic, int32_t partition,
+                                    int64_t offset, int use_committed, int64_t timeout_ms,
+                                    char *errstr, size_t errstr_size) {
+  replay_reader_t *r = calloc(1, sizeof(*r)); /* owned by the caller */
   if (!r || !(r->topic = strdup(topic))) {
     snprintf(errstr, errstr_size, "out of memory");
     free(r);
@@ -182,7 +167,7 @@ dlqr_reader_t *dlqr_reader_open(rd_kafka_t *consumer, const char *topic, int32_t
   if (load_partitions(r, partition, errstr, errstr_size) != 0)
     goto fail;
   for (int i = 0; i < r->nparts; i++) {
-    dlqr_part_t *p = &r->parts[i];
+    replay_part_t *p = &r->parts[i];
     int64_t lo = 0, hi = 0;
     rd_kafka_resp_err_t err =
         rd_kafka_query_watermark_offsets(consumer, topic, p->partition, &lo, &hi, (int)timeout_ms);
@@ -225,14 +210,15 @@ dlqr_reader_t *dlqr_reader_open(rd_kafka_t *consumer, const char *topic, int32_t
   clock_gettime(CLOCK_MONOTONIC, &r->last_progress);
   return r;
 fail:
-  dlqr_reader_destroy(r);
+  replay_reader_destroy(r);
   return NULL;
 }
 
-int dlqr_reader_next(dlqr_reader_t *r, rd_kafka_message_t **msg, char *errstr, size_t errstr_size) {
+int replay_reader_next(replay_reader_t *r, rd_kafka_message_t **msg, char *errstr,
+                       size_t errstr_size) {
   *msg = NULL;
   if (r->remaining <= 0)
-    return DLQR_READ_END;
+    return REPLAY_READ_END;
   rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 100);
   if (!m) {
     if (elapsed_ms(&r->last_progress) > r->timeout_ms) {
@@ -240,11 +226,11 @@ int dlqr_reader_next(dlqr_reader_t *r, rd_kafka_message_t **msg, char *errstr, s
                "no message from %s for %lld ms although %d partition(s) have more: is the "
                "broker reachable?",
                r->topic, (long long)r->timeout_ms, r->remaining);
-      return DLQR_READ_ERROR;
+      return REPLAY_READ_ERROR;
     }
-    return DLQR_READ_IDLE;
+    return REPLAY_READ_IDLE;
   }
-  dlqr_part_t *p = find_part(r, m->partition);
+  replay_part_t *p = find_part(r, m->partition);
   if (m->err) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && p && m->offset >= p->end) {
       part_done(r, p);
@@ -255,7 +241,7 @@ int dlqr_reader_next(dlqr_reader_t *r, rd_kafka_message_t **msg, char *errstr, s
       log_warn("consume_error", "%s", rd_kafka_message_errstr(m));
     }
     rd_kafka_message_destroy(m);
-    return r->remaining <= 0 ? DLQR_READ_END : DLQR_READ_IDLE;
+    return r->remaining <= 0 ? REPLAY_READ_END : REPLAY_READ_IDLE;
   }
   clock_gettime(CLOCK_MONOTONIC, &r->last_progress);
   if (!p || p->done || m->offset >= p->end) {
@@ -263,37 +249,37 @@ int dlqr_reader_next(dlqr_reader_t *r, rd_kafka_message_t **msg, char *errstr, s
     if (p && m->offset >= p->end)
       part_done(r, p);
     rd_kafka_message_destroy(m);
-    return r->remaining <= 0 ? DLQR_READ_END : DLQR_READ_IDLE;
+    return r->remaining <= 0 ? REPLAY_READ_END : REPLAY_READ_IDLE;
   }
   if (m->offset + 1 >= p->end)
     part_done(r, p);
   *msg = m;
-  return DLQR_READ_MSG;
+  return REPLAY_READ_MSG;
 }
 
-void dlqr_reader_halt(dlqr_reader_t *r, int32_t partition) {
-  dlqr_part_t *p = find_part(r, partition);
+void replay_reader_halt(replay_reader_t *r, int32_t partition) {
+  replay_part_t *p = find_part(r, partition);
   if (p)
     part_done(r, p);
 }
 
-void dlqr_reader_halt_all(dlqr_reader_t *r) {
+void replay_reader_halt_all(replay_reader_t *r) {
   for (int i = 0; i < r->nparts; i++)
     part_done(r, &r->parts[i]);
 }
 
-int dlqr_reader_partitions(const dlqr_reader_t *r) {
+int replay_reader_partitions(const replay_reader_t *r) {
   return r->nparts;
 }
 
-void dlqr_reader_range(const dlqr_reader_t *r, int i, int32_t *partition, int64_t *start,
-                       int64_t *end) {
+void replay_reader_range(const replay_reader_t *r, int i, int32_t *partition, int64_t *start,
+                         int64_t *end) {
   *partition = r->parts[i].partition;
   *start = r->parts[i].start;
   *end = r->parts[i].end;
 }
 
-void dlqr_reader_destroy(dlqr_reader_t *r) {
+void replay_reader_destroy(replay_reader_t *r) {
   if (!r)
     return;
   if (r->rk && r->nparts)

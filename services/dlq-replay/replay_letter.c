@@ -1,3 +1,6 @@
+/* replay_letter — what dlq-replay decides about one dead letter from its
+ * envelope alone: parsing, selection, the refusals (truncated, wrong key,
+ * malformed, loop, the attempts cap) and the list line. No Kafka, no I/O. */
 #include "replay_letter.h"
 
 #include <openssl/crypto.h>
@@ -14,6 +17,39 @@
 
 static const char *str_member(const json_t *obj, const char *name) {
   return json_string_value(json_object_get(obj, name));
+}
+
+void replay_letter_parse(replay_letter_t *l, const char *where, const void *data, size_t len) {
+  json_error_t je;
+  memset(l, 0, sizeof(*l));
+  l->where = where;
+  l->env = json_loadb(len ? data : "", len, 0, &je);
+  if (!l->env)
+    /* Only the position: jansson's text may quote the bytes, which may be
+     * a plaintext payload with personal data. */
+    snprintf(l->bad, sizeof(l->bad), "not JSON (error at byte %d)", je.position);
+  else if (!json_is_object(l->env)) {
+    json_decref(l->env);
+    l->env = NULL;
+    snprintf(l->bad, sizeof(l->bad), "not a JSON object");
+  }
+}
+
+void replay_letter_clear(replay_letter_t *l) {
+  if (!l)
+    return;
+  json_decref(l->env);
+  l->env = NULL;
+}
+
+const char *replay_error_code(const json_t *env) {
+  const char *c = str_member(json_object_get(env, "error"), "code");
+  return c ? c : "?";
+}
+
+int replay_at_max_attempts(const json_t *env, long long max_attempts) {
+  const json_t *a = json_object_get(env, "attempts");
+  return max_attempts > 0 && json_is_integer(a) && json_integer_value(a) >= max_attempts;
 }
 
 int replay_filter_active(const replay_filter_t *filter) {
@@ -47,6 +83,8 @@ const char *replay_refusal_name(replay_refusal_t why) {
     return "malformed";
   case REPLAY_REFUSED_LOOP:
     return "loop";
+  case REPLAY_REFUSED_ATTEMPTS:
+    return "attempts";
   default:
     return "none";
   }
@@ -137,7 +175,7 @@ fail:
 }
 
 int replay_extract(const json_t *env, const dlq_key_t *key, const void *msg_key, size_t msg_key_len,
-                   int need_key, const char *to_topic, replay_item_t *item, replay_refusal_t *why,
+                   const replay_rules_t *rules, replay_item_t *item, replay_refusal_t *why,
                    char *errstr, size_t errstr_size) {
   memset(item, 0, sizeof(*item));
   *why = REPLAY_REFUSED_NONE;
@@ -155,6 +193,7 @@ int replay_extract(const json_t *env, const dlq_key_t *key, const void *msg_key,
            size);
   }
 
+  const char *to_topic = rules->to_topic;
   const char *target = to_topic && *to_topic ? to_topic : src_topic;
   if (strncmp(target, REPLAY_DLQ_PREFIX, strlen(REPLAY_DLQ_PREFIX)) == 0)
     REFUSE(REPLAY_REFUSED_LOOP, "target topic %.200s is a dead-letter topic", target);
@@ -164,6 +203,14 @@ int replay_extract(const json_t *env, const dlq_key_t *key, const void *msg_key,
   if (!json_is_integer(attempts) || json_integer_value(attempts) < 1 || !first)
     REFUSE(REPLAY_REFUSED_MALFORMED, "envelope needs attempts >= 1 and first_failed_at");
   item->attempts = (long long)json_integer_value(attempts);
+  /* The loop guard: every failed replay comes back with attempts + 1 (the
+   * stages carry the count in the replay headers), so without a cap a letter
+   * nobody fixed would circle between the DLQ and its stage forever. */
+  if (!rules->force && replay_at_max_attempts(env, rules->max_attempts))
+    REFUSE(REPLAY_REFUSED_ATTEMPTS,
+           "attempts %lld reached max_attempts %lld: it was replayed and failed again that "
+           "often; look at it with show, fix the cause, then replay it with --force",
+           item->attempts, rules->max_attempts);
 
   unsigned char *payload = NULL;
   size_t payload_len = 0;
@@ -178,7 +225,7 @@ int replay_extract(const json_t *env, const dlq_key_t *key, const void *msg_key,
   item->payload = payload;
   item->payload_len = payload_len;
 
-  if (extract_key(src, msg_key, msg_key_len, need_key, item, why, errstr, errstr_size) != 0)
+  if (extract_key(src, msg_key, msg_key_len, rules->need_key, item, why, errstr, errstr_size) != 0)
     goto fail;
   if (!(item->topic = strdup(target)) || !(item->first_failed_at = strdup(first)))
     REFUSE(REPLAY_REFUSED_MALFORMED, "out of memory");
@@ -222,7 +269,7 @@ static int append_escaped(char **buf, size_t *len, size_t *cap, const char *s) {
   return 0;
 }
 
-char *replay_list_line(const json_t *env, const char *where) {
+char *replay_list_line(const json_t *env, const char *where, long long max_attempts) {
   const json_t *err = json_object_get(env, "error");
   const json_t *src = json_object_get(env, "source");
   const char *code = str_member(err, "code");
@@ -233,7 +280,7 @@ char *replay_list_line(const json_t *env, const char *where) {
   char head[1024];
   int n = snprintf(
       head, sizeof(head),
-      "%s  source=%s/%lld@%lld  code=%s  stage=%s  attempts=%lld  failed_at=%s  path=%s%s%s"
+      "%s  source=%s/%lld@%lld  code=%s  stage=%s  attempts=%lld  failed_at=%s  path=%s%s%s%s"
       "  message=\"",
       where ? where : "?", topic ? topic : "?",
       (long long)json_integer_value(json_object_get(src, "partition")),
@@ -241,7 +288,8 @@ char *replay_list_line(const json_t *env, const char *where) {
       stage ? stage : "?", (long long)json_integer_value(json_object_get(env, "attempts")),
       failed ? failed : "?", path && *path ? path : "-",
       json_object_get(env, "payload_enc") ? "  sealed" : "",
-      json_is_true(json_object_get(env, "payload_truncated")) ? "  TRUNCATED" : "");
+      json_is_true(json_object_get(env, "payload_truncated")) ? "  TRUNCATED" : "",
+      replay_at_max_attempts(env, max_attempts) ? "  MAX_ATTEMPTS" : "");
   size_t len = 0, cap = 0;
   char *buf = NULL;
   size_t hn = n < 0 ? 0 : (size_t)n >= sizeof(head) ? sizeof(head) - 1 : (size_t)n;

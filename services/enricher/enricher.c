@@ -35,12 +35,6 @@ struct enricher {
   metrics_histogram_t *lookup;
 };
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static schema_t *load(const char *dir, const char *name, char *errstr, size_t errstr_size) {
   char path[4096];
   snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -60,7 +54,7 @@ enricher_t *enricher_new(const enricher_options_t *opts, char *errstr, size_t er
   }
   e->o = *opts;
   if (!e->o.now_ms)
-    e->o.now_ms = mono_ms;
+    e->o.now_ms = clock_mono_ms;
   e->store_up = 1;
   if (!(e->posts = load(opts->schemas_dir, "clean_social_post.json", errstr, errstr_size)) ||
       !(e->orders = load(opts->schemas_dir, "clean_market_order.json", errstr, errstr_size)) ||
@@ -399,12 +393,6 @@ static int enrich_post(enricher_t *e, const stage_msg_t *msg, json_t *doc, stage
  * clock must not freeze a product's price until that date. */
 #define ORDER_MAX_FUTURE_MS (24LL * 3600 * 1000)
 
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int skip_order(enricher_t *e, const char *why) {
   metrics_counter_add(e->orders_skipped, 1);
   log_event(LOG_LEVEL_DEBUG, "order_skipped", NULL, "order not usable for a product update: %s",
@@ -422,7 +410,7 @@ static int apply_order(enricher_t *e, json_t *doc) {
     return skip_order(e, err);
   if (clock_parse_rfc3339_ms(json_string_value(json_object_get(doc, "timestamp")), &ts) != 0)
     return skip_order(e, "/timestamp: not RFC 3339");
-  if (ts > wall_ms() + ORDER_MAX_FUTURE_MS)
+  if (ts > clock_wall_ms() + ORDER_MAX_FUTURE_MS)
     return skip_order(e, "/timestamp: more than a day in the future");
   if (product_fill(&p, json_string_value(json_object_get(doc, "product_id")),
                    json_string_value(json_object_get(doc, "product_name")),

@@ -6,24 +6,23 @@
  *   enricher load-products FILE.jsonl|FILE.csv      operator bulk load, then exit
  */
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
-#include "core/secret.h"
 #include "core/service.h"
 #include "enricher.h"
 #include "loader.h"
+#include "net/redis.h"
 #include "rstore.h"
 
 typedef struct enricher_config {
   char *schemas_dir;
-  char *redis_url;
-  char *redis_password_file;
-  int64_t redis_timeout_ms;
   int64_t cache_size;
   int64_t cache_ttl_ms;
   int64_t missing_log_interval_ms;
@@ -31,33 +30,57 @@ typedef struct enricher_config {
   int64_t load_batch;
 } enricher_config_t;
 
+/* The Redis settings (redis.url, redis.password_file, timeouts) are the
+ * shared client's section: redis_conf_entries(). */
 static const conf_entry_t enricher_entries[] = {
-    {"schemas.dir", "SCHEMAS_DIR", CONF_STRING, "/usr/local/share/sensory/schemas",
-     offsetof(enricher_config_t, schemas_dir), 1, 0, 0, "directory of the JSON Schema contracts"},
-    {"redis.url", "REDIS_URL", CONF_STRING, "redis://127.0.0.1:6379",
-     offsetof(enricher_config_t, redis_url), 1, 0, 0,
-     "product store, redis://[[user]:password@]host[:port][/db]"},
-    {"redis.password_file", "REDIS_PASSWORD_FILE", CONF_STRING, NULL,
-     offsetof(enricher_config_t, redis_password_file), 0, 0, 0,
-     "file with the Redis password (a k8s Secret); overrides one in the URL"},
-    {"redis.timeout_ms", "REDIS_TIMEOUT_MS", CONF_INT, "2000",
-     offsetof(enricher_config_t, redis_timeout_ms), 0, 50, 60000,
-     "bound on connecting and on every Redis reply"},
-    {"cache.size", "ENRICHER_CACHE_SIZE", CONF_INT, "10000",
-     offsetof(enricher_config_t, cache_size), 0, 1, 10000000,
-     "products (and known-missing ids) kept in memory"},
-    {"cache.ttl_ms", "ENRICHER_CACHE_TTL_MS", CONF_INT, "60000",
-     offsetof(enricher_config_t, cache_ttl_ms), 0, 1, 86400000,
-     "how long a cached product is trusted before asking Redis again"},
-    {"missing.log_interval_ms", "ENRICHER_MISSING_LOG_INTERVAL_MS", CONF_INT, "300000",
-     offsetof(enricher_config_t, missing_log_interval_ms), 0, 1, 86400000,
-     "a missing product id is logged at most once per interval"},
-    {"missing.log_ids", "ENRICHER_MISSING_LOG_IDS", CONF_INT, "10000",
-     offsetof(enricher_config_t, missing_log_ids), 0, 1, 1000000,
-     "missing ids remembered for that (bounded memory)"},
-    {"load.batch", "ENRICHER_LOAD_BATCH", CONF_INT, "1000", offsetof(enricher_config_t, load_batch),
-     0, 1, 100000, "load-products: rows per pipelined round trip"},
-    {NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL},
+    {.key = "schemas.dir",
+     .env = "SCHEMAS_DIR",
+     .type = CONF_STRING,
+     .def = "/usr/local/share/sensory/schemas",
+     .offset = offsetof(enricher_config_t, schemas_dir),
+     .required = 1,
+     .doc = "directory of the JSON Schema contracts"},
+    {.key = "cache.size",
+     .env = "ENRICHER_CACHE_SIZE",
+     .type = CONF_INT,
+     .def = "10000",
+     .offset = offsetof(enricher_config_t, cache_size),
+     .min = 1,
+     .max = 10000000,
+     .doc = "products (and known-missing ids) kept in memory"},
+    {.key = "cache.ttl_ms",
+     .env = "ENRICHER_CACHE_TTL_MS",
+     .type = CONF_INT,
+     .def = "60000",
+     .offset = offsetof(enricher_config_t, cache_ttl_ms),
+     .min = 1,
+     .max = 86400000,
+     .doc = "how long a cached product is trusted before asking Redis again"},
+    {.key = "missing.log_interval_ms",
+     .env = "ENRICHER_MISSING_LOG_INTERVAL_MS",
+     .type = CONF_INT,
+     .def = "300000",
+     .offset = offsetof(enricher_config_t, missing_log_interval_ms),
+     .min = 1,
+     .max = 86400000,
+     .doc = "a missing product id is logged at most once per interval"},
+    {.key = "missing.log_ids",
+     .env = "ENRICHER_MISSING_LOG_IDS",
+     .type = CONF_INT,
+     .def = "10000",
+     .offset = offsetof(enricher_config_t, missing_log_ids),
+     .min = 1,
+     .max = 1000000,
+     .doc = "missing ids remembered for that (bounded memory)"},
+    {.key = "load.batch",
+     .env = "ENRICHER_LOAD_BATCH",
+     .type = CONF_INT,
+     .def = "1000",
+     .offset = offsetof(enricher_config_t, load_batch),
+     .min = 1,
+     .max = 100000,
+     .doc = "load-products: rows per pipelined round trip"},
+    {.key = NULL},
 };
 
 static const char usage[] =
@@ -72,15 +95,9 @@ static const char usage[] =
     "currency, category, updated_at); a row only replaces a newer version\n"
     "when its updated_at (default: now) is later.";
 
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sends one batch, retrying a lost connection a few times (the script is
  * newer-wins, so resending rows already written changes nothing). */
-static int load_batch(rstore_t *store, const product_t *ps, const int64_t *ts, size_t n,
+static int load_batch(redis_t *store, const product_t *ps, const int64_t *ts, size_t n,
                       size_t *applied, size_t *stale) {
   char errstr[512];
   for (int attempt = 0;; attempt++) {
@@ -102,7 +119,7 @@ static int load_batch(rstore_t *store, const product_t *ps, const int64_t *ts, s
 
 /* enricher load-products FILE: exit 0 when every row loaded, 1 when some rows
  * were bad or Redis failed, 2 for usage errors. Counts go to stdout. */
-static int load_products(const enricher_config_t *cfg, rstore_t *store, const char *path) {
+static int load_products(const enricher_config_t *cfg, redis_t *store, const char *path) {
   char errstr[512];
   loader_format_t fmt;
   if (loader_format_for(path, &fmt, errstr, sizeof(errstr)) != 0) {
@@ -124,7 +141,7 @@ static int load_products(const enricher_config_t *cfg, rstore_t *store, const ch
     rc = 1;
     goto out;
   }
-  int64_t now = wall_ms();
+  int64_t now = clock_wall_ms();
   while ((r = loader_next(l, &ps[n], &ts[n], errstr, sizeof(errstr))) != LOADER_EOF) {
     if (r == LOADER_FATAL) {
       log_error("bad_file", "%s: %s", path, errstr);
@@ -169,20 +186,25 @@ out:
 
 int main(int argc, char **argv) {
   enricher_config_t cfg = {0};
-  conf_section_t own[] = {{enricher_entries, &cfg}};
+  redis_settings_t rcfg = {0};
+  conf_section_t own[] = {{enricher_entries, &cfg}, {redis_conf_entries(), &rcfg}};
+  const size_t nown = sizeof(own) / sizeof(own[0]);
   service_t svc;
-  rstore_t *store = NULL;
+  redis_t *store = NULL;
   enricher_t *enr = NULL;
-  char *password = NULL;
   char errstr[1024];
 
+  /* A write to a Redis connection the server closed must be an error, not
+   * SIGPIPE: load-products and the first connect run before the stage
+   * installs its signal handlers. */
+  signal(SIGPIPE, SIG_IGN);
   /* The operator command must not take the service's metrics port (it may run
    * inside the enricher pod): off unless asked for on the command line. */
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "load-products") == 0)
       setenv("METRICS_ADDR", "", 1);
 
-  if (service_init(&svc, "enricher", "clean.social,sink.snowflake.orders", own, 1, argc, argv,
+  if (service_init(&svc, "enricher", "clean.social,sink.snowflake.orders", own, nown, argc, argv,
                    usage, 0) != 0)
     goto out;
   svc.exit_code = 2;
@@ -191,27 +213,8 @@ int main(int argc, char **argv) {
     log_error("usage", "expected no argument or `load-products FILE`");
     goto out;
   }
-  if (cfg.redis_password_file && *cfg.redis_password_file) {
-    unsigned char *raw = NULL;
-    size_t len = 0;
-    if (secret_read_file(cfg.redis_password_file, &raw, &len, errstr, sizeof(errstr)) != 0) {
-      log_error("config", "redis.password_file (REDIS_PASSWORD_FILE): %s", errstr);
-      goto out;
-    }
-    if ((password = malloc(len + 1))) { /* NUL-terminated copy; wiped at exit */
-      memcpy(password, raw, len);
-      password[len] = '\0';
-    }
-    secret_free(raw, len);
-    if (!password || strlen(password) != len) {
-      log_error("config", "redis.password_file (REDIS_PASSWORD_FILE): %s",
-                password ? "password contains a NUL byte" : "out of memory");
-      goto out;
-    }
-  }
-  if (!(store =
-            rstore_new(cfg.redis_url, password, cfg.redis_timeout_ms, errstr, sizeof(errstr)))) {
-    log_error("config", "redis.url (REDIS_URL): %s", errstr);
+  if (!(store = redis_new(&rcfg, errstr, sizeof(errstr)))) {
+    log_error("config", "%s", errstr);
     goto out;
   }
   if (cmd) {
@@ -232,7 +235,7 @@ int main(int argc, char **argv) {
     goto out;
   }
   /* Not fatal: Redis may come up after us; the first message retries until it does. */
-  if (rstore_connect(store, errstr, sizeof(errstr)) != 0)
+  if (redis_connect(store, errstr, sizeof(errstr)) != 0)
     log_warn("redis_unavailable", "redis not reachable yet: %s", errstr);
 
   stage_options_t opts = {.transform = enricher_transform, .ctx = enr, .seal_dead_letters = 0};
@@ -240,11 +243,7 @@ int main(int argc, char **argv) {
   svc.exit_code = stage_run(&svc.stage, &opts);
 out:
   enricher_destroy(enr);
-  rstore_destroy(store);
-  if (password) {
-    memset(password, 0, strlen(password));
-    free(password);
-  }
-  service_fini(&svc, own, 1);
+  redis_destroy(store);
+  service_fini(&svc, own, nown);
   return svc.exit_code;
 }

@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "net/metrics.h"
+#include "net/redis.h"
 #include "scraper_config.h"
 #include "scraper_report.h"
 #include "scraper_run.h"
@@ -125,13 +126,16 @@ static void run_one(scr_run_t *run, scr_stats_t *st, const char *lock_name,
 
 int main(int argc, char **argv) {
   scr_config_t cfg = {0};
-  conf_section_t sec[] = {{scr_config_entries(), &cfg}};
+  redis_settings_t rcfg = {0};
+  conf_section_t sec[] = {{scr_config_entries(), &cfg}, {redis_conf_entries(), &rcfg}};
+  const size_t nsec = sizeof(sec) / sizeof(sec[0]);
   conf_result_t conf = {0};
   char errstr[1024];
   int code = EXIT_CONFIG;
   scr_run_t run = {.cfg = &cfg, .producer = "scraper-ingest/" SENSORY_VERSION};
   dlq_key_t *key = NULL;
   scr_sink_t *sink = NULL;
+  redis_t *redis = NULL;
   scr_state_t *state = NULL;
   metrics_t *metrics = NULL;
   FILE *dlq_fp = NULL;
@@ -141,7 +145,7 @@ int main(int argc, char **argv) {
   double t0 = scr_now();
 
   log_init("scraper-ingest", LOG_LEVEL_INFO);
-  int rc = conf_load(sec, 1, argc, argv, usage, "scraper-ingest " SENSORY_VERSION, &conf, errstr,
+  int rc = conf_load(sec, nsec, argc, argv, usage, "scraper-ingest " SENSORY_VERSION, &conf, errstr,
                      sizeof(errstr));
   if (rc == CONF_EXIT) {
     code = EXIT_OK;
@@ -199,8 +203,8 @@ int main(int argc, char **argv) {
     log_error("config", "--stdio needs --dlq-file FILE");
     goto out;
   }
-  if (!cfg.stdio && (!cfg.redis_url || !*cfg.redis_url)) {
-    log_error("config", "redis.url (REDIS_URL) is required for cursors and locks");
+  if (!cfg.stdio && !(redis = redis_new(&rcfg, errstr, sizeof(errstr)))) {
+    log_error("config", "%s", errstr);
     goto out;
   }
   if (!(key = dlq_key_load(cfg.dlq_key_file, errstr, sizeof(errstr)))) {
@@ -234,10 +238,14 @@ int main(int argc, char **argv) {
       code = EXIT_KAFKA;
       goto out;
     }
-    state = scr_state_connect(cfg.redis_url, cfg.redis_prefix, 5000, errstr, sizeof(errstr));
-    if (!state) {
+    if (redis_connect(redis, errstr, sizeof(errstr)) != 0) {
       log_error("redis_unreachable", "%s", errstr);
       code = EXIT_STATE;
+      goto out;
+    }
+    if (!(state = scr_state_new(redis, cfg.redis_prefix, errstr, sizeof(errstr)))) {
+      log_error("internal", "%s", errstr);
+      code = EXIT_INTERNAL;
       goto out;
     }
   }
@@ -298,7 +306,8 @@ out:
               json_pack("{s:i,s:f}", "exit_code", code, "duration_s", scr_now() - t0),
               "run finished");
   scr_sink_destroy(sink);
-  scr_state_destroy(state);
+  scr_state_destroy(state); /* releases a lock still held: before its client goes */
+  redis_destroy(redis);
   if (dlq_fp)
     fclose(dlq_fp);
   if (cfg.stdio)
@@ -308,7 +317,8 @@ out:
   dlq_key_destroy(key);
   free(stats);
   conf_list_free(names);
-  conf_free(&sec[0]);
+  for (size_t i = 0; i < nsec; i++)
+    conf_free(&sec[i]);
   conf_result_free(&conf);
   return code;
 }

@@ -33,8 +33,6 @@ static const conf_entry_t entries[] = {
       "bounded wait for the broker (metadata at start, acknowledgements per checkpoint)"),
     I("message.max_bytes", "MESSAGE_MAX_BYTES", "1048576", max_message_bytes, 1024,
       64 * 1024 * 1024, "records larger than this are dead-lettered as too_large"),
-    S("redis.url", "REDIS_URL", NULL, redis_url,
-      "redis://[:password@]host:port[/db] for cursors and locks (required without --stdio)"),
     S("redis.prefix", "REDIS_PREFIX", "sensory:scraper", redis_prefix, "prefix of the Redis keys"),
     I("lock.ttl_ms", "LOCK_TTL_MS", "900000", lock_ttl_ms, 1000, 86400000,
       "per-source lock lifetime, refreshed at every checkpoint"),

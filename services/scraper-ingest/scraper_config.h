@@ -27,8 +27,7 @@ typedef struct scr_config {
   char *brokers;
   int64_t kafka_timeout_ms;
   int64_t max_message_bytes;
-  /* redis */
-  char *redis_url;
+  /* redis (the connection settings are the shared client's: redis_conf_entries()) */
   char *redis_prefix;
   int64_t lock_ttl_ms;
   /* metrics */

@@ -160,13 +160,16 @@ int scr_checkpoint(scr_run_t *run, scr_stats_t *st, const char *stream, const ch
     snprintf(st->error, sizeof(st->error), "%s", err);
     return -1;
   }
-  if (run->state && value &&
-      scr_state_set_cursor(run->state, st->source, stream, value, err, sizeof(err)) != 0) {
+  int stored = value && (run->cursors || run->state);
+  if (stored &&
+      (run->cursors
+           ? run->cursors->set(run->cursors->ctx, st->source, stream, value, err, sizeof(err))
+           : scr_state_set_cursor(run->state, st->source, stream, value, err, sizeof(err))) != 0) {
     st->status = SCR_SRC_STATE;
     snprintf(st->error, sizeof(st->error), "%s", err);
     return -1;
   }
-  if (value && run->state) {
+  if (stored) {
     if (strcmp(stream, st->source) == 0)
       snprintf(st->cursor_after, sizeof(st->cursor_after), "%s", value);
     else
@@ -177,10 +180,13 @@ int scr_checkpoint(scr_run_t *run, scr_stats_t *st, const char *stream, const ch
 
 int scr_cursor(scr_run_t *run, scr_stats_t *st, const char *stream, char *out, size_t out_size) {
   out[0] = '\0';
-  if (!run->state)
+  if (!run->cursors && !run->state)
     return 0;
   char err[512];
-  if (scr_state_get_cursor(run->state, st->source, stream, out, out_size, err, sizeof(err)) < 0) {
+  if ((run->cursors ? run->cursors->get(run->cursors->ctx, st->source, stream, out, out_size, err,
+                                        sizeof(err))
+                    : scr_state_get_cursor(run->state, st->source, stream, out, out_size, err,
+                                           sizeof(err))) < 0) {
     st->status = SCR_SRC_STATE;
     snprintf(st->error, sizeof(st->error), "%s", err);
     return -1;

@@ -1,6 +1,8 @@
 /* scraper_run — what every source shares during a run: validation against the
  * source contracts, producing records and sealed dead letters, checkpoints
- * (acknowledge everything, then move the cursor) and per-source statistics.
+ * (acknowledge everything, then move the cursor) and per-source statistics;
+ * and what a run talks to: the sink, the cursor store (Redis), and for unit
+ * tests an in-memory cursor store and recorded HTTP responses.
  */
 #ifndef SCR_RUN_H
 #define SCR_RUN_H
@@ -10,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/http_client.h"
 #include "privacy/dlq.h"
 #include "scraper_config.h"
 #include "scraper_sink.h"
@@ -42,10 +45,32 @@ typedef struct scr_stats {
   char error[1024];
 } scr_stats_t;
 
+/* Cursors kept somewhere other than Redis: the page loop's unit tests keep
+ * them in memory. get: 1 found, 0 absent (out ""), -1 error; set: 0 or -1;
+ * both fill errstr. */
+typedef struct scr_cursor_store {
+  int (*get)(void *ctx, const char *source, const char *stream, char *out, size_t out_size,
+             char *errstr, size_t errstr_size);
+  int (*set)(void *ctx, const char *source, const char *stream, const char *value, char *errstr,
+             size_t errstr_size);
+  void *ctx;
+} scr_cursor_store_t;
+
+/* Responses from somewhere other than HTTP: the unit tests of the page loop
+ * and of the sources replay recorded ones. Same contract as
+ * http_client_request() (resp->body malloc'd, freed by http_resp_free). */
+typedef struct scr_transport {
+  int (*request)(void *ctx, const char *method, const char *url, const char *const *headers,
+                 const char *body, http_resp_t *resp, char *errstr, size_t errstr_size);
+  void *ctx;
+} scr_transport_t;
+
 typedef struct scr_run {
   const scr_config_t *cfg;
   scr_sink_t *sink;                    /* borrowed */
   scr_state_t *state;                  /* borrowed; NULL with --stdio (no cursors, no locks) */
+  const scr_cursor_store_t *cursors;   /* borrowed; NULL: cursors in state (or none) */
+  const scr_transport_t *transport;    /* borrowed; NULL: each source's HTTP client */
   const dlq_key_t *dlq_key;            /* borrowed */
   schema_t *social, *market, *weather; /* owned */
   const char *producer;                /* "scraper-ingest/<version>" */
@@ -80,14 +105,15 @@ int scr_dead_letter(scr_run_t *run, scr_stats_t *st, const char *topic, const ch
                     const char *message, const char *path);
 
 /* Waits for every record and dead letter so far to be acknowledged, then
- * stores cursor value for (st->source, stream) — fenced by the source lock —
- * and records it as st->cursor_after. Returns 0; -1 with st->status
+ * stores cursor value for (st->source, stream) — fenced by the source lock;
+ * in run->cursors when set — and records it as st->cursor_after. value NULL:
+ * acknowledge only. Returns 0; -1 with st->status
  * SCR_SRC_KAFKA or SCR_SRC_STATE and st->error. */
 int scr_checkpoint(scr_run_t *run, scr_stats_t *st, const char *stream, const char *value);
 
-/* Reads the cursor of (st->source, stream) into out (empty when none, and
- * always with --stdio). The first read also fills st->cursor_before. Returns
- * 0, or -1 with st->status SCR_SRC_STATE. */
+/* Reads the cursor of (st->source, stream) into out (from run->cursors when
+ * set; empty when none, and always with --stdio). The first read also fills st->cursor_before.
+ * Returns 0, or -1 with st->status SCR_SRC_STATE. */
 int scr_cursor(scr_run_t *run, scr_stats_t *st, const char *stream, char *out, size_t out_size);
 
 /* Set by SIGTERM/SIGINT: sources finish the page in hand, checkpoint it and

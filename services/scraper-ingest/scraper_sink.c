@@ -36,29 +36,22 @@ scr_sink_t *scr_sink_kafka_new(const char *brokers, const conf_kv_t *props, size
     return NULL;
   }
   s->timeout_ms = timeout_ms;
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
   char tmo[32];
   snprintf(tmo, sizeof(tmo), "%ld", timeout_ms);
-  /* Idempotence: retries inside librdkafka never duplicate or reorder; the
-   * message timeout bounds how long an unreachable broker can hold a run. */
-  if (kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, errstr_size) ||
-      kafka_conf_set(conf, "client.id", "scraper-ingest", errstr, errstr_size) ||
-      kafka_conf_set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
-      kafka_conf_set(conf, "linger.ms", "20", errstr, errstr_size) ||
-      kafka_conf_set(conf, "compression.codec", "lz4", errstr, errstr_size) ||
-      kafka_conf_set(conf, "message.timeout.ms", tmo, errstr, errstr_size))
+  /* The message timeout bounds how long an unreachable broker can hold a
+   * run; a CronJob's records come in pages, so waiting 20 ms fills batches. */
+  conf_kv_t defaults[] = {{.key = "linger.ms", .value = "20"},
+                          {.key = "message.timeout.ms", .value = tmo}};
+  kafka_client_opts_t ko = {.brokers = brokers,
+                            .client_id = "scraper-ingest",
+                            .props = props,
+                            .nprops = nprops,
+                            .defaults = defaults,
+                            .ndefaults = 2,
+                            .opaque = s,
+                            .dr_msg_cb = dr_cb};
+  if (!(s->rk = kafka_producer_new(&ko, errstr, errstr_size)))
     goto fail;
-  if (kafka_conf_apply(conf, props, nprops, "producer", errstr, errstr_size))
-    goto fail;
-  rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
-  rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-  rd_kafka_conf_set_opaque(conf, s);
-  char e[512];
-  if (!(s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e)))) {
-    snprintf(errstr, errstr_size, "kafka producer: %s", e);
-    goto fail;
-  }
-  conf = NULL;
   const struct rd_kafka_metadata *md = NULL;
   rd_kafka_resp_err_t err = rd_kafka_metadata(s->rk, 0, NULL, &md, (int)timeout_ms);
   if (err) {
@@ -68,8 +61,6 @@ scr_sink_t *scr_sink_kafka_new(const char *brokers, const conf_kv_t *props, size
   rd_kafka_metadata_destroy(md);
   return s;
 fail:
-  if (conf)
-    rd_kafka_conf_destroy(conf);
   if (s->rk)
     rd_kafka_destroy(s->rk);
   free(s);
@@ -111,23 +102,14 @@ int scr_sink_produce(scr_sink_t *s, int dead_letter, const char *topic, const ch
     snprintf(errstr, errstr_size, "delivery failed: %s", rd_kafka_err2str(s->first_err));
     return -1;
   }
-  for (;;) {
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        s->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_END);
-    if (!err)
-      break;
-    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      snprintf(errstr, errstr_size, "produce to %s: %s", topic, rd_kafka_err2str(err));
-      return -1;
-    }
-    /* Back-pressure: let delivery reports drain the queue. message.timeout.ms
-     * bounds this: undeliverable messages fail and free their slots. */
-    rd_kafka_poll(s->rk, 10);
-    if (s->failed) {
-      snprintf(errstr, errstr_size, "delivery failed: %s", rd_kafka_err2str(s->first_err));
-      return -1;
-    }
+  /* Back-pressure: message.timeout.ms bounds the wait, as undeliverable
+   * messages fail and free their slots. */
+  rd_kafka_resp_err_t err =
+      kafka_produce(s->rk, topic, key, key_len, payload, len, NULL, 0, NULL, s->timeout_ms + 1000);
+  if (err) {
+    snprintf(errstr, errstr_size, "produce to %s: %s", topic,
+             s->failed ? rd_kafka_err2str(s->first_err) : rd_kafka_err2str(err));
+    return -1;
   }
   rd_kafka_poll(s->rk, 0);
   return 0;

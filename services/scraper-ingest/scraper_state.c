@@ -1,4 +1,5 @@
-/* Redis cursors and locks for scraper-ingest. */
+/* scraper_state — owns the cursor and lock keys of scraper-ingest and the
+ * two fencing scripts; the connection is the shared client's. */
 #include "scraper_state.h"
 
 #include <hiredis/hiredis.h>
@@ -7,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
+
 struct scr_state {
-  redisContext *c;
+  redis_t *r; /* borrowed */
   char *prefix;
   char lock_key[512];
   char token[33];
@@ -16,157 +19,52 @@ struct scr_state {
   int locked;
 };
 
-static const char UNLOCK_LUA[] =
+/* KEYS[1] lock; ARGV[1] our token. */
+static const redis_script_t unlock_script = {
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
-    "else return 0 end";
-static const char SET_CURSOR_LUA[] =
+    "else return 0 end"};
+/* KEYS[1] lock, KEYS[2] cursor; ARGV: our token, cursor value, lock ttl (ms). */
+static const redis_script_t set_cursor_script = {
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
     "redis.call('set', KEYS[2], ARGV[2]); redis.call('pexpire', KEYS[1], ARGV[3]); return 1 "
-    "else return 0 end";
+    "else return 0 end"};
 
-/* Splits a redis:// URL; the password stays out of every error message. */
-static int parse_url(const char *url, char *host, size_t host_size, int *port, char *user,
-                     size_t user_size, char *pass, size_t pass_size, int *db, char *errstr,
-                     size_t errstr_size) {
-  *port = 6379;
-  *db = 0;
-  pass[0] = '\0';
-  user[0] = '\0';
-  if (strncmp(url, "redis://", 8) != 0) {
-    snprintf(errstr, errstr_size, "redis.url must start with redis://");
-    return -1;
+/* rep, or NULL with errstr when the call failed (errstr already says why) or
+ * Redis answered an error. */
+static redisReply *checked(redisReply *rep, char *errstr, size_t errstr_size) {
+  if (!rep) {
+    char inner[512];
+    snprintf(inner, sizeof(inner), "%s", errstr);
+    snprintf(errstr, errstr_size, "redis: %.*s", (int)(errstr_size > 8 ? errstr_size - 8 : 0),
+             inner);
+    return NULL;
   }
-  const char *p = url + 8;
-  const char *at = strrchr(p, '@');
-  if (at) {
-    const char *colon = memchr(p, ':', (size_t)(at - p));
-    const char *pw = colon ? colon + 1 : p;
-    size_t n = (size_t)(at - pw);
-    if (colon && (size_t)(colon - p) >= user_size) {
-      snprintf(errstr, errstr_size, "redis.url: user name too long");
-      return -1;
-    }
-    if (colon) {
-      memcpy(user, p, (size_t)(colon - p)); /* "redis://user:pass@" (ACL) or ":pass@" */
-      user[colon - p] = '\0';
-    }
-    if (n >= pass_size) {
-      snprintf(errstr, errstr_size, "redis.url: password too long");
-      return -1;
-    }
-    memcpy(pass, pw, n);
-    pass[n] = '\0';
-    p = at + 1;
+  if (rep->type == REDIS_REPLY_ERROR) {
+    snprintf(errstr, errstr_size, "redis: %.*s", (int)rep->len, rep->str);
+    freeReplyObject(rep);
+    return NULL;
   }
-  size_t hl = strcspn(p, ":/");
-  if (hl == 0 || hl >= host_size) {
-    snprintf(errstr, errstr_size, "redis.url: bad host");
-    return -1;
-  }
-  memcpy(host, p, hl);
-  host[hl] = '\0';
-  p += hl;
-  char *end;
-  if (*p == ':') {
-    long v = strtol(p + 1, &end, 10);
-    if (end == p + 1 || v <= 0 || v > 65535) {
-      snprintf(errstr, errstr_size, "redis.url: bad port");
-      return -1;
-    }
-    *port = (int)v;
-    p = end;
-  }
-  if (*p == '/' && p[1]) {
-    long v = strtol(p + 1, &end, 10);
-    if (end == p + 1 || *end || v < 0) {
-      snprintf(errstr, errstr_size, "redis.url: bad database number");
-      return -1;
-    }
-    *db = (int)v;
-  }
-  return 0;
+  return rep;
 }
 
-static redisReply *cmd_argv(scr_state_t *s, int argc, const char **argv, char *errstr,
-                            size_t errstr_size) {
-  redisReply *r = redisCommandArgv(s->c, argc, argv, NULL);
-  if (!r) {
-    snprintf(errstr, errstr_size, "redis: %s", s->c->errstr[0] ? s->c->errstr : "no reply");
-    return NULL;
-  }
-  if (r->type == REDIS_REPLY_ERROR) {
-    snprintf(errstr, errstr_size, "redis: %.*s", (int)r->len, r->str);
-    freeReplyObject(r);
-    return NULL;
-  }
-  return r;
-}
-
-scr_state_t *scr_state_connect(const char *url, const char *prefix, long timeout_ms, char *errstr,
-                               size_t errstr_size) {
-  char host[256], user[128], pass[512];
-  int port, db;
-  if (!url || !*url) {
-    snprintf(errstr, errstr_size, "redis.url (REDIS_URL) is not set");
-    return NULL;
-  }
-  if (parse_url(url, host, sizeof(host), &port, user, sizeof(user), pass, sizeof(pass), &db, errstr,
-                errstr_size))
-    return NULL;
+scr_state_t *scr_state_new(redis_t *r, const char *prefix, char *errstr, size_t errstr_size) {
   scr_state_t *s = calloc(1, sizeof(*s)); /* owned by the caller */
   if (!s || !(s->prefix = strdup(prefix ? prefix : "sensory:scraper"))) {
     free(s);
     snprintf(errstr, errstr_size, "out of memory");
     return NULL;
   }
-  struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  s->c = redisConnectWithTimeout(host, port, tv);
-  if (!s->c || s->c->err) {
-    snprintf(errstr, errstr_size, "redis %s:%d: %s", host, port,
-             s->c ? s->c->errstr : "cannot allocate a context");
-    scr_state_destroy(s);
-    return NULL;
-  }
-  redisSetTimeout(s->c, tv);
-  redisReply *r;
-  if (pass[0]) {
-    const char *a[] = {"AUTH", user[0] ? user : pass, pass};
-    r = cmd_argv(s, user[0] ? 3 : 2, a, errstr, errstr_size);
-    memset(pass, 0, sizeof(pass));
-    if (!r) {
-      scr_state_destroy(s);
-      return NULL;
-    }
-    freeReplyObject(r);
-  }
-  if (db) {
-    char dbs[16];
-    snprintf(dbs, sizeof(dbs), "%d", db);
-    const char *a[] = {"SELECT", dbs};
-    if (!(r = cmd_argv(s, 2, a, errstr, errstr_size))) {
-      scr_state_destroy(s);
-      return NULL;
-    }
-    freeReplyObject(r);
-  }
-  const char *ping[] = {"PING"};
-  if (!(r = cmd_argv(s, 1, ping, errstr, errstr_size))) {
-    scr_state_destroy(s);
-    return NULL;
-  }
-  freeReplyObject(r);
+  s->r = r;
   return s;
 }
 
 void scr_state_destroy(scr_state_t *s) {
   if (!s)
     return;
-  if (s->locked && s->c && !s->c->err) {
+  if (s->locked) {
     char err[256];
     scr_state_unlock(s, err, sizeof(err));
   }
-  if (s->c)
-    redisFree(s->c);
   free(s->prefix);
   free(s);
 }
@@ -178,8 +76,7 @@ int scr_state_lock(scr_state_t *s, const char *source, int64_t ttl_ms, char *err
     snprintf(errstr, errstr_size, "no random bytes for the lock token");
     return -1;
   }
-  for (size_t i = 0; i < sizeof(raw); i++)
-    snprintf(s->token + 2 * i, 3, "%02x", raw[i]);
+  hex_encode(raw, sizeof(raw), s->token, sizeof(s->token), HEX_LOWER);
   if ((size_t)snprintf(s->lock_key, sizeof(s->lock_key), "%s:lock:%s", s->prefix, source) >=
       sizeof(s->lock_key)) {
     snprintf(errstr, errstr_size, "lock key too long");
@@ -188,7 +85,8 @@ int scr_state_lock(scr_state_t *s, const char *source, int64_t ttl_ms, char *err
   char ttl[32];
   snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
   const char *a[] = {"SET", s->lock_key, s->token, "NX", "PX", ttl};
-  redisReply *r = cmd_argv(s, 6, a, errstr, errstr_size);
+  redisReply *r =
+      checked(redis_command(s->r, 6, a, NULL, errstr, errstr_size), errstr, errstr_size);
   if (!r)
     return -1;
   int got = r->type == REDIS_REPLY_STATUS;
@@ -202,8 +100,9 @@ int scr_state_unlock(scr_state_t *s, char *errstr, size_t errstr_size) {
   if (!s || !s->locked)
     return 0;
   s->locked = 0;
-  const char *a[] = {"EVAL", UNLOCK_LUA, "1", s->lock_key, s->token};
-  redisReply *r = cmd_argv(s, 5, a, errstr, errstr_size);
+  const char *a[] = {s->lock_key, s->token};
+  redisReply *r = checked(redis_eval(s->r, &unlock_script, 1, 2, a, NULL, errstr, errstr_size),
+                          errstr, errstr_size);
   if (!r)
     return -1;
   freeReplyObject(r);
@@ -226,7 +125,8 @@ int scr_state_get_cursor(scr_state_t *s, const char *source, const char *stream,
     return -1;
   }
   const char *a[] = {"GET", key};
-  redisReply *r = cmd_argv(s, 2, a, errstr, errstr_size);
+  redisReply *r =
+      checked(redis_command(s->r, 2, a, NULL, errstr, errstr_size), errstr, errstr_size);
   if (!r)
     return -1;
   int rc = 0;
@@ -256,8 +156,9 @@ int scr_state_set_cursor(scr_state_t *s, const char *source, const char *stream,
     return -1;
   }
   snprintf(ttl, sizeof(ttl), "%lld", (long long)s->ttl_ms);
-  const char *a[] = {"EVAL", SET_CURSOR_LUA, "2", s->lock_key, key, s->token, value, ttl};
-  redisReply *r = cmd_argv(s, 8, a, errstr, errstr_size);
+  const char *a[] = {s->lock_key, key, s->token, value, ttl};
+  redisReply *r = checked(redis_eval(s->r, &set_cursor_script, 2, 5, a, NULL, errstr, errstr_size),
+                          errstr, errstr_size);
   if (!r)
     return -1;
   int ok = r->type == REDIS_REPLY_INTEGER && r->integer == 1;

@@ -1,10 +1,13 @@
-/* scraper_state — per-source cursors and run locks in Redis (hiredis).
+/* scraper_state — per-source cursors and run locks in Redis.
  *
  * Keys: <prefix>:lock:<source> holds a random token while a run owns the
  * source (SET NX PX); <prefix>:cursor:<source>:<stream> holds the cursor.
  * A cursor is written only by the lock's owner (one Lua script checks the
  * token, writes the cursor and extends the lock), so a run that lost its lock
  * (expired, stolen after a long pause) can never move a cursor.
+ *
+ * The connection (URL, password, timeouts, reconnects) is the shared
+ * client's (net/redis.h); a reconnect keeps the lock, which is the token's.
  */
 #ifndef SCR_STATE_H
 #define SCR_STATE_H
@@ -12,14 +15,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/redis.h"
+
 typedef struct scr_state scr_state_t;
 
-/* Connects to url ("redis://[:password@]host[:port][/db]"). Caller owns the
- * result; NULL with errstr (which never holds the password). */
-scr_state_t *scr_state_connect(const char *url, const char *prefix, long timeout_ms, char *errstr,
-                               size_t errstr_size);
+/* Cursors and locks over the client r (borrowed: it must outlive the state),
+ * keys under prefix (NULL: "sensory:scraper"). Does not talk to Redis. Caller
+ * owns the result; NULL with errstr (out of memory). */
+scr_state_t *scr_state_new(redis_t *r, const char *prefix, char *errstr, size_t errstr_size);
 
-/* Releases any lock still held, then disconnects; NULL is accepted. */
+/* Releases any lock still held, then frees; NULL is accepted. */
 void scr_state_destroy(scr_state_t *s);
 
 /* Takes the lock of source for ttl_ms. Returns 1 when taken, 0 when another

@@ -1,5 +1,5 @@
-/* Helpers shared by the sources: the registry, HTTP client set-up, time and
- * number parsing. */
+/* What the sources share besides the page loop: the registry, and the
+ * time, number and id readers their mappers use. */
 #include "source.h"
 
 #include <ctype.h>
@@ -22,40 +22,6 @@ const scr_source_def_t *scr_source_find(const char *name) {
     if (strcmp(sources[i].name, name) == 0)
       return &sources[i];
   return NULL;
-}
-
-http_client_t *scr_source_http(const scr_run_t *run, scr_stats_t *st, double rate_per_sec) {
-  const scr_config_t *c = run->cfg;
-  http_client_opts_t o = {.timeout_ms = (long)c->http_timeout_ms,
-                          .connect_timeout_ms = (long)c->http_connect_timeout_ms,
-                          .retries = (int)c->http_retries,
-                          .backoff_ms = (long)c->http_backoff_ms,
-                          .backoff_max_ms = (long)c->http_backoff_max_ms,
-                          .retry_after_max_s = (long)c->http_retry_after_max_s,
-                          .rate_per_sec = rate_per_sec,
-                          .max_body = 64 * 1024 * 1024};
-  char err[256];
-  http_client_t *h = http_client_new(&o, err, sizeof(err));
-  if (!h) {
-    st->status = SCR_SRC_UNREACHABLE;
-    snprintf(st->error, sizeof(st->error), "%s", err);
-  }
-  return h;
-}
-
-void scr_source_http_done(http_client_t *h, scr_stats_t *st) {
-  if (!h)
-    return;
-  http_client_stats_t s = http_client_stats(h);
-  st->http_requests += s.requests;
-  st->http_retries += s.retries;
-  st->http_throttled += s.throttled;
-  http_client_destroy(h);
-}
-
-void scr_source_http_fail(scr_stats_t *st, int http_rc, const char *what, const char *err) {
-  st->status = http_rc == HTTP_CLIENT_UNREACHABLE ? SCR_SRC_UNREACHABLE : SCR_SRC_PARTIAL;
-  snprintf(st->error, sizeof(st->error), "%s: %s", what, err);
 }
 
 void scr_time_rfc3339(int64_t t, char *out, size_t out_size) {
@@ -188,34 +154,6 @@ void scr_hashtags_from_text(const char *text, json_t *arr) {
       json_array_append_new(arr, tag);
     p = e - 1;
   }
-}
-
-json_t *scr_parse_page(const http_resp_t *resp, scr_stats_t *st, const char *what) {
-  json_error_t jerr;
-  json_t *doc = resp->body ? json_loadb(resp->body, resp->len, 0, &jerr) : NULL;
-  if (!doc || !json_is_object(doc)) {
-    json_decref(doc);
-    st->status = SCR_SRC_PARTIAL;
-    snprintf(st->error, sizeof(st->error), "%s: malformed page (not a JSON object)", what);
-    return NULL;
-  }
-  return doc;
-}
-
-int scr_dead_letter_item(scr_run_t *run, scr_stats_t *st, const char *topic, const json_t *item,
-                         const char *what) {
-  char *text = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
-  if (!text) {
-    st->status = SCR_SRC_KAFKA;
-    snprintf(st->error, sizeof(st->error), "out of memory");
-    return -1;
-  }
-  char msg[128];
-  snprintf(msg, sizeof(msg), "%s is not a JSON object", what);
-  int rc = scr_dead_letter(run, st, topic, NULL, text, strlen(text), (int64_t)st->fetched,
-                           "unmappable", msg, NULL);
-  free(text);
-  return rc;
 }
 
 void scr_set_str(json_t *rec, const char *key, const char *s) {

@@ -1,7 +1,7 @@
 /* source — the sources of scraper-ingest, one small file each, and the
- * helpers they share. A source runs once per process run: it reads its
- * cursor, fetches pages, emits records with scr_emit(), checkpoints after
- * every page and leaves its outcome in st->status / st->error.
+ * helpers they share. Every source runs on the page loop (source_loop.h):
+ * its file holds only its settings, request building, paging rule and pure
+ * mapper, plus an entry function that hands them to scr_page_loop().
  *
  * The mappers (scr_map_*) are pure: API JSON in, source-contract records
  * out, no I/O, so unit tests drive them with the documented payloads. They
@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "net/http_client.h"
 #include "scraper_run.h"
+#include "source_loop.h"
 
 typedef void (*scr_source_fn)(scr_run_t *run, scr_stats_t *st);
 
@@ -38,16 +38,6 @@ void scr_src_weather(scr_run_t *run, scr_stats_t *st);
 void scr_src_facebook(scr_run_t *run, scr_stats_t *st);
 void scr_src_tiktok(scr_run_t *run, scr_stats_t *st);
 
-/* An HTTP client with the run's timeouts/retries and the given rate. NULL
- * with st->status/st->error set. */
-http_client_t *scr_source_http(const scr_run_t *run, scr_stats_t *st, double rate_per_sec);
-
-/* Folds a client's counters into st and frees it (NULL-safe). */
-void scr_source_http_done(http_client_t *h, scr_stats_t *st);
-
-/* Maps an HTTP failure to the source status and error text. */
-void scr_source_http_fail(scr_stats_t *st, int http_rc, const char *what, const char *err);
-
 /* Formats a UNIX time as RFC 3339 UTC ("2022-08-30T14:43:12Z"). out >= 32. */
 void scr_time_rfc3339(int64_t t, char *out, size_t out_size);
 
@@ -66,17 +56,6 @@ int scr_json_id(const json_t *v, char *out, size_t out_size);
 /* Appends the #hashtags of text (without '#', deduplicated, at most 100) to
  * the array arr. */
 void scr_hashtags_from_text(const char *text, json_t *arr);
-
-#endif
-
-/* Parses a page body as a JSON object; on failure sets st PARTIAL ("what:
- * malformed page") and returns NULL. Caller owns the result. */
-json_t *scr_parse_page(const http_resp_t *resp, scr_stats_t *st, const char *what);
-
-/* Dead-letters an API item the mapper could not read at all (not an object):
- * code "unmappable", payload = the item as JSON. Returns scr_dead_letter(). */
-int scr_dead_letter_item(scr_run_t *run, scr_stats_t *st, const char *topic, const json_t *item,
-                         const char *what);
 
 /* Sets key to a non-empty string value if s is one (skips NULL / ""). */
 void scr_set_str(json_t *rec, const char *key, const char *s);
@@ -122,3 +101,5 @@ json_t *scr_map_facebook_comment(const json_t *comment, const char *post_id);
 
 /* A social_post from a TikTok Research API video. Caller owns the result. */
 json_t *scr_map_tiktok_video(const json_t *video);
+
+#endif

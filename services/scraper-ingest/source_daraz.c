@@ -168,212 +168,187 @@ int scr_daraz_sign(const char *path, const char *const *names, const char *const
 }
 
 typedef struct daraz {
-  scr_run_t *run;
-  scr_stats_t *st;
-  http_client_t *http;
-  const char *app_key;
-  char *secret, *token;
+  const scr_config_t *cfg;
+  char *app_secret;        /* signs every request */
+  char after[256];         /* created_after of the window */
+  long long offset;        /* within the window */
+  const json_t *items_doc; /* the page's /orders/items/get data, for the mapper */
 } daraz_t;
 
-/* Builds the signed URL for path with the business parameters and sends it. */
-static int daraz_get(daraz_t *d, const char *path, const char *const *bn, const char *const *bv,
-                     size_t bc, http_resp_t *resp, char *err, size_t errn) {
+/* Signs path + the common and business parameters into req->url. */
+static int daraz_sign_url(scr_loop_t *lp, scr_request_t *req, const char *path,
+                          const char *const *bn, const char *const *bv, size_t bc) {
+  daraz_t *d = lp->self;
   const char *names[DARAZ_MAX_PARAMS], *values[DARAZ_MAX_PARAMS];
-  char ts[32], sign[65];
+  char ts[32], sign[65], esc[2048];
   struct timeval tv;
   gettimeofday(&tv, NULL);
   snprintf(ts, sizeof(ts), "%lld", (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000);
   size_t n = 0;
-  names[n] = "app_key", values[n++] = d->app_key;
+  names[n] = "app_key", values[n++] = d->cfg->daraz_app_key;
   names[n] = "timestamp", values[n++] = ts;
   names[n] = "sign_method", values[n++] = "sha256";
-  names[n] = "access_token", values[n++] = d->token;
+  names[n] = "access_token", values[n++] = lp->secret;
   for (size_t i = 0; i < bc && n < DARAZ_MAX_PARAMS; i++)
     names[n] = bn[i], values[n++] = bv[i];
-  if (scr_daraz_sign(path, names, values, n, d->secret, sign) != 0) {
-    snprintf(err, errn, "cannot sign the request");
-    return HTTP_CLIENT_FAILED;
-  }
-  char url[8192], esc[2048];
-  size_t o = (size_t)snprintf(url, sizeof(url), "%s%s?", d->run->cfg->daraz_base_url, path);
-  for (size_t i = 0; i <= n && o < sizeof(url); i++) {
+  if (scr_daraz_sign(path, names, values, n, d->app_secret, sign) != 0)
+    return scr_loop_fail(lp, SCR_SRC_PARTIAL, "daraz %s: cannot sign the request", path);
+  size_t o = (size_t)snprintf(req->url, sizeof(req->url), "%s%s?", d->cfg->daraz_base_url, path);
+  for (size_t i = 0; i <= n && o < sizeof(req->url); i++) {
     const char *k = i < n ? names[i] : "sign", *v = i < n ? values[i] : sign;
-    if (http_url_escape(v, esc, sizeof(esc)) != 0) {
-      snprintf(err, errn, "parameter %s too long", k);
-      return HTTP_CLIENT_FAILED;
-    }
-    o += (size_t)snprintf(url + o, sizeof(url) - o, "%s%s=%s", i ? "&" : "", k, esc);
+    if (http_url_escape(v, esc, sizeof(esc)) != 0)
+      return scr_loop_fail(lp, SCR_SRC_PARTIAL, "daraz %s: parameter %s too long", path, k);
+    o += (size_t)snprintf(req->url + o, sizeof(req->url) - o, "%s%s=%s", i ? "&" : "", k, esc);
   }
-  if (o >= sizeof(url)) {
-    snprintf(err, errn, "request URL too long");
-    return HTTP_CLIENT_FAILED;
-  }
+  if (o >= sizeof(req->url))
+    return scr_loop_fail(lp, SCR_SRC_PARTIAL, "daraz %s: request URL too long", path);
   static const char *const headers[] = {"Accept: application/json", NULL};
-  int rc = http_client_request(d->http, "GET", url, headers, NULL, resp, err, errn);
-  explicit_bzero(url, sizeof(url)); /* it carries the access token */
-  return rc;
+  req->headers = headers;
+  return 0;
 }
 
 /* Checks the Lazada envelope: code "0" means success. */
-static json_t *daraz_data(daraz_t *d, http_resp_t *resp, const char *what) {
-  json_t *doc = scr_parse_page(resp, d->st, what);
-  if (!doc)
-    return NULL;
+static int daraz_ok(scr_loop_t *lp, const json_t *doc, const char *what) {
   json_t *code = json_object_get(doc, "code");
   const char *cs = json_string_value(code);
-  if (!((cs && strcmp(cs, "0") == 0) || (json_is_integer(code) && json_integer_value(code) == 0))) {
-    d->st->status = SCR_SRC_PARTIAL;
-    snprintf(d->st->error, sizeof(d->st->error), "%s: API error code %.64s", what,
-             cs ? cs : "(missing)");
+  if ((cs && strcmp(cs, "0") == 0) || (json_is_integer(code) && json_integer_value(code) == 0))
+    return 0;
+  return scr_loop_fail(lp, SCR_SRC_PARTIAL, "%s: API error code %.64s", what,
+                       cs ? cs : "(missing)");
+}
+
+static int daraz_begin(scr_loop_t *lp) {
+  daraz_t *d = lp->self;
+  const char *cursor = lp->cursor, *bar = strchr(cursor, '|');
+  d->offset = 0;
+  if (cursor[0] && bar) {
+    int n = (int)(bar - cursor);
+    snprintf(d->after, sizeof(d->after), "%.*s", n > 200 ? 200 : n, cursor);
+    d->offset = strtoll(bar + 1, NULL, 10);
+  } else {
+    snprintf(d->after, sizeof(d->after), "%.200s",
+             cursor[0] ? cursor : d->cfg->daraz_created_after);
+  }
+  return 0;
+}
+
+static int daraz_request(scr_loop_t *lp, scr_request_t *req) {
+  daraz_t *d = lp->self;
+  char off_s[32], lim_s[32];
+  snprintf(off_s, sizeof(off_s), "%lld", d->offset);
+  snprintf(lim_s, sizeof(lim_s), "%lld", (long long)d->cfg->daraz_limit);
+  const char *bn[] = {"created_after", "offset", "limit", "sort_by", "sort_direction"};
+  const char *bv[] = {d->after, off_s, lim_s, "created_at", "ASC"};
+  req->what = "daraz /orders/get";
+  return daraz_sign_url(lp, req, "/orders/get", bn, bv, 5);
+}
+
+/* The items of the whole page in one request: order_ids=[1,2,...]. */
+static json_t *daraz_items(scr_loop_t *lp, const json_t *orders) {
+  char ids[4096];
+  size_t o = (size_t)snprintf(ids, sizeof(ids), "[");
+  size_t i;
+  json_t *order;
+  json_array_foreach(orders, i, order) {
+    char id[64];
+    if (scr_json_id(json_object_get(order, "order_id"), id, sizeof(id)) == 0 && o < sizeof(ids))
+      o += (size_t)snprintf(ids + o, sizeof(ids) - o, "%s%s", o > 1 ? "," : "", id);
+  }
+  if (o < sizeof(ids))
+    snprintf(ids + o, sizeof(ids) - o, "]");
+  const char *in[] = {"order_ids"};
+  const char *iv[] = {ids};
+  scr_request_t req = {.what = "daraz /orders/items/get"};
+  if (daraz_sign_url(lp, &req, "/orders/items/get", in, iv, 1) != 0) {
+    explicit_bzero(req.url, sizeof(req.url)); /* it may hold the access token */
+    return NULL;
+  }
+  json_t *doc = scr_loop_fetch(lp, &req);
+  if (doc && daraz_ok(lp, doc, req.what) != 0) {
     json_decref(doc);
     return NULL;
   }
   return doc;
 }
 
+static int daraz_page(scr_loop_t *lp, const http_resp_t *resp, const json_t *doc,
+                      scr_page_t *page) {
+  (void)resp;
+  daraz_t *d = lp->self;
+  if (daraz_ok(lp, doc, "daraz /orders/get") != 0)
+    return -1;
+  const json_t *orders = json_object_get(json_object_get(doc, "data"), "orders");
+  if (!json_is_array(orders))
+    return scr_loop_fail(lp, SCR_SRC_PARTIAL, "daraz /orders/get: no data.orders array");
+  size_t count = json_array_size(orders);
+  if (count && !(page->keep = daraz_items(lp, orders)))
+    return -1;
+  d->items_doc = page->keep;
+  char last_created[64] = "";
+  size_t i;
+  json_t *order;
+  json_array_foreach(orders, i, order) {
+    scr_time_normalise(json_string_value(json_object_get(order, "created_at")), last_created,
+                       sizeof(last_created));
+  }
+  d->offset += (long long)count;
+  if (d->offset + d->cfg->daraz_limit > DARAZ_MAX_OFFSET && last_created[0]) {
+    /* The API stops paging at offset 5000: restart the window at the last
+     * order seen (orders sharing that second may come again; their key
+     * makes downstream writes idempotent). */
+    snprintf(d->after, sizeof(d->after), "%s", last_created);
+    d->offset = 0;
+  }
+  page->items = orders;
+  snprintf(page->cursor, sizeof(page->cursor), "%s|%lld", d->after, d->offset);
+  page->more = (long long)count >= d->cfg->daraz_limit;
+  return 0;
+}
+
+static size_t daraz_map(scr_loop_t *lp, const json_t *order, json_t *out) {
+  daraz_t *d = lp->self;
+  const json_t *items = NULL;
+  size_t j;
+  json_t *e;
+  char want[64], have[64];
+  /* Ids come as numbers in one response and strings in another: compare text. */
+  if (scr_json_id(json_object_get(order, "order_id"), want, sizeof(want)) == 0) {
+    json_array_foreach(json_object_get(d->items_doc, "data"), j, e) {
+      if (scr_json_id(json_object_get(e, "order_id"), have, sizeof(have)) == 0 &&
+          strcmp(want, have) == 0)
+        items = json_object_get(e, "order_items");
+    }
+  }
+  return scr_map_daraz_order(order, items, d->cfg->daraz_merchant_id, out);
+}
+
 void scr_src_daraz(scr_run_t *run, scr_stats_t *st) {
   const scr_config_t *c = run->cfg;
-  const char *topic = "source.market.daraz";
-  char err[1024], cursor[SCR_CURSOR_MAX];
-  daraz_t d = {run, st, NULL, c->daraz_app_key, NULL, NULL};
+  daraz_t d = {.cfg = c};
   if (!c->daraz_app_key || !*c->daraz_app_key) {
     st->status = SCR_SRC_CONFIG;
     snprintf(st->error, sizeof(st->error), "daraz.app_key (DARAZ_APP_KEY) is not set");
     return;
   }
-  if (!(d.secret = scr_config_secret(c->daraz_app_secret_file, "daraz.app_secret_file",
-                                     "DARAZ_APP_SECRET", err, sizeof(err))) ||
-      !(d.token = scr_config_secret(c->daraz_access_token_file, "daraz.access_token_file",
-                                    "DARAZ_ACCESS_TOKEN", err, sizeof(err)))) {
+  if (!(d.app_secret = scr_config_secret(c->daraz_app_secret_file, "daraz.app_secret_file",
+                                         "DARAZ_APP_SECRET", st->error, sizeof(st->error)))) {
     st->status = SCR_SRC_CONFIG;
-    snprintf(st->error, sizeof(st->error), "%s", err);
-    goto out;
+    return;
   }
-  if (scr_cursor(run, st, "orders", cursor, sizeof(cursor)) != 0)
-    goto out;
-  if (!(d.http = scr_source_http(run, st, c->daraz_rate)))
-    goto out;
-  char after[256];
-  long long offset = 0;
-  char *bar = strchr(cursor, '|');
-  if (cursor[0] && bar) {
-    snprintf(after, sizeof(after), "%.*s", (int)(bar - cursor) > 200 ? 200 : (int)(bar - cursor),
-             cursor);
-    offset = strtoll(bar + 1, NULL, 10);
-  } else {
-    snprintf(after, sizeof(after), "%.200s", cursor[0] ? cursor : c->daraz_created_after);
-  }
-  json_t *recs = json_array();
-  while (st->pages < (uint64_t)c->max_pages && !scr_stopping(st)) {
-    char off_s[32], lim_s[32];
-    snprintf(off_s, sizeof(off_s), "%lld", offset);
-    snprintf(lim_s, sizeof(lim_s), "%lld", (long long)c->daraz_limit);
-    const char *bn[] = {"created_after", "offset", "limit", "sort_by", "sort_direction"};
-    const char *bv[] = {after, off_s, lim_s, "created_at", "ASC"};
-    http_resp_t resp;
-    int hrc = daraz_get(&d, "/orders/get", bn, bv, 5, &resp, err, sizeof(err));
-    if (hrc != HTTP_CLIENT_OK) {
-      scr_source_http_fail(st, hrc, "daraz /orders/get", err);
-      http_resp_free(&resp);
-      break;
-    }
-    json_t *doc = daraz_data(&d, &resp, "daraz /orders/get");
-    http_resp_free(&resp);
-    json_t *orders = json_object_get(json_object_get(doc, "data"), "orders");
-    if (doc && !json_is_array(orders)) {
-      st->status = SCR_SRC_PARTIAL;
-      snprintf(st->error, sizeof(st->error), "daraz /orders/get: no data.orders array");
-    }
-    if (st->status != SCR_SRC_OK) {
-      json_decref(doc);
-      break;
-    }
-    size_t count = json_array_size(orders);
-    json_t *items_doc = NULL;
-    if (count) {
-      /* One request for the items of the whole page: order_ids=[1,2,...]. */
-      char ids[4096];
-      size_t o = 0;
-      size_t i;
-      json_t *order;
-      o += (size_t)snprintf(ids + o, sizeof(ids) - o, "[");
-      json_array_foreach(orders, i, order) {
-        char id[64];
-        if (scr_json_id(json_object_get(order, "order_id"), id, sizeof(id)) == 0 && o < sizeof(ids))
-          o += (size_t)snprintf(ids + o, sizeof(ids) - o, "%s%s", o > 1 ? "," : "", id);
-      }
-      if (o < sizeof(ids))
-        snprintf(ids + o, sizeof(ids) - o, "]");
-      const char *in[] = {"order_ids"};
-      const char *iv[] = {ids};
-      hrc = daraz_get(&d, "/orders/items/get", in, iv, 1, &resp, err, sizeof(err));
-      if (hrc != HTTP_CLIENT_OK) {
-        scr_source_http_fail(st, hrc, "daraz /orders/items/get", err);
-        http_resp_free(&resp);
-        json_decref(doc);
-        break;
-      }
-      items_doc = daraz_data(&d, &resp, "daraz /orders/items/get");
-      http_resp_free(&resp);
-      if (!items_doc) {
-        json_decref(doc);
-        break;
-      }
-    }
-    size_t i;
-    json_t *order;
-    char last_created[64] = "";
-    json_array_foreach(orders, i, order) {
-      st->fetched++;
-      const json_t *items = NULL;
-      size_t j;
-      json_t *e;
-      char want[64], have[64];
-      /* Ids come as numbers in one response and strings in another: compare text. */
-      if (scr_json_id(json_object_get(order, "order_id"), want, sizeof(want)) == 0) {
-        json_array_foreach(json_object_get(items_doc, "data"), j, e) {
-          if (scr_json_id(json_object_get(e, "order_id"), have, sizeof(have)) == 0 &&
-              strcmp(want, have) == 0)
-            items = json_object_get(e, "order_items");
-        }
-      }
-      json_array_clear(recs);
-      if (scr_map_daraz_order(order, items, c->daraz_merchant_id, recs) == 0 &&
-          scr_dead_letter_item(run, st, topic, order, "order") != 0)
-        break;
-      json_t *rec;
-      json_array_foreach(recs, j, rec) {
-        if (scr_emit(run, st, topic, rec, NULL, 0, (int64_t)st->fetched) != 0)
-          break;
-      }
-      scr_time_normalise(json_string_value(json_object_get(order, "created_at")), last_created,
-                         sizeof(last_created));
-      if (st->status != SCR_SRC_OK)
-        break;
-    }
-    json_decref(items_doc);
-    json_decref(doc);
-    if (st->status != SCR_SRC_OK)
-      break;
-    st->pages++;
-    offset += (long long)count;
-    if (offset + c->daraz_limit > DARAZ_MAX_OFFSET && last_created[0]) {
-      /* The API stops paging at offset 5000: restart the window at the last
-       * order seen (orders sharing that second may come again; their key
-       * makes downstream writes idempotent). */
-      snprintf(after, sizeof(after), "%s", last_created);
-      offset = 0;
-    }
-    char value[SCR_CURSOR_MAX];
-    snprintf(value, sizeof(value), "%s|%lld", after, offset);
-    if (scr_checkpoint(run, st, "orders", value) != 0)
-      break;
-    if ((long long)count < c->daraz_limit)
-      break;
-  }
-  json_decref(recs);
-out:
-  scr_secret_free(d.secret);
-  scr_secret_free(d.token);
-  scr_source_http_done(d.http, st);
+  static const char *const streams[] = {"orders"};
+  scr_loop_spec_t spec = {.topic = "source.market.daraz",
+                          .item = "order",
+                          .rate_per_sec = c->daraz_rate,
+                          .secret = {.file = c->daraz_access_token_file,
+                                     .setting = "daraz.access_token_file",
+                                     .env = "DARAZ_ACCESS_TOKEN"},
+                          .streams = streams,
+                          .nstreams = 1,
+                          .self = &d,
+                          .begin = daraz_begin,
+                          .request = daraz_request,
+                          .page = daraz_page,
+                          .map = daraz_map};
+  scr_page_loop(run, st, &spec);
+  scr_secret_free(d.app_secret);
 }

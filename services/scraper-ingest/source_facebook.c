@@ -47,87 +47,77 @@ json_t *scr_map_facebook_comment(const json_t *c, const char *post_id) {
   return rec;
 }
 
+typedef struct facebook {
+  const scr_config_t *cfg;
+  char after[SCR_CURSOR_MAX]; /* the post in hand: the after cursor of its last page */
+} facebook_t;
+
+static int facebook_begin(scr_loop_t *lp) {
+  facebook_t *f = lp->self;
+  snprintf(f->after, sizeof(f->after), "%s", lp->cursor);
+  return 0;
+}
+
+static int facebook_request(scr_loop_t *lp, scr_request_t *req) {
+  facebook_t *f = lp->self;
+  const scr_config_t *c = f->cfg;
+  char pesc[512], cesc[SCR_CURSOR_MAX * 3];
+  if (http_url_escape(lp->stream, pesc, sizeof(pesc)) != 0)
+    return scr_loop_fail(lp, SCR_SRC_CONFIG, "facebook.post_ids: a post id is too long");
+  size_t o = (size_t)snprintf(
+      req->url, sizeof(req->url),
+      "%s/%s/%s/comments?fields=id,message,created_time,from,like_count,comment_count,parent"
+      "&order=chronological&filter=stream&limit=%lld",
+      c->facebook_base_url, c->facebook_api_version, pesc, (long long)c->facebook_limit);
+  if (f->after[0] && http_url_escape(f->after, cesc, sizeof(cesc)) == 0 && o < sizeof(req->url))
+    snprintf(req->url + o, sizeof(req->url) - o, "&after=%s", cesc);
+  static const char *const headers[] = {"Accept: application/json", NULL};
+  req->headers = headers;
+  req->what = "facebook comments";
+  return 0;
+}
+
+static int facebook_page(scr_loop_t *lp, const http_resp_t *resp, const json_t *doc,
+                         scr_page_t *page) {
+  (void)resp;
+  facebook_t *f = lp->self;
+  const json_t *data = json_object_get(doc, "data");
+  if (!json_is_array(data))
+    return scr_loop_fail(lp, SCR_SRC_PARTIAL, "facebook comments: page without a data array");
+  const json_t *paging = json_object_get(doc, "paging");
+  const char *after =
+      json_string_value(json_object_get(json_object_get(paging, "cursors"), "after"));
+  page->items = data;
+  page->more = json_object_get(paging, "next") != NULL && json_array_size(data) > 0;
+  if (after && strlen(after) < sizeof(f->after))
+    snprintf(f->after, sizeof(f->after), "%s", after);
+  else
+    page->more = 0;
+  if (after)
+    snprintf(page->cursor, sizeof(page->cursor), "%s", f->after);
+  return 0;
+}
+
+static size_t facebook_map(scr_loop_t *lp, const json_t *comment, json_t *out) {
+  return scr_map_one(scr_map_facebook_comment(comment, lp->stream), out);
+}
+
 void scr_src_facebook(scr_run_t *run, scr_stats_t *st) {
   const scr_config_t *c = run->cfg;
-  const char *topic = "source.social.facebook";
-  char err[1024], auth[4200];
-  size_t nposts = 0;
-  char **posts = conf_list_split(c->facebook_post_ids ? c->facebook_post_ids : "", &nposts);
-  http_client_t *http = NULL;
-  char *token = scr_config_secret(c->facebook_token_file, "facebook.token_file",
-                                  "FACEBOOK_ACCESS_TOKEN", err, sizeof(err));
-  auth[0] = '\0';
-  if (!token || !posts || !nposts) {
-    st->status = SCR_SRC_CONFIG;
-    snprintf(st->error, sizeof(st->error), "%s", token ? "facebook.post_ids is empty" : err);
-    goto out;
-  }
-  snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-  const char *headers[] = {auth, "Accept: application/json", NULL};
-  if (!(http = scr_source_http(run, st, c->facebook_rate)))
-    goto out;
-  for (size_t p = 0; p < nposts && st->status == SCR_SRC_OK; p++) {
-    char cursor[SCR_CURSOR_MAX], pesc[512];
-    if (scr_cursor(run, st, posts[p], cursor, sizeof(cursor)) != 0 ||
-        http_url_escape(posts[p], pesc, sizeof(pesc)) != 0)
-      break;
-    while (st->pages < (uint64_t)c->max_pages && !scr_stopping(st)) {
-      char url[4096], cesc[SCR_CURSOR_MAX * 3];
-      size_t o = (size_t)snprintf(
-          url, sizeof(url),
-          "%s/%s/%s/comments?fields=id,message,created_time,from,like_count,comment_count,parent"
-          "&order=chronological&filter=stream&limit=%lld",
-          c->facebook_base_url, c->facebook_api_version, pesc, (long long)c->facebook_limit);
-      if (cursor[0] && http_url_escape(cursor, cesc, sizeof(cesc)) == 0 && o < sizeof(url))
-        snprintf(url + o, sizeof(url) - o, "&after=%s", cesc);
-      http_resp_t resp;
-      int hrc = http_client_request(http, "GET", url, headers, NULL, &resp, err, sizeof(err));
-      if (hrc != HTTP_CLIENT_OK) {
-        scr_source_http_fail(st, hrc, "facebook comments", err);
-        http_resp_free(&resp);
-        break;
-      }
-      json_t *doc = scr_parse_page(&resp, st, "facebook comments");
-      http_resp_free(&resp);
-      json_t *data = json_object_get(doc, "data");
-      if (doc && !json_is_array(data)) {
-        st->status = SCR_SRC_PARTIAL;
-        snprintf(st->error, sizeof(st->error), "facebook comments: page without a data array");
-      }
-      if (st->status != SCR_SRC_OK) {
-        json_decref(doc);
-        break;
-      }
-      size_t i;
-      json_t *cm;
-      json_array_foreach(data, i, cm) {
-        st->fetched++;
-        json_t *rec = scr_map_facebook_comment(cm, posts[p]);
-        int rc = rec ? scr_emit(run, st, topic, rec, NULL, 0, (int64_t)st->fetched)
-                     : scr_dead_letter_item(run, st, topic, cm, "comment");
-        json_decref(rec);
-        if (rc != 0)
-          break;
-      }
-      const json_t *paging = json_object_get(doc, "paging");
-      const char *after =
-          json_string_value(json_object_get(json_object_get(paging, "cursors"), "after"));
-      int more = json_object_get(paging, "next") != NULL && json_array_size(data) > 0;
-      st->pages++;
-      if (after && strlen(after) < sizeof(cursor))
-        snprintf(cursor, sizeof(cursor), "%s", after);
-      else
-        more = 0;
-      json_decref(doc);
-      if (st->status != SCR_SRC_OK || scr_checkpoint(run, st, posts[p], after ? cursor : NULL) != 0)
-        break;
-      if (!more)
-        break;
-    }
-  }
-out:
-  explicit_bzero(auth, sizeof(auth));
-  scr_secret_free(token);
-  conf_list_free(posts);
-  scr_source_http_done(http, st);
+  facebook_t f = {.cfg = c};
+  scr_loop_spec_t spec = {.topic = "source.social.facebook",
+                          .item = "comment",
+                          .rate_per_sec = c->facebook_rate,
+                          .secret = {.file = c->facebook_token_file,
+                                     .setting = "facebook.token_file",
+                                     .env = "FACEBOOK_ACCESS_TOKEN",
+                                     .header = "Authorization: Bearer "},
+                          .stream_list = c->facebook_post_ids,
+                          .stream_setting = "facebook.post_ids",
+                          .self = &f,
+                          .begin = facebook_begin,
+                          .request = facebook_request,
+                          .page = facebook_page,
+                          .map = facebook_map};
+  scr_page_loop(run, st, &spec);
 }

@@ -1,7 +1,8 @@
 /* Shopify Admin REST orders: GET /admin/api/<version>/orders.json?status=any
  * &limit=250&since_id=<cursor>, then the Link rel="next" URLs exactly as
- * given (page_info is opaque). since_id pages come in ascending id order, so
- * the cursor is the highest order id whose records were acknowledged. */
+ * given (page_info is opaque), only within shopify.base_url. since_id pages
+ * come in ascending id order, so the cursor is the highest order id whose
+ * records were acknowledged. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,107 +119,92 @@ size_t scr_map_shopify_order(const json_t *order, const char *merchant_id, json_
   return n;
 }
 
+typedef struct shopify {
+  const char *base_url, *merchant;
+  char url[SCR_URL_MAX]; /* the next page: since_id first, then Link rel="next" */
+  int from_link;
+  long long since_id;
+} shopify_t;
+
+static int shopify_begin(scr_loop_t *lp) {
+  shopify_t *s = lp->self;
+  const scr_config_t *c = lp->run->cfg;
+  s->since_id = lp->cursor[0] ? strtoll(lp->cursor, NULL, 10) : 0;
+  s->from_link = 0;
+  snprintf(s->url, sizeof(s->url),
+           "%s/admin/api/%s/orders.json?status=any&limit=%lld&since_id=%lld", s->base_url,
+           c->shopify_api_version, (long long)c->shopify_limit, s->since_id);
+  return 0;
+}
+
+static int shopify_request(scr_loop_t *lp, scr_request_t *req) {
+  shopify_t *s = lp->self;
+  size_t n = strlen(s->base_url);
+  /* The token goes only to the configured shop, never to another origin. */
+  if (s->from_link && (strncmp(s->url, s->base_url, n) != 0 || (s->url[n] != '/' && s->url[n])))
+    return scr_loop_fail(lp, SCR_SRC_PARTIAL, "shopify: Link next points outside shopify.base_url");
+  static const char *const headers[] = {"Accept: application/json", NULL};
+  snprintf(req->url, sizeof(req->url), "%s", s->url);
+  req->headers = headers;
+  req->what = "shopify orders";
+  return 0;
+}
+
+/* since_id pages come in ascending id order: the cursor is the highest id. */
+static int shopify_page(scr_loop_t *lp, const http_resp_t *resp, const json_t *doc,
+                        scr_page_t *page) {
+  shopify_t *s = lp->self;
+  const json_t *orders = json_object_get(doc, "orders");
+  if (!json_is_array(orders))
+    return scr_loop_fail(lp, SCR_SRC_PARTIAL, "shopify orders: page without an orders array");
+  size_t i;
+  json_t *order;
+  json_array_foreach(orders, i, order) {
+    json_t *id = json_object_get(order, "id");
+    if (json_is_integer(id) && json_integer_value(id) > s->since_id)
+      s->since_id = json_integer_value(id);
+  }
+  page->items = orders;
+  snprintf(page->cursor, sizeof(page->cursor), "%lld", s->since_id);
+  page->more = resp->link && http_link_next(resp->link, s->url, sizeof(s->url)) > 0;
+  s->from_link = 1;
+  return 0;
+}
+
+static size_t shopify_map(scr_loop_t *lp, const json_t *order, json_t *out) {
+  return scr_map_shopify_order(order, ((shopify_t *)lp->self)->merchant, out);
+}
+
 void scr_src_shopify(scr_run_t *run, scr_stats_t *st) {
   const scr_config_t *c = run->cfg;
-  const char *topic = "source.market.shopify";
-  char err[1024], cursor[SCR_CURSOR_MAX], url[8192], hdr[4200];
-  if (!c->shopify_base_url || !*c->shopify_base_url) {
+  shopify_t s = {.base_url = c->shopify_base_url, .merchant = c->shopify_merchant_id};
+  char host[256];
+  if (!s.base_url || !*s.base_url) {
     st->status = SCR_SRC_CONFIG;
     snprintf(st->error, sizeof(st->error), "shopify.base_url (SHOPIFY_BASE_URL) is not set");
     return;
   }
-  char *token = scr_config_secret(c->shopify_token_file, "shopify.token_file",
-                                  "SHOPIFY_ACCESS_TOKEN", err, sizeof(err));
-  if (!token) {
-    st->status = SCR_SRC_CONFIG;
-    snprintf(st->error, sizeof(st->error), "%s", err);
-    return;
-  }
-  snprintf(hdr, sizeof(hdr), "X-Shopify-Access-Token: %s", token);
-  scr_secret_free(token);
-  const char *headers[] = {hdr, "Accept: application/json", NULL};
-  const char *merchant = c->shopify_merchant_id;
-  char host[256];
-  if (!merchant || !*merchant) {
+  if (!s.merchant || !*s.merchant) {
     /* The shop's host names the merchant: "https://x.myshopify.com" → x.myshopify.com. */
-    const char *h = strstr(c->shopify_base_url, "://");
-    h = h ? h + 3 : c->shopify_base_url;
+    const char *h = strstr(s.base_url, "://");
+    h = h ? h + 3 : s.base_url;
     snprintf(host, sizeof(host), "%.*s", (int)strcspn(h, "/"), h);
-    merchant = host;
+    s.merchant = host;
   }
-  http_client_t *http = NULL;
-  if (scr_cursor(run, st, "orders", cursor, sizeof(cursor)) != 0)
-    goto out;
-  if (!(http = scr_source_http(run, st, c->shopify_rate)))
-    goto out;
-  long long since_id = cursor[0] ? strtoll(cursor, NULL, 10) : 0;
-  snprintf(url, sizeof(url), "%s/admin/api/%s/orders.json?status=any&limit=%lld&since_id=%lld",
-           c->shopify_base_url, c->shopify_api_version, (long long)c->shopify_limit, since_id);
-  size_t base_len = strlen(c->shopify_base_url);
-  json_t *recs = json_array();
-  while (st->pages < (uint64_t)c->max_pages && !scr_stopping(st)) {
-    http_resp_t resp;
-    int hrc = http_client_request(http, "GET", url, headers, NULL, &resp, err, sizeof(err));
-    if (hrc != HTTP_CLIENT_OK) {
-      scr_source_http_fail(st, hrc, "shopify orders", err);
-      http_resp_free(&resp);
-      break;
-    }
-    json_t *doc = scr_parse_page(&resp, st, "shopify orders");
-    json_t *orders = json_object_get(doc, "orders");
-    if (doc && !json_is_array(orders)) {
-      st->status = SCR_SRC_PARTIAL;
-      snprintf(st->error, sizeof(st->error), "shopify orders: page without an orders array");
-    }
-    if (st->status != SCR_SRC_OK) {
-      json_decref(doc);
-      http_resp_free(&resp);
-      break;
-    }
-    size_t i;
-    json_t *order;
-    long long max_id = since_id;
-    json_array_foreach(orders, i, order) {
-      st->fetched++;
-      json_array_clear(recs);
-      if (scr_map_shopify_order(order, merchant, recs) == 0 &&
-          scr_dead_letter_item(run, st, topic, order, "order") != 0)
-        break;
-      size_t j;
-      json_t *rec;
-      json_array_foreach(recs, j, rec) {
-        if (scr_emit(run, st, topic, rec, NULL, 0, (int64_t)st->fetched) != 0)
-          break;
-      }
-      json_t *idv = json_object_get(order, "id");
-      if (json_is_integer(idv) && json_integer_value(idv) > max_id)
-        max_id = json_integer_value(idv);
-      if (st->status != SCR_SRC_OK)
-        break;
-    }
-    json_decref(doc);
-    st->pages++;
-    char value[32];
-    snprintf(value, sizeof(value), "%lld", max_id);
-    if (st->status != SCR_SRC_OK || scr_checkpoint(run, st, "orders", value) != 0) {
-      http_resp_free(&resp);
-      break;
-    }
-    since_id = max_id;
-    int more = resp.link ? http_link_next(resp.link, url, sizeof(url)) : 0;
-    http_resp_free(&resp);
-    if (more <= 0)
-      break;
-    /* The token goes only to the configured shop, never to another origin. */
-    if (strncmp(url, c->shopify_base_url, base_len) != 0 ||
-        (url[base_len] != '/' && url[base_len] != '\0')) {
-      st->status = SCR_SRC_PARTIAL;
-      snprintf(st->error, sizeof(st->error), "shopify: Link next points outside shopify.base_url");
-      break;
-    }
-  }
-  json_decref(recs);
-out:
-  explicit_bzero(hdr, sizeof(hdr));
-  scr_source_http_done(http, st);
+  static const char *const streams[] = {"orders"};
+  scr_loop_spec_t spec = {.topic = "source.market.shopify",
+                          .item = "order",
+                          .rate_per_sec = c->shopify_rate,
+                          .secret = {.file = c->shopify_token_file,
+                                     .setting = "shopify.token_file",
+                                     .env = "SHOPIFY_ACCESS_TOKEN",
+                                     .header = "X-Shopify-Access-Token: "},
+                          .streams = streams,
+                          .nstreams = 1,
+                          .self = &s,
+                          .begin = shopify_begin,
+                          .request = shopify_request,
+                          .page = shopify_page,
+                          .map = shopify_map};
+  scr_page_loop(run, st, &spec);
 }

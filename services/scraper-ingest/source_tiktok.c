@@ -1,7 +1,8 @@
 /* TikTok Research API video query: POST /v2/research/video/query/ with a
  * keyword query over [start_date, end_date] (YYYYMMDD, at most 30 days,
  * ending yesterday UTC: the API's data for today is incomplete), paging by
- * cursor + search_id while has_more. Cursor per keyword: while a window is in
+ * cursor + search_id while has_more; a stored search_id that has expired
+ * restarts its window once. Cursor per keyword: while a window is in
  * progress "start|end|cursor|search_id", after it "next start date". */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,147 +62,143 @@ static time_t day_parse(const char *s) {
   return timegm(&tm);
 }
 
+typedef struct tiktok {
+  const scr_config_t *cfg;
+  time_t now;
+  char url[2048];
+  /* the window of the keyword in hand */
+  char start[16], end[16], search_id[512];
+  long long pos;
+  int restarted;
+} tiktok_t;
+
+/* A window in progress ("start|end|cursor|search_id") is resumed exactly;
+ * after a finished one (its cursor is the next start day) a new window of
+ * whole days, at most 30, ending yesterday. */
+static int tiktok_begin(scr_loop_t *lp) {
+  tiktok_t *t = lp->self;
+  char cursor[SCR_CURSOR_MAX];
+  snprintf(cursor, sizeof(cursor), "%s", lp->cursor);
+  t->start[0] = t->end[0] = t->search_id[0] = '\0';
+  t->pos = 0;
+  t->restarted = 0;
+  if (strchr(cursor, '|')) {
+    char *save = cursor, *f[4] = {0};
+    for (int i = 0; i < 4; i++) {
+      f[i] = save;
+      save = save ? strchr(save, '|') : NULL;
+      if (save)
+        *save++ = '\0';
+    }
+    snprintf(t->start, sizeof(t->start), "%.8s", f[0] ? f[0] : "");
+    snprintf(t->end, sizeof(t->end), "%.8s", f[1] ? f[1] : "");
+    t->pos = f[2] ? strtoll(f[2], NULL, 10) : 0;
+    snprintf(t->search_id, sizeof(t->search_id), "%.500s", f[3] ? f[3] : "");
+    return 0;
+  }
+  time_t yesterday = t->now - 86400;
+  time_t s = day_parse(cursor[0] ? cursor : t->cfg->tiktok_start_date);
+  if (s == (time_t)-1)
+    s = t->now - 7 * 86400;
+  time_t e = s + 29 * 86400;
+  if (e > yesterday)
+    e = yesterday;
+  if (s > e)
+    return 1; /* nothing complete to fetch yet */
+  day_string(s, t->start);
+  day_string(e, t->end);
+  return 0;
+}
+
+static int tiktok_request(scr_loop_t *lp, scr_request_t *req) {
+  tiktok_t *t = lp->self;
+  json_t *body = json_pack("{s:{s:[{s:s,s:s,s:[s]}]},s:s,s:s,s:I,s:I}", "query", "and", "operation",
+                           "IN", "field_name", "keyword", "field_values", lp->stream, "start_date",
+                           t->start, "end_date", t->end, "max_count",
+                           (json_int_t)t->cfg->tiktok_max_count, "cursor", (json_int_t)t->pos);
+  if (body && t->search_id[0])
+    json_object_set_new(body, "search_id", json_string(t->search_id));
+  req->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  json_decref(body);
+  if (!req->body)
+    return scr_loop_fail(lp, SCR_SRC_PARTIAL, "tiktok: cannot build the query");
+  req->method = "POST";
+  snprintf(req->url, sizeof(req->url), "%s", t->url);
+  static const char *const headers[] = {"Content-Type: application/json", NULL};
+  req->headers = headers;
+  req->what = "tiktok video query";
+  return 0;
+}
+
+/* A 4xx while continuing a stored search: the search_id has expired (it
+ * lives for a limited time). Restart the window from its first page once;
+ * pages produced before come again, keyed, so consumers overwrite. */
+static int tiktok_retry(scr_loop_t *lp, int http_rc) {
+  tiktok_t *t = lp->self;
+  if (http_rc != HTTP_CLIENT_FAILED || !t->search_id[0] || t->restarted)
+    return 0;
+  t->restarted = 1;
+  t->pos = 0;
+  t->search_id[0] = '\0';
+  lp->st->restarts++;
+  return 1;
+}
+
+static int tiktok_page(scr_loop_t *lp, const http_resp_t *resp, const json_t *doc,
+                       scr_page_t *page) {
+  (void)resp;
+  tiktok_t *t = lp->self;
+  const char *ecode = json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
+  const json_t *data = json_object_get(doc, "data");
+  const json_t *videos = json_object_get(data, "videos");
+  if ((ecode && strcmp(ecode, "ok") != 0) || !json_is_array(videos))
+    return scr_loop_fail(lp, SCR_SRC_PARTIAL, "tiktok video query: error %.64s",
+                         ecode ? ecode : "(no data.videos)");
+  page->items = videos;
+  page->more = json_is_true(json_object_get(data, "has_more"));
+  json_t *nc = json_object_get(data, "cursor");
+  t->pos =
+      json_is_integer(nc) ? json_integer_value(nc) : t->pos + (long long)json_array_size(videos);
+  const char *sid = json_string_value(json_object_get(data, "search_id"));
+  if (sid)
+    snprintf(t->search_id, sizeof(t->search_id), "%.500s", sid);
+  if (page->more) {
+    snprintf(page->cursor, sizeof(page->cursor), "%s|%s|%lld|%s", t->start, t->end, t->pos,
+             t->search_id);
+  } else {
+    char next[9];
+    day_string(day_parse(t->end) + 86400, next);
+    snprintf(page->cursor, sizeof(page->cursor), "%s", next);
+  }
+  return 0;
+}
+
+static size_t tiktok_map(scr_loop_t *lp, const json_t *video, json_t *out) {
+  (void)lp;
+  return scr_map_one(scr_map_tiktok_video(video), out);
+}
+
 void scr_src_tiktok(scr_run_t *run, scr_stats_t *st) {
   const scr_config_t *c = run->cfg;
-  const char *topic = "source.social.tiktok";
-  char err[1024], auth[4200];
-  size_t nkw = 0;
-  char **kws = conf_list_split(c->tiktok_keywords ? c->tiktok_keywords : "", &nkw);
-  http_client_t *http = NULL;
-  char *token = scr_config_secret(c->tiktok_token_file, "tiktok.token_file", "TIKTOK_ACCESS_TOKEN",
-                                  err, sizeof(err));
-  auth[0] = '\0';
-  if (!token || !kws || !nkw) {
-    st->status = SCR_SRC_CONFIG;
-    snprintf(st->error, sizeof(st->error), "%s", token ? "tiktok.keywords is empty" : err);
-    goto out;
-  }
-  snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-  const char *headers[] = {auth, "Content-Type: application/json", NULL};
-  if (!(http = scr_source_http(run, st, c->tiktok_rate)))
-    goto out;
-  char url[2048];
-  snprintf(url, sizeof(url),
+  tiktok_t t = {.cfg = c, .now = time(NULL)};
+  snprintf(t.url, sizeof(t.url),
            "%s/v2/research/video/query/?fields=id,video_description,create_time,username,"
            "like_count,comment_count,share_count,hashtag_names",
            c->tiktok_base_url);
-  time_t now = time(NULL);
-  time_t yesterday = now - 86400;
-  for (size_t k = 0; k < nkw && st->status == SCR_SRC_OK; k++) {
-    char cursor[SCR_CURSOR_MAX], start[16] = "", end[16] = "", search_id[512] = "";
-    long long pos = 0;
-    int restarted = 0;
-    if (scr_cursor(run, st, kws[k], cursor, sizeof(cursor)) != 0)
-      break;
-    if (strchr(cursor, '|')) {
-      /* A window in progress: resume it exactly. */
-      char *save = cursor, *f[4] = {0};
-      for (int i = 0; i < 4; i++) {
-        f[i] = save;
-        save = save ? strchr(save, '|') : NULL;
-        if (save)
-          *save++ = '\0';
-      }
-      snprintf(start, sizeof(start), "%.8s", f[0] ? f[0] : "");
-      snprintf(end, sizeof(end), "%.8s", f[1] ? f[1] : "");
-      pos = f[2] ? strtoll(f[2], NULL, 10) : 0;
-      snprintf(search_id, sizeof(search_id), "%.500s", f[3] ? f[3] : "");
-    } else {
-      time_t s = day_parse(cursor[0] ? cursor : c->tiktok_start_date);
-      if (s == (time_t)-1)
-        s = now - 7 * 86400;
-      time_t e = s + 29 * 86400;
-      if (e > yesterday)
-        e = yesterday;
-      if (s > e)
-        continue; /* nothing complete to fetch yet */
-      day_string(s, start);
-      day_string(e, end);
-    }
-    for (int more = 1; more && st->pages < (uint64_t)c->max_pages && !scr_stopping(st);) {
-      json_t *body = json_pack("{s:{s:[{s:s,s:s,s:[s]}]},s:s,s:s,s:I,s:I}", "query", "and",
-                               "operation", "IN", "field_name", "keyword", "field_values", kws[k],
-                               "start_date", start, "end_date", end, "max_count",
-                               (json_int_t)c->tiktok_max_count, "cursor", (json_int_t)pos);
-      if (body && search_id[0])
-        json_object_set_new(body, "search_id", json_string(search_id));
-      char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-      json_decref(body);
-      if (!text) {
-        st->status = SCR_SRC_PARTIAL;
-        snprintf(st->error, sizeof(st->error), "tiktok: cannot build the query");
-        break;
-      }
-      http_resp_t resp;
-      int hrc = http_client_request(http, "POST", url, headers, text, &resp, err, sizeof(err));
-      free(text);
-      if (hrc == HTTP_CLIENT_FAILED && search_id[0] && !restarted) {
-        /* A 4xx while continuing a stored search: the search_id has expired
-         * (it lives for a limited time). Restart the window from its first
-         * page once; pages produced before come again, keyed, so consumers
-         * overwrite. */
-        http_resp_free(&resp);
-        restarted = 1;
-        pos = 0;
-        search_id[0] = '\0';
-        st->restarts++;
-        continue;
-      }
-      if (hrc != HTTP_CLIENT_OK) {
-        scr_source_http_fail(st, hrc, "tiktok video query", err);
-        http_resp_free(&resp);
-        break;
-      }
-      json_t *doc = scr_parse_page(&resp, st, "tiktok video query");
-      http_resp_free(&resp);
-      const char *ecode = json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
-      json_t *data = json_object_get(doc, "data");
-      json_t *videos = json_object_get(data, "videos");
-      if (doc && ((ecode && strcmp(ecode, "ok") != 0) || !json_is_array(videos))) {
-        st->status = SCR_SRC_PARTIAL;
-        snprintf(st->error, sizeof(st->error), "tiktok video query: error %.64s",
-                 ecode ? ecode : "(no data.videos)");
-      }
-      if (st->status != SCR_SRC_OK) {
-        json_decref(doc);
-        break;
-      }
-      size_t i;
-      json_t *v;
-      json_array_foreach(videos, i, v) {
-        st->fetched++;
-        json_t *rec = scr_map_tiktok_video(v);
-        int rc = rec ? scr_emit(run, st, topic, rec, NULL, 0, (int64_t)st->fetched)
-                     : scr_dead_letter_item(run, st, topic, v, "video");
-        json_decref(rec);
-        if (rc != 0)
-          break;
-      }
-      more = json_is_true(json_object_get(data, "has_more"));
-      json_t *nc = json_object_get(data, "cursor");
-      pos = json_is_integer(nc) ? json_integer_value(nc) : pos + (long long)json_array_size(videos);
-      const char *sid = json_string_value(json_object_get(data, "search_id"));
-      if (sid)
-        snprintf(search_id, sizeof(search_id), "%.500s", sid);
-      json_decref(doc);
-      st->pages++;
-      if (st->status != SCR_SRC_OK)
-        break;
-      char value[SCR_CURSOR_MAX];
-      if (more) {
-        snprintf(value, sizeof(value), "%s|%s|%lld|%s", start, end, pos, search_id);
-      } else {
-        char next[9];
-        day_string(day_parse(end) + 86400, next);
-        snprintf(value, sizeof(value), "%s", next);
-      }
-      if (scr_checkpoint(run, st, kws[k], value) != 0)
-        break;
-    }
-  }
-out:
-  explicit_bzero(auth, sizeof(auth));
-  scr_secret_free(token);
-  conf_list_free(kws);
-  scr_source_http_done(http, st);
+  scr_loop_spec_t spec = {.topic = "source.social.tiktok",
+                          .item = "video",
+                          .rate_per_sec = c->tiktok_rate,
+                          .secret = {.file = c->tiktok_token_file,
+                                     .setting = "tiktok.token_file",
+                                     .env = "TIKTOK_ACCESS_TOKEN",
+                                     .header = "Authorization: Bearer "},
+                          .stream_list = c->tiktok_keywords,
+                          .stream_setting = "tiktok.keywords",
+                          .self = &t,
+                          .begin = tiktok_begin,
+                          .request = tiktok_request,
+                          .retry = tiktok_retry,
+                          .page = tiktok_page,
+                          .map = tiktok_map};
+  scr_page_loop(run, st, &spec);
 }

@@ -1,7 +1,7 @@
 /* OpenWeatherMap current weather, one request per configured city
- * (GET /data/2.5/weather?q=<city>,BD&units=metric). The cursor per city is
- * the observation time (dt) last produced, so an unchanged observation is not
- * produced twice. */
+ * (GET /data/2.5/weather?q=<city>,BD&units=metric; one city failing does not
+ * stop the others). The cursor per city is the observation time (dt) last
+ * produced, so an unchanged observation is not produced twice. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,85 +68,63 @@ json_t *scr_map_weather(const json_t *doc, const char *city, int kelvin) {
   return rec;
 }
 
+typedef struct weather {
+  const scr_config_t *cfg;
+  char kesc[512]; /* the API key, escaped for the query string */
+  char what[600]; /* "weather <city>" */
+} weather_t;
+
+static int weather_request(scr_loop_t *lp, scr_request_t *req) {
+  weather_t *w = lp->self;
+  char cesc[512], kesc[512];
+  if (http_url_escape(lp->secret, kesc, sizeof(kesc)) != 0)
+    return scr_loop_fail(lp, SCR_SRC_CONFIG, "weather API key too long");
+  if (http_url_escape(lp->stream, cesc, sizeof(cesc)) != 0)
+    return 1; /* not a city name the API could know: skipped */
+  snprintf(req->url, sizeof(req->url), "%s/data/2.5/weather?q=%s,BD&units=metric&appid=%s",
+           w->cfg->weather_base_url, cesc, kesc);
+  explicit_bzero(kesc, sizeof(kesc));
+  static const char *const headers[] = {"Accept: application/json", NULL};
+  req->headers = headers;
+  snprintf(w->what, sizeof(w->what), "weather %.500s", lp->stream);
+  req->what = w->what;
+  return 0;
+}
+
+/* One observation per city and page; one that has the stored observation
+ * time (dt) was produced before and is not again. */
+static int weather_page(scr_loop_t *lp, const http_resp_t *resp, const json_t *doc,
+                        scr_page_t *page) {
+  (void)resp;
+  json_t *dt = json_object_get(doc, "dt");
+  if (json_is_integer(dt))
+    snprintf(page->cursor, sizeof(page->cursor), "%lld", (long long)json_integer_value(dt));
+  if (page->cursor[0] && strcmp(page->cursor, lp->cursor) == 0)
+    page->cursor[0] = '\0';
+  else
+    page->items = doc;
+  return 0;
+}
+
+static size_t weather_map(scr_loop_t *lp, const json_t *doc, json_t *out) {
+  return scr_map_one(scr_map_weather(doc, lp->stream, 0), out);
+}
+
 void scr_src_weather(scr_run_t *run, scr_stats_t *st) {
   const scr_config_t *c = run->cfg;
-  const char *topic = "context.weather";
-  char err[1024];
-  size_t ncities = 0;
-  char **cities = conf_list_split(c->weather_cities ? c->weather_cities : "", &ncities);
-  http_client_t *http = NULL;
-  char *key = scr_config_secret(c->weather_api_key_file, "weather.api_key_file",
-                                "OPENWEATHER_API_KEY", err, sizeof(err));
-  if (!key || !cities || !ncities) {
-    st->status = SCR_SRC_CONFIG;
-    snprintf(st->error, sizeof(st->error), "%s", key ? "weather.cities is empty" : err);
-    goto out;
-  }
-  if (!(http = scr_source_http(run, st, c->weather_rate)))
-    goto out;
-  char kesc[512];
-  if (http_url_escape(key, kesc, sizeof(kesc)) != 0) {
-    st->status = SCR_SRC_CONFIG;
-    snprintf(st->error, sizeof(st->error), "weather API key too long");
-    goto out;
-  }
-  int failures = 0;
-  for (size_t i = 0; i < ncities && st->pages < (uint64_t)c->max_pages && !scr_stopping(st); i++) {
-    char cursor[SCR_CURSOR_MAX], cesc[512], url[2048];
-    if (scr_cursor(run, st, cities[i], cursor, sizeof(cursor)) != 0)
-      break;
-    if (http_url_escape(cities[i], cesc, sizeof(cesc)) != 0)
-      continue;
-    snprintf(url, sizeof(url), "%s/data/2.5/weather?q=%s,BD&units=metric&appid=%s",
-             c->weather_base_url, cesc, kesc);
-    static const char *const headers[] = {"Accept: application/json", NULL};
-    http_resp_t resp;
-    int hrc = http_client_request(http, "GET", url, headers, NULL, &resp, err, sizeof(err));
-    explicit_bzero(url, sizeof(url));
-    if (hrc != HTTP_CLIENT_OK) {
-      /* One city failing does not stop the others; the run reports it. */
-      char what[600];
-      snprintf(what, sizeof(what), "weather %.500s", cities[i]);
-      scr_source_http_fail(st, hrc, what, err);
-      http_resp_free(&resp);
-      failures++;
-      if (hrc == HTTP_CLIENT_UNREACHABLE)
-        break;
-      st->status = SCR_SRC_OK;
-      continue;
-    }
-    scr_status_t before = st->status;
-    json_t *doc = scr_parse_page(&resp, st, "weather");
-    http_resp_free(&resp);
-    if (!doc) {
-      failures++;
-      st->status = before;
-      continue;
-    }
-    st->pages++;
-    json_t *dt = json_object_get(doc, "dt");
-    char value[32] = "";
-    if (json_is_integer(dt))
-      snprintf(value, sizeof(value), "%lld", (long long)json_integer_value(dt));
-    if (value[0] && strcmp(value, cursor) == 0) {
-      json_decref(doc); /* the same observation as last run */
-      continue;
-    }
-    st->fetched++;
-    json_t *rec = scr_map_weather(doc, cities[i], 0);
-    json_decref(doc);
-    int rc = scr_emit(run, st, topic, rec, NULL, 0, (int64_t)st->fetched);
-    json_decref(rec);
-    if (rc != 0 || scr_checkpoint(run, st, cities[i], value[0] ? value : NULL) != 0)
-      break;
-  }
-  if (failures && st->status == SCR_SRC_OK) {
-    st->status = SCR_SRC_PARTIAL;
-    if (!st->error[0])
-      snprintf(st->error, sizeof(st->error), "%d cities failed", failures);
-  }
-out:
-  scr_secret_free(key);
-  conf_list_free(cities);
-  scr_source_http_done(http, st);
+  weather_t w = {.cfg = c};
+  scr_loop_spec_t spec = {.topic = "context.weather",
+                          .item = "observation",
+                          .rate_per_sec = c->weather_rate,
+                          .secret = {.file = c->weather_api_key_file,
+                                     .setting = "weather.api_key_file",
+                                     .env = "OPENWEATHER_API_KEY"},
+                          .stream_list = c->weather_cities,
+                          .stream_setting = "weather.cities",
+                          .independent_streams = 1, /* one city failing does not stop the others */
+                          .self = &w,
+                          .request = weather_request,
+                          .page = weather_page,
+                          .map = weather_map};
+  scr_page_loop(run, st, &spec);
 }

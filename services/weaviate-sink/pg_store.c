@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
 #include "core/log.h"
 #include "post_plan.h"
 
@@ -139,7 +140,6 @@ static int field_str(pg_buf_t *b, const char *s) {
 int pg_store_encode(post_row_t *row) {
   pg_buf_t b = {0}, tmp = {0};
   char num[32];
-  static const char hex[] = "0123456789abcdef";
   int bad = row->deleted;
   bad = bad || pg_buf_raw(&b, row->id, 36) || pg_buf_raw(&b, "\t", 1) ||
         pg_buf_field(&b, row->post_id, row->post_id_len) || pg_buf_raw(&b, "\t", 1) ||
@@ -165,12 +165,8 @@ int pg_store_encode(post_row_t *row) {
     memcpy(&u, &row->vector[i], 4);
     for (int k = 0; k < 4; k++)
       le[k] = (uint8_t)(u >> (8 * k));
-    char h[8];
-    for (int k = 0; k < 4; k++) {
-      h[2 * k] = hex[le[k] >> 4];
-      h[2 * k + 1] = hex[le[k] & 15];
-    }
-    bad = pg_buf_raw(&b, h, 8);
+    char h[9];
+    bad = hex_encode(le, 4, h, sizeof(h), HEX_LOWER) != 0 || pg_buf_raw(&b, h, 8);
   }
   pg_buf_free(&tmp);
   if (bad) {

@@ -3,7 +3,8 @@
 # dead-letters-market, then list (no payload bytes), a wrong key (refused,
 # nothing sent, nothing committed), --dry-run, replay (original bytes, key and
 # headers back on the source topic), replay again (nothing new), a truncated
-# letter (refused until --skip-refused), and the offline --file round trip.
+# letter (refused until --skip-refused), a letter at max attempts (refused
+# until --force), and the offline --file round trip.
 # Needs SENSORY_BIN (build/bin) and SENSORY_SOURCE_DIR (repo); builds nothing.
 set -uo pipefail
 
@@ -198,6 +199,70 @@ n_schema="$("$BIN" list --topic "$DLQ" --code schema 2>/dev/null | wc -l)"
 check_eq "a filter with its own group selects every schema letter" "$n_schema" \
   "$(grep -c '^would replay' "$T/filter.out")"
 check "and only schema letters" bash -c "! grep -v ' code=schema ' '$T/filter.out'"
+
+# --- the loop guard: a letter at max attempts (default 5) --------------------------------------------
+# An order that dlq-replay already sent back 4 times (the replay headers say
+# so) fails a 5th time: the shield dead-letters it with attempts=5. The shield
+# also picks up the 3 replays of the runs above, still invalid: they come back
+# with attempts=3, under the cap.
+n_dlq="$(count "$DLQ")"
+SCHEMAS_DIR="$SENSORY_SOURCE_DIR/schemas" PRIVACY_HMAC_KEY_FILE="$T/hmac.key" \
+  METRICS_ADDR=127.0.0.1:0 "$SENSORY_BIN/privacy-shield" -X session.timeout.ms=6000 \
+  >>"$T/logs/privacy-shield.out" 2>>"$T/logs/privacy-shield.log" &
+record_pid "$T" privacy-shield $!
+capped="${bad_qty/\"bad-qty\"/\"capped-1\"}"
+printf 'capped-1|%s\n' "$capped" >"$T/capped.txt"
+check "kcat produces an invalid order replayed 4 times already" \
+  kcat -b "$KAFKA_BROKERS" -t "$SRC" -P -K '|' -H sensory-dlq-attempts=4 \
+  -H sensory-dlq-first-failed-at=2026-11-01T00:00:00.000Z -l "$T/capped.txt"
+check "it and the 3 replays are dead-lettered again" wait_count "$DLQ" $((n_dlq + 4)) 90
+pid="$(recorded_pid "$T" privacy-shield)" && { kill -TERM "$pid"; wait "$pid" 2>/dev/null; }
+rm -f "$T/pids/privacy-shield.pid"
+n_src="$(count "$SRC")"
+
+"$BIN" list --topic "$DLQ" >"$T/cap-list.out" 2>"$T/cap-list.err"
+check "list shows attempts=5 and marks the letter MAX_ATTEMPTS" \
+  grep -q "code=schema .*attempts=5 .*MAX_ATTEMPTS" "$T/cap-list.out"
+check_eq "list marks only the letter at the cap" 1 "$(grep -c MAX_ATTEMPTS "$T/cap-list.out")"
+check "the list summary counts it" grep -q '(1 at max attempts 5)' "$T/cap-list.err"
+"$BIN" list --topic "$DLQ" --json 2>/dev/null | grep '"max_attempts_reached":true' >"$T/cap-list.json"
+check "list --json flags it and keeps the first failure time from the headers" \
+  grep -q '"attempts":5.*"first_failed_at":"2026-11-01T00:00:00.000Z"' "$T/cap-list.json"
+coord="$(grep MAX_ATTEMPTS "$T/cap-list.out" | cut -d' ' -f1)"
+part="${coord#*/}"
+part="${part%@*}"
+off="${coord#*@}"
+"$BIN" show --topic "$DLQ" --partition "$part" --offset "$off" >"$T/cap-show.out" 2>"$T/cap-show.err"
+check "show still shows it" diff -q <(printf '%s\n' "$capped") "$T/cap-show.out"
+check "show says replay refuses it without --force" \
+  grep -q 'attempts 5 reached max attempts 5: replay refuses this letter unless --force' "$T/cap-show.err"
+
+"$BIN" replay --topic "$DLQ" --dry-run >"$T/cap-dry.out" 2>"$T/cap-dry.err"
+check_eq "a dry run with a letter at the cap exits 1" 1 $?
+check "the dry run counts it as refused for attempts" grep -q '"refused_attempts":1,' "$T/cap-dry.err"
+check "and says so in its human summary" grep -q '1 letter(s) would be refused: attempts reached max attempts 5' "$T/cap-dry.err"
+check_eq "the dry run would replay the letters under the cap" 3 "$(grep -c '^would replay' "$T/cap-dry.out")"
+REPLAY_MAX_ATTEMPTS=6 "$BIN" replay --topic "$DLQ" --dry-run >/dev/null 2>"$T/cap-dry6.err"
+check_eq "REPLAY_MAX_ATTEMPTS=6 raises the cap (dry run exits 0)" 0 $?
+
+"$BIN" replay --topic "$DLQ" >/dev/null 2>"$T/cap.err"
+check_eq "replay without --force exits 1" 1 $?
+check "the letter is refused for its attempts" grep -q '"reason":"attempts"' "$T/cap.err"
+check "its partition is halted" grep -q '"event":"partition_halted"' "$T/cap.err"
+kcat -b "$KAFKA_BROKERS" -C -t "$SRC" -o beginning -e -q -f '%k\n' >"$T/keys.txt" 2>/dev/null
+check_eq "it did not reach the source topic" 1 "$(grep -cx capped-1 "$T/keys.txt")"
+"$BIN" replay --topic "$DLQ" >/dev/null 2>"$T/cap2.err"
+check "a rerun refuses it again (the group stayed before it)" grep -q '"refused_attempts":1,' "$T/cap2.err"
+
+"$BIN" replay --topic "$DLQ" --force >/dev/null 2>"$T/cap-force.err"
+check_eq "replay --force exits 0" 0 $?
+check "--force replays it" grep -q '"refused":0,.*"force":true' "$T/cap-force.err"
+kcat -b "$KAFKA_BROKERS" -C -t "$SRC" -o beginning -e -q -f '%k|%h|%s\n' >"$T/src.txt" 2>/dev/null
+check "the replay is on the source topic with its bytes and sensory-dlq-attempts=5" \
+  grep -qF "capped-1|sensory-dlq-attempts=5,sensory-dlq-first-failed-at=2026-11-01T00:00:00.000Z|$capped" "$T/src.txt"
+check_eq "every letter of this section reached the source topic once" $((n_src + 4)) "$(count "$SRC")"
+"$BIN" replay --topic "$DLQ" >/dev/null 2>"$T/cap-again.err"
+check_eq "after --force the replay is clean" 0 $?
 
 # --- offline: --file round trip through privacy-shield --stdio ------------------------------------------
 printf '%s\n' "$bad_qty" "$bad_json" "$good" >"$T/stdio.in"

@@ -96,6 +96,39 @@ PY
 )"
 check_eq "--stdio record equals the broker record (vector within 1e-6)" same "$same"
 
+# Regression: --batch-max-messages 1024 over a backlog of 6,000 posts. The
+# consume buffer was a fixed 1,000 messages that a 1,024 batch overran
+# (stack-buffer-overflow under ASan); buffers now follow the setting.
+pid="$(recorded_pid "$T" embedder)"
+kill -TERM "$pid"
+wait "$pid" || true
+rm -f "$T/pids/embedder.pid"
+M=6000
+$PY - "$M" >"$T/backlog.tsv" <<'PY'
+import json, sys
+for i in range(int(sys.argv[1])):
+    rec = {"platform": "tiktok", "post_id": f"bulk_{i}", "author_hash": "k1:" + "cd" * 32,
+           "content": "some content", "engagement_count": i, "timestamp": "2026-11-21T10:00:00Z",
+           "products": [], "enriched_text": f"bulk post {i % 97}"}
+    print("enriched.social\tbulk_%d\t%s" % (i, json.dumps(rec)))
+PY
+$PY "$TOOLS/kafka_tool.py" produce -b "$KAFKA_BROKERS" <"$T/backlog.tsv"
+MODEL_DIR="$MODEL" METRICS_ADDR="127.0.0.1:$port" "$SENSORY_BIN/embedder" \
+  --batch-max-messages 1024 --batch-linger-ms 50 \
+  -X session.timeout.ms=6000 -X heartbeat.interval.ms=500 \
+  >>"$T/logs/embedder-1024.out" 2>>"$T/logs/embedder-1024.log" &
+record_pid "$T" embedder-1024 $!
+check "batches of 1024: every post of the backlog embedded" \
+  wait_count sink.weaviate.vectors $((good + M)) 300
+pid="$(recorded_pid "$T" embedder-1024)"
+rc=0
+kill -TERM "$pid"
+wait "$pid" || rc=$?
+rm -f "$T/pids/embedder-1024.pid"
+check_eq "batches of 1024: clean exit" 0 "$rc"
+check "batches of 1024: no memory error" \
+  bash -c "! grep -q 'AddressSanitizer' '$T/logs/embedder-1024.log'"
+
 # No model → exit 2 with a message naming the file.
 rc=0
 MODEL_DIR="$T/no-model" "$SENSORY_BIN/embedder" --stdio --topic enriched.social \

@@ -4,7 +4,8 @@
 # record per line item, bad line items → sealed dead letters), a re-run adds
 # nothing, resume after kill -9 mid-run (no duplicates, no gaps), 429 with
 # Retry-After / 500 / timeout retried, malformed page → partial failure at
-# the last good cursor, lock contention, Kafka / API unreachable, config error.
+# the last good cursor, lock contention, a lock lost mid-run (cursor fenced),
+# Kafka / API unreachable, config error.
 set -euo pipefail
 source "$SENSORY_SOURCE_DIR/tests/tools/itest.sh"
 source "$SENSORY_SOURCE_DIR/tests/tools/scraper_itest.sh"
@@ -150,21 +151,42 @@ check_eq "locked source skipped, exit 0" 0 "$SCR_RC"
 check_eq "locked: status" locked "$(summary run5 shopify status)"
 check_eq "locked: no API request" "$n0" "$(requests shopify)"
 check_eq "the other run's lock is left alone" other-run-token "$("${REDIS_CLI[@]}" GET t5:lock:shopify)"
+# scr_bg_until LOGNAME N ARGS...: a run in the background (its PID in $pid),
+# returning once the mock has seen N Shopify requests.
+scr_bg_until() {
+  local name="$1" n="$2" i
+  shift 2
+  "$SENSORY_BIN/scraper-ingest" "$@" >>"$T/logs/$name.out" 2>>"$T/logs/$name.log" &
+  pid=$!
+  for ((i = 0; i < 100; i++)); do
+    [[ "$(requests shopify)" -ge "$n" ]] && break
+    sleep 0.1
+  done
+}
 # Two real runs at once: the slow page keeps the first one inside its lock.
 start_mock mock5 --orders 300 --id-base 500000 --slow-page 2:3
 export SHOPIFY_BASE_URL="$MOCK_URL"
-"$SENSORY_BIN/scraper-ingest" --sources shopify --shopify-limit 100 --redis-prefix t6 \
-  >>"$T/logs/run6a.out" 2>>"$T/logs/run6a.log" &
-pid=$!
-for ((i = 0; i < 100; i++)); do
-  [[ "$(requests shopify)" -ge 2 ]] && break
-  sleep 0.1
-done
+scr_bg_until run6a 2 --sources shopify --shopify-limit 100 --redis-prefix t6
 scr run6b --sources shopify --shopify-limit 100 --redis-prefix t6
 rc_a=0
 wait "$pid" || rc_a=$?
 check_eq "concurrent run: second is skipped" locked "$(summary run6b shopify status)"
 check_eq "concurrent run: first completes" "0 300" "$rc_a $(summary run6a shopify fetched)"
+# A lock lost mid-run (taken by another token while page 2 is slow): the
+# checkpoint's script finds a foreign token, so the cursor stays where the
+# run's own lock last wrote it, and the other holder's lock is left alone.
+start_mock mock6c --orders 300 --id-base 600000 --slow-page 2:3
+export SHOPIFY_BASE_URL="$MOCK_URL"
+scr_bg_until run6c 2 --sources shopify --shopify-limit 100 --redis-prefix t6c
+"${REDIS_CLI[@]}" SET t6c:lock:shopify other-run-token PX 60000 >/dev/null
+rc_a=0
+wait "$pid" || rc_a=$?
+check_eq "lock lost mid-run: exit 6, status state_error" "6 state_error" \
+  "$rc_a $(summary run6c shopify status)"
+check_eq "lock lost: cursor still at page 1" 600099 "$("${REDIS_CLI[@]}" GET t6c:cursor:shopify:orders)"
+check_eq "lock lost: the other holder's lock is left alone" other-run-token \
+  "$("${REDIS_CLI[@]}" GET t6c:lock:shopify)"
+check "lock lost: logged as such" grep -q 'lock lost' "$T/logs/run6c.log"
 
 # ---- 6. unreachable Kafka, unreachable API, bad config --------------------------
 before="$("${REDIS_CLI[@]}" GET t1:cursor:shopify:orders)"

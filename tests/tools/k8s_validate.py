@@ -48,7 +48,7 @@ import yaml
 
 # Environment variables every service may read (brief + common/core/config.c).
 ALLOWED_ENV = {
-    "KAFKA_BROKERS", "REDIS_URL", "DATABASE_URL", "PRIVACY_HMAC_KEY_FILE",
+    "KAFKA_BROKERS", "REDIS_URL", "REDIS_PASSWORD_FILE", "DATABASE_URL", "PRIVACY_HMAC_KEY_FILE",
     "PRIVACY_KEY_ID", "DLQ_KEY_FILE", "LOG_LEVEL", "METRICS_ADDR", "SCHEMAS_DIR",
     # scraper-ingest API credentials (files of the Secret sensory-scraper-tokens)
     "SHOPIFY_TOKEN_FILE", "DARAZ_APP_SECRET_FILE", "DARAZ_ACCESS_TOKEN_FILE",
@@ -63,7 +63,8 @@ KAFKA_ENV_RE = re.compile(r"^KAFKA_[A-Z0-9_]+$")
 # listed are librdkafka pass-through.
 ALLOWED_CONFIG_KEYS = {
     "scraper-ingest": {
-        "kafka.brokers", "kafka.timeout_ms", "redis.url", "redis.prefix", "lock.ttl_ms",
+        "kafka.brokers", "kafka.timeout_ms", "redis.url", "redis.password_file",
+        "redis.connect_timeout_ms", "redis.command_timeout_ms", "redis.prefix", "lock.ttl_ms",
         "metrics.file", "metrics.pushgateway", "log.level", "schemas.dir", "dlq.key_file",
         "message.max_bytes", "sources", "max_pages", "file.batch", "http.timeout_ms",
         "http.connect_timeout_ms", "http.retries", "http.backoff_ms", "http.backoff_max_ms",
@@ -83,7 +84,7 @@ ALLOWED_CONFIG_KEYS = {
     "enricher": {
         "kafka.brokers", "kafka.group_id", "input.topics", "schemas.dir", "dlq.key_file",
         "log.level", "metrics.addr", "message.max_bytes", "redis.url", "redis.password_file",
-        "redis.timeout_ms", "cache.size", "cache.ttl_ms", "missing.log_interval_ms",
+        "redis.connect_timeout_ms", "redis.command_timeout_ms", "cache.size", "cache.ttl_ms", "missing.log_interval_ms",
         "missing.log_ids",
     },
     "embedder": {
@@ -109,7 +110,8 @@ CONFIG_KEY_ENV = {
     "kafka.brokers": "KAFKA_BROKERS", "schemas.dir": "SCHEMAS_DIR",
     "privacy.hmac_key_file": "PRIVACY_HMAC_KEY_FILE", "privacy.key_id": "PRIVACY_KEY_ID",
     "dlq.key_file": "DLQ_KEY_FILE", "log.level": "LOG_LEVEL", "metrics.addr": "METRICS_ADDR",
-    "redis.url": "REDIS_URL", "database.url": "DATABASE_URL",
+    "redis.url": "REDIS_URL", "redis.password_file": "REDIS_PASSWORD_FILE",
+    "database.url": "DATABASE_URL",
     "weaviate.api_key_file": "WEAVIATE_API_KEY_FILE", "weaviate.url": "WEAVIATE_URL",
     "sink.backend": "SINK_BACKEND", "database.password_file": "DATABASE_PASSWORD_FILE",
 }

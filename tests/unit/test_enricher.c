@@ -2,7 +2,8 @@
  * de-duplication, the LRU+TTL cache (hit, negative, expiry, eviction), the
  * transform over a fake store (one fetch per message, cache in front,
  * missing products, store down → retry, order updates newer-wins), the
- * load-products parsers (CSV and JSONL, good and bad rows) and REDIS_URL. */
+ * load-products parsers (CSV and JSONL, good and bad rows) and the Redis store
+ * failing while Redis is unreachable (URL parsing: test_redis.c). */
 /* cmocka.h needs these first, in this order. */
 // clang-format off
 #include <stdarg.h>
@@ -620,7 +621,7 @@ static void test_loader_jsonl(void **state) {
   assert_int_equal(loader_format_for("b.txt", &fmt, err, sizeof(err)), -1);
 }
 
-static void test_time_and_url(void **state) {
+static void test_time_and_store_down(void **state) {
   (void)state;
   int64_t a, b;
   assert_int_equal(clock_parse_rfc3339_ms("2026-06-01T10:00:00+06:00", &a), 0);
@@ -631,38 +632,17 @@ static void test_time_and_url(void **state) {
   assert_int_equal(clock_parse_rfc3339_ms("2026-06-01 04:00:00", &a), -1);
   assert_int_equal(clock_parse_rfc3339_ms("2026-13-01T04:00:00Z", &a), -1);
 
-  rstore_url_t u;
+  /* The store connects lazily: an unreachable Redis is not an error until used. */
   char err[256];
-  assert_int_equal(rstore_url_parse("redis://127.0.0.1:6380/2", &u, err, sizeof(err)), 0);
-  assert_string_equal(u.host, "127.0.0.1");
-  assert_int_equal(u.port, 6380);
-  assert_int_equal(u.db, 2);
-  assert_string_equal(u.password, "");
-  assert_int_equal(rstore_url_parse("redis://:s3cr%40t@redis", &u, err, sizeof(err)), 0);
-  assert_string_equal(u.password, "s3cr@t");
-  assert_string_equal(u.user, "");
-  assert_int_equal(u.port, 6379);
-  assert_int_equal(rstore_url_parse("redis://enricher:pw@[::1]:7000/", &u, err, sizeof(err)), 0);
-  assert_string_equal(u.user, "enricher");
-  assert_string_equal(u.password, "pw");
-  assert_string_equal(u.host, "::1");
-  assert_int_equal(u.port, 7000);
-  assert_int_equal(rstore_url_parse("rediss://h", &u, err, sizeof(err)), -1);
-  assert_non_null(strstr(err, "TLS"));
-  assert_int_equal(rstore_url_parse("redis://:topsecret@h:99999", &u, err, sizeof(err)), -1);
-  assert_null(strstr(err, "topsecret"));
-  assert_int_equal(rstore_url_parse("redis://h/x", &u, err, sizeof(err)), -1);
-  assert_int_equal(rstore_url_parse("http://h", &u, err, sizeof(err)), -1);
-  /* The store connects lazily: a bad host is not an error until used. */
-  rstore_t *s = rstore_new("redis://127.0.0.1:1", "pw\n", 200, err, sizeof(err));
-  assert_non_null(s);
+  redis_settings_t rs = {.url = "redis://127.0.0.1:1", .connect_timeout_ms = 200};
+  redis_t *r = redis_new(&rs, err, sizeof(err));
+  assert_non_null(r);
   const char *ids[1] = {"P-1"};
   product_t out[1];
   int st[1];
-  assert_int_equal(rstore_fetch(s, ids, 1, out, st, err, sizeof(err)), -1);
+  assert_int_equal(rstore_fetch(r, ids, 1, out, st, err, sizeof(err)), -1);
   assert_non_null(strstr(err, "connect 127.0.0.1:1"));
-  rstore_destroy(s);
-  rstore_destroy(NULL);
+  redis_destroy(r);
 }
 
 int main(void) {
@@ -677,7 +657,7 @@ int main(void) {
       cmocka_unit_test(test_transform_dead_letters),
       cmocka_unit_test(test_loader_csv),
       cmocka_unit_test(test_loader_jsonl),
-      cmocka_unit_test(test_time_and_url),
+      cmocka_unit_test(test_time_and_store_down),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -190,6 +190,33 @@ static void test_dump_values(void **state) {
   json_decref(bad);
 }
 
+/* Hand-built documents: raw bytes and string literals escaped like jsonf_dump. */
+static void test_dump_string(void **state) {
+  (void)state;
+  jsonf_buf_t b = {0};
+  const char *s = "a\nb\"c\\d\x01 ঢাকা/";
+  assert_int_equal(jsonf_buf_append(&b, "{\"m\":", 5), 0);
+  assert_int_equal(jsonf_dump_string(s, strlen(s), &b), 0);
+  assert_int_equal(jsonf_buf_append(&b, "}", 1), 0);
+  assert_int_equal(jsonf_buf_append(&b, NULL, 0), 0);
+  /* the same text as dumping the jansson string */
+  json_t *v = json_pack("{s:s}", "m", s);
+  char *want = jsonf_dumps(v, NULL);
+  assert_int_equal(b.len, strlen(want));
+  assert_memory_equal(b.data, want, b.len);
+  free(want);
+  json_decref(v);
+  /* invalid UTF-8 or NULL with a length: -1 and the buffer as it was */
+  size_t was = b.len;
+  assert_int_equal(jsonf_dump_string("ok\xff", 3, &b), -1);
+  assert_int_equal(jsonf_dump_string(NULL, 2, &b), -1);
+  assert_int_equal(jsonf_buf_append(&b, NULL, 2), -1);
+  assert_int_equal(b.len, was);
+  assert_int_equal(jsonf_dump_string(NULL, 0, &b), 0);
+  assert_memory_equal(b.data + was, "\"\"", 2);
+  jsonf_buf_free(&b);
+}
+
 static void test_parse_values(void **state) {
   (void)state;
   const char *ok[] = {
@@ -414,10 +441,10 @@ static void test_fuzz(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_dump_values),  cmocka_unit_test(test_parse_values),
-      cmocka_unit_test(test_depth),        cmocka_unit_test(test_malformed),
-      cmocka_unit_test(test_schema_suite), cmocka_unit_test(test_generated_records),
-      cmocka_unit_test(test_fuzz),
+      cmocka_unit_test(test_dump_values),       cmocka_unit_test(test_dump_string),
+      cmocka_unit_test(test_parse_values),      cmocka_unit_test(test_depth),
+      cmocka_unit_test(test_malformed),         cmocka_unit_test(test_schema_suite),
+      cmocka_unit_test(test_generated_records), cmocka_unit_test(test_fuzz),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Unit tests for common/net/metrics.c: exposition text, atomics under contention,
- * and the HTTP endpoints fetched with a plain socket client. */
+ * readiness conditions, and the HTTP endpoints (on metrics_serve's server and on
+ * a program's own) fetched with a plain socket client. */
 /* cmocka.h needs these first, in this order. */
 // clang-format off
 #include <stdarg.h>
@@ -227,6 +228,14 @@ static void expect_status(const char *resp, const char *status, const char *body
   }
 }
 
+/* One request; asserts its status line prefix and (unless NULL) its body. */
+static void expect_http(int port, const char *method, const char *path, const char *status,
+                        const char *body) {
+  char *r = http(port, method, path);
+  expect_status(r, status, body);
+  free(r);
+}
+
 static void test_http(void **state) {
   (void)state;
   char err[256];
@@ -242,32 +251,94 @@ static void test_http(void **state) {
   char *r = http(port, "GET", "/metrics");
   expect_status(r, "HTTP/1.1 200", NULL);
   assert_non_null(strstr(r, "text/plain; version=0.0.4"));
+  assert_non_null(strstr(r, "Cache-Control: no-store")); /* never a cached probe or scrape */
   assert_non_null(strstr(r, "\nenricher_messages_out_total{topic=\"enriched.social\"} 5\n"));
   free(r);
-  r = http(port, "GET", "/healthz");
-  expect_status(r, "HTTP/1.1 200", "ok\n");
-  free(r);
-  r = http(port, "GET", "/readyz");
-  expect_status(r, "HTTP/1.1 503", "not ready\n");
-  free(r);
-  metrics_set_ready(m, 1);
-  r = http(port, "GET", "/readyz");
-  expect_status(r, "HTTP/1.1 200", "ready\n");
-  free(r);
+  expect_http(port, "GET", "/healthz", "HTTP/1.1 200", "ok\n");
+  /* nothing reported yet: not ready */
+  expect_http(port, "GET", "/readyz", "HTTP/1.1 503", "not ready: starting\n");
+  metrics_set_ready(m, 1); /* the stage loop's condition, "kafka" */
+  expect_http(port, "GET", "/readyz", "HTTP/1.1 200", "ready\n");
   metrics_set_ready(m, 0);
-  r = http(port, "GET", "/readyz");
-  expect_status(r, "HTTP/1.1 503", NULL);
-  free(r);
+  expect_http(port, "GET", "/readyz", "HTTP/1.1 503", "not ready: kafka\n");
   r = http(port, "GET", "/nope");
   expect_status(r, "HTTP/1.1 404", NULL);
+  assert_non_null(strstr(r, "{\"error\":{\"code\":\"not_found\""));
   free(r);
-  r = http(port, "HEAD", "/healthz");
-  expect_status(r, "HTTP/1.1 200", "");
-  free(r);
+  expect_http(port, "HEAD", "/healthz", "HTTP/1.1 200", "");
   r = http(port, "POST", "/metrics");
   expect_status(r, "HTTP/1.1 405", NULL);
   assert_non_null(strstr(r, "GET, HEAD"));
   free(r);
+  metrics_destroy(m);
+}
+
+static void test_ready_conditions(void **state) {
+  (void)state;
+  char err[256];
+  metrics_t *m = metrics_new("risk-svc");
+  assert_int_equal(metrics_serve(m, "127.0.0.1:0", err, sizeof(err)), 0);
+  int port = metrics_port(m);
+  assert_int_equal(metrics_ready_condition(m, "redis", 0), 0);
+  assert_int_equal(metrics_ready_condition(m, "kafka", 1), 0);
+  expect_http(port, "GET", "/readyz", "HTTP/1.1 503", "not ready: redis\n");
+  metrics_set_ready(m, 0); /* the same condition as "kafka" above */
+  expect_http(port, "GET", "/readyz", "HTTP/1.1 503", "not ready: redis, kafka\n");
+  assert_int_equal(metrics_ready_condition(m, "redis", 1), 0);
+  metrics_set_ready(m, 1);
+  expect_http(port, "GET", "/readyz", "HTTP/1.1 200", "ready\n");
+  /* one condition failing again is enough */
+  assert_int_equal(metrics_ready_condition(m, "redis", 0), 0);
+  expect_http(port, "GET", "/readyz", "HTTP/1.1 503", "not ready: redis\n");
+  /* names end up in the body: short, lower-case, no spaces */
+  assert_int_equal(metrics_ready_condition(m, "", 1), -1);
+  assert_int_equal(metrics_ready_condition(m, NULL, 1), -1);
+  assert_int_equal(metrics_ready_condition(m, "Redis", 1), -1);
+  assert_int_equal(metrics_ready_condition(m, "a b", 1), -1);
+  assert_int_equal(metrics_ready_condition(m, "0123456789012345678901234567890123", 1), -1);
+  assert_int_equal(metrics_ready_condition(NULL, "redis", 1), -1);
+  char name[16];
+  for (int i = 0; i < 14; i++) { /* 16 in all with redis and kafka */
+    snprintf(name, sizeof(name), "dep%d", i);
+    assert_int_equal(metrics_ready_condition(m, name, 1), 0);
+  }
+  assert_int_equal(metrics_ready_condition(m, "one-too-many", 1), -1);
+  assert_int_equal(metrics_ready_condition(m, "dep3", 0), 0); /* existing ones still change */
+  expect_http(port, "GET", "/readyz", "HTTP/1.1 503", "not ready: redis, dep3\n");
+  metrics_destroy(m);
+}
+
+/* A program's own route next to /metrics, /healthz and /readyz on one server. */
+static void on_score(void *ctx, const httpd_request_t *req, httpd_response_t *resp) {
+  (void)ctx;
+  (void)req;
+  httpd_respond_text(resp, 200, "application/json", "{\"score\":7}");
+}
+
+static void test_routes_on_program_server(void **state) {
+  (void)state;
+  char err[256];
+  metrics_t *m = metrics_new("risk-svc");
+  metrics_counter_add(metrics_counter(m, "decisions_total", "Decisions.", NULL, NULL), 3);
+  httpd_opts_t o = {.addr = "127.0.0.1:0", .threads = 2};
+  httpd_t *h = httpd_new(&o, err, sizeof(err));
+  assert_non_null(h);
+  assert_int_equal(
+      httpd_route(h, "POST", "/api/v1/risk-score", 0, 0, on_score, NULL, err, sizeof(err)), 0);
+  assert_int_equal(metrics_routes(m, h, err, sizeof(err)), 0);
+  assert_int_equal(metrics_routes(m, h, err, sizeof(err)), -1); /* taken */
+  assert_int_equal(httpd_start(h, err, sizeof(err)), 0);
+  assert_int_equal(metrics_port(m), -1); /* m serves nothing itself */
+  int port = httpd_port(h);
+  char *r = http(port, "GET", "/metrics");
+  expect_status(r, "HTTP/1.1 200", NULL);
+  assert_non_null(strstr(r, "\nrisk_svc_decisions_total 3\n"));
+  free(r);
+  expect_http(port, "POST", "/api/v1/risk-score", "HTTP/1.1 200", "{\"score\":7}");
+  expect_http(port, "GET", "/healthz", "HTTP/1.1 200", "ok\n");
+  metrics_ready_condition(m, "redis", 1);
+  expect_http(port, "GET", "/readyz", "HTTP/1.1 200", "ready\n");
+  httpd_destroy(h); /* before m: its handlers read m */
   metrics_destroy(m);
 }
 
@@ -296,9 +367,14 @@ static void test_serve_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_counter_gauge), cmocka_unit_test(test_histogram),
-      cmocka_unit_test(test_escaping),      cmocka_unit_test(test_concurrency),
-      cmocka_unit_test(test_http),          cmocka_unit_test(test_serve_errors),
+      cmocka_unit_test(test_counter_gauge),
+      cmocka_unit_test(test_histogram),
+      cmocka_unit_test(test_escaping),
+      cmocka_unit_test(test_concurrency),
+      cmocka_unit_test(test_http),
+      cmocka_unit_test(test_ready_conditions),
+      cmocka_unit_test(test_routes_on_program_server),
+      cmocka_unit_test(test_serve_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
