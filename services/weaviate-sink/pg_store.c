@@ -73,6 +73,7 @@ struct pg_store {
   pg_t *pg;
   char *sink_name;
   post_metrics_t *metrics;
+  post_reject_fn reject;
   pg_buf_t copy;   /* COPY data of a batch */
   pg_buf_t params; /* the uuid[] literal of a batch's deletions */
 };
@@ -98,6 +99,7 @@ pg_store_t *pg_store_new(const pg_settings_t *s, const pg_store_options_t *o, ch
     return NULL;
   }
   p->metrics = o->metrics;
+  p->reject = o->reject;
   if (!(p->pg = pg_new(s, "weaviate-sink", errstr, errstr_size)) ||
       pg_connect(p->pg, errstr, errstr_size) != 0 ||
       pg_migrate(p->pg, "weaviate-sink", migrations, sizeof(migrations) / sizeof(migrations[0]),
@@ -274,8 +276,9 @@ static pg_class_t isolate(pg_store_t *p, stage_sink_batch_t *batch, post_row_t *
     if (c == PG_REJECT) {
       char msg[400];
       snprintf(msg, sizeof(msg), "%s %s", sqlstate, errstr);
-      post_store_reject(&batch->records[rec], backend, msg);
       post_metrics_error(p->metrics, sqlstate);
+      if (post_store_reject(p->reject, batch, rec, backend, msg) != 0)
+        return PG_RETRY; /* the dead letter is not durable: commit nothing */
       c = pg_exec(p->pg, "ROLLBACK TO SAVEPOINT row_sp", sqlstate, errstr, errstr_size);
       if (c != PG_OK)
         return c;
@@ -311,8 +314,6 @@ static int pg_write(void *impl, stage_sink_batch_t *batch) {
     goto out;
   }
 again:
-  for (size_t i = 0; i < n; i++)
-    batch->records[i].status = STAGE_OK;
   if (run(p, "BEGIN", "BEGIN", sqlstate, errstr, sizeof(errstr)) != PG_OK)
     goto out;
   /* Records below a partition's stored offset are in the table already
@@ -335,7 +336,9 @@ again:
       }
       skip = have == 1 && m->offset < next;
     }
-    if (!skip) {
+    /* Rejected by an earlier try of this batch (or just now, while
+     * isolating): its dead letter is out, it is not written. */
+    if (!skip && batch->records[i].status != STAGE_DEAD_LETTER) {
       rows[na] = batch->records[i].row;
       active[na++] = i;
     }
@@ -372,18 +375,21 @@ again:
     rc = STAGE_OK;
     goto out;
   }
-  if (c != PG_RETRY)
+  if (c == PG_FATAL) {
+    log_event(LOG_LEVEL_ERROR, "store_fatal",
+              json_pack("{s:s,s:s}", "backend", backend, "sqlstate", sqlstate),
+              "batch failed: %s; stopping (a deployment error, not the data)", errstr);
+    rc = STAGE_FATAL;
+  } else if (c != PG_RETRY) {
     log_event(LOG_LEVEL_ERROR, "store_retry",
               json_pack("{s:s,s:s}", "backend", backend, "sqlstate", sqlstate),
               "batch failed: %s; the batch will be retried", errstr);
+  }
 rollback:
   if (pg_conn(p->pg))
     pg_exec(p->pg, "ROLLBACK", sqlstate, errstr, sizeof(errstr));
   metrics_counter_add(p->metrics ? p->metrics->retries : NULL, 1);
 out:
-  if (rc != STAGE_OK)
-    for (size_t i = 0; i < n; i++)
-      batch->records[i].status = STAGE_OK;
   post_plan_free(&plan);
   free(active);
   free(queue);

@@ -12,7 +12,10 @@
  * UPDATE, then the partitions' next offsets (sink_offsets, pg.h) — so a
  * crash re-reads nothing already committed. A row PostgreSQL rejects
  * (class 22 or 23) is found by writing the batch row by row under
- * savepoints and dead-lettered with the SQLSTATE and primary message.
+ * savepoints and dead-lettered with the SQLSTATE and primary message —
+ * before the transaction commits, as stage_sink_reject() asks. A missing
+ * table or a permission error stops the program (STAGE_FATAL): the restart
+ * runs the migrations again.
  */
 #ifndef SENSORY_PG_STORE_H
 #define SENSORY_PG_STORE_H
@@ -23,6 +26,7 @@
 typedef struct pg_store_options {
   const char *sink_name;   /* the consumer group: whose offsets (sink_offsets.sink) */
   post_metrics_t *metrics; /* may be NULL */
+  post_reject_fn reject;   /* NULL: stage_sink_reject */
 } pg_store_options_t;
 
 typedef struct pg_store pg_store_t;

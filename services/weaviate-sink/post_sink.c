@@ -110,7 +110,6 @@ void post_sink_destroy(post_sink_t *s) {
   free(s);
 }
 
-
 static int prepare(void *ctx, stage_sink_record_t *rec) {
   post_sink_t *s = ctx;
   const stage_msg_t *m = rec->msg;

@@ -18,13 +18,15 @@ void post_metrics_error(post_metrics_t *pm, const char *error_class) {
                       1);
 }
 
-void post_store_reject(stage_sink_record_t *rec, const char *backend, const char *message) {
-  rec->status = STAGE_DEAD_LETTER;
-  if (!rec->fail)
-    return;
-  rec->fail->code = "store_rejected";
-  snprintf(rec->fail->message, sizeof(rec->fail->message), "%s: %s", backend, message);
-  rec->fail->path[0] = '\0';
+int post_store_reject(post_reject_fn reject, stage_sink_batch_t *batch, size_t i,
+                      const char *backend, const char *message) {
+  stage_sink_record_t *rec = &batch->records[i];
+  if (rec->fail) {
+    rec->fail->code = "store_rejected";
+    snprintf(rec->fail->message, sizeof(rec->fail->message), "%s: %s", backend, message);
+    rec->fail->path[0] = '\0';
+  }
+  return (reject ? reject : stage_sink_reject)(batch, i);
 }
 
 void post_sleep_ms(long ms) {

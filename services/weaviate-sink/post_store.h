@@ -40,9 +40,16 @@ typedef struct post_store_ops {
   void (*destroy)(void *impl);
 } post_store_ops_t;
 
-/* Marks rec rejected for good by the store: a dead letter with code
- * "store_rejected" and "<backend>: <message>" (message without values). */
-void post_store_reject(stage_sink_record_t *rec, const char *backend, const char *message);
+/* How a store dead-letters record i of a batch: stage_sink_reject() (tests
+ * pass their own). Returns 0 when the dead letter is durable, else -1. */
+typedef int (*post_reject_fn)(stage_sink_batch_t *batch, size_t i);
+
+/* Rejects record i for good: fills its fail (code "store_rejected", message
+ * "<backend>: <message>", no values) and dead-letters it through reject
+ * (NULL: stage_sink_reject). Returns 0, or -1 when the dead letter could not
+ * be made durable: the store must not commit and returns STAGE_RETRY. */
+int post_store_reject(post_reject_fn reject, stage_sink_batch_t *batch, size_t i,
+                      const char *backend, const char *message);
 
 /* Sleeps ms milliseconds (resumed after signals). */
 void post_sleep_ms(long ms);

@@ -165,7 +165,12 @@ static int encode(void *impl, post_row_t *row) {
   return row->deleted ? 0 : wv_encode_object(weaviate_class(s->w), row);
 }
 
-enum { SEND_OK = 0, SEND_RETRY_BATCH = 1 };
+enum { SEND_OK = 0, SEND_RETRY_BATCH = 1, SEND_FATAL = 2 };
+
+/* How a failed request ends the write: 401/403 cannot pass by waiting. */
+static int send_failure(long status) {
+  return status == 401 || status == 403 ? SEND_FATAL : SEND_RETRY_BATCH;
+}
 
 /* Sends the deletions of records idx[0..n); marks each result in res. */
 static int send_deletes(wv_store_t *s, post_row_t *const *rows, const size_t *idx, size_t n,
@@ -278,86 +283,32 @@ static int send_upserts(wv_store_t *s, post_row_t *const *rows, const size_t *id
               json_pack("{s:s,s:i,s:s,s:i}", "backend", backend, "status", (int)r.status, "detail",
                         msg, "objects", (int)k),
               "batch request failed (%s); the batch will be retried", errstr);
+    rc = send_failure(r.status);
     http_resp_free(&r);
-    rc = SEND_RETRY_BATCH;
     break;
   }
   free(req);
   return rc;
 }
 
-static int wv_write(void *impl, stage_sink_batch_t *batch) {
-  wv_store_t *s = impl;
-  size_t n = batch->n;
+/* Sends a phase (deletions or upserts) of plan indexes pending[0..np),
+ * resending transient failures up to object_retries times; a rejected
+ * upsert gives way to the previous upsert of its id. Returns STAGE_OK,
+ * STAGE_RETRY or STAGE_FATAL. */
+static int run_phase(wv_store_t *s, stage_sink_batch_t *batch, post_row_t *const *rows,
+                     const size_t *active, const post_plan_t *plan, int deletes, size_t *pending,
+                     size_t np, size_t *next, wv_result_t *res) {
   post_metrics_t *pm = s->o.metrics;
-  char errstr[512];
-  if (s->recheck_schema) {
-    int sr = wv_store_ensure_schema(s, NULL, errstr, sizeof(errstr));
-    if (sr != WV_SCHEMA_OK) {
-      log_event(LOG_LEVEL_ERROR, "schema", json_pack("{s:s}", "class", weaviate_class(s->w)),
-                "class check before retrying failed: %s", errstr);
-      return STAGE_RETRY;
-    }
-  }
-  post_row_t **rows = malloc((n ? n : 1) * sizeof(*rows));
-  size_t *pending = malloc((n ? n : 1) * sizeof(*pending));
-  size_t *next = malloc((n ? n : 1) * sizeof(*next));
-  wv_result_t *res = malloc((n ? n : 1) * sizeof(*res));
-  post_plan_t plan = {0};
-  int rc = STAGE_RETRY;
-  if (!rows || !pending || !next || !res)
-    goto out;
-  for (size_t i = 0; i < n; i++) {
-    rows[i] = batch->records[i].row;
-    batch->records[i].status = STAGE_OK;
-  }
-  if (post_plan_make(rows, n, &plan) != 0)
-    goto out;
-
-  /* Deletions first: an upsert after a deletion of the same id re-creates. */
-  size_t np = plan.ndeletes;
-  memcpy(pending, plan.deletes, np * sizeof(*pending));
-  for (int attempt = 0; np > 0; attempt++) {
-    if (send_deletes(s, rows, pending, np, res) != SEND_OK)
-      goto out;
-    size_t nn = 0;
-    for (size_t j = 0; j < np; j++) {
-      if (res[j].status == WV_OK) {
-        metrics_counter_add(pm ? pm->deleted : NULL, 1);
-        continue;
-      }
-      post_metrics_error(pm, res[j].error_class);
-      if (res[j].status == WV_TRANSIENT)
-        next[nn++] = pending[j];
-      else
-        post_store_reject(&batch->records[pending[j]], backend, res[j].message);
-    }
-    if (nn && attempt >= s->o.object_retries) {
-      log_event(LOG_LEVEL_WARN, "store_retry",
-                json_pack("{s:s,s:i}", "backend", backend, "objects", (int)nn),
-                "deletions still failing transiently; the batch will be retried");
-      goto out;
-    }
-    if (nn) {
-      metrics_counter_add(pm ? pm->retries : NULL, 1);
-      post_sleep_ms((long)s->o.retry_backoff_ms << attempt);
-    }
-    memcpy(pending, next, nn * sizeof(*pending));
-    np = nn;
-  }
-
-  /* Then each id's standing upsert; a rejected one gives way to the one
-   * before it. Transient failures are resent, a few times. */
-  np = plan.nupserts;
-  memcpy(pending, plan.upserts, np * sizeof(*pending));
   for (int attempt = 0; np > 0;) {
-    if (send_upserts(s, rows, pending, np, res) != SEND_OK)
-      goto out;
+    int sr =
+        deletes ? send_deletes(s, rows, pending, np, res) : send_upserts(s, rows, pending, np, res);
+    if (sr != SEND_OK)
+      return sr == SEND_FATAL ? STAGE_FATAL : STAGE_RETRY;
     size_t nn = 0;
     int transient = 0;
     for (size_t j = 0; j < np; j++) {
       if (res[j].status == WV_OK) {
-        metrics_counter_add(pm ? pm->written : NULL, 1);
+        metrics_counter_add(pm ? (deletes ? pm->deleted : pm->written) : NULL, 1);
         continue;
       }
       post_metrics_error(pm, res[j].error_class);
@@ -368,8 +319,9 @@ static int wv_write(void *impl, stage_sink_batch_t *batch) {
         next[nn++] = pending[j];
         continue;
       }
-      post_store_reject(&batch->records[pending[j]], backend, res[j].message);
-      size_t fb = post_plan_fallback(&plan, rows, pending[j]);
+      if (post_store_reject(s->o.reject, batch, active[pending[j]], backend, res[j].message) != 0)
+        return STAGE_RETRY;
+      size_t fb = deletes ? SIZE_MAX : post_plan_fallback(plan, rows, pending[j]);
       if (fb != SIZE_MAX)
         next[nn++] = fb;
     }
@@ -378,7 +330,7 @@ static int wv_write(void *impl, stage_sink_batch_t *batch) {
         log_event(LOG_LEVEL_WARN, "store_retry",
                   json_pack("{s:s,s:i}", "backend", backend, "objects", transient),
                   "objects still failing transiently; the batch will be retried");
-        goto out;
+        return STAGE_RETRY;
       }
       metrics_counter_add(pm ? pm->retries : NULL, 1);
       post_sleep_ms((long)s->o.retry_backoff_ms << attempt);
@@ -387,13 +339,50 @@ static int wv_write(void *impl, stage_sink_batch_t *batch) {
     memcpy(pending, next, nn * sizeof(*pending));
     np = nn;
   }
-  rc = STAGE_OK;
+  return STAGE_OK;
+}
+
+static int wv_write(void *impl, stage_sink_batch_t *batch) {
+  wv_store_t *s = impl;
+  size_t n = batch->n, na = 0;
+  char errstr[512];
+  if (s->recheck_schema) {
+    int sr = wv_store_ensure_schema(s, NULL, errstr, sizeof(errstr));
+    if (sr != WV_SCHEMA_OK) {
+      log_event(LOG_LEVEL_ERROR, "schema", json_pack("{s:s}", "class", weaviate_class(s->w)),
+                "class check before retrying failed: %s", errstr);
+      return sr == WV_SCHEMA_CONFLICT ? STAGE_FATAL : STAGE_RETRY;
+    }
+  }
+  post_row_t **rows = malloc((n ? n : 1) * sizeof(*rows));
+  size_t *active = malloc((n ? n : 1) * sizeof(*active));
+  size_t *pending = malloc((n ? n : 1) * sizeof(*pending));
+  size_t *next = malloc((n ? n : 1) * sizeof(*next));
+  wv_result_t *res = malloc((n ? n : 1) * sizeof(*res));
+  post_plan_t plan = {0};
+  int rc = STAGE_RETRY;
+  if (!rows || !active || !pending || !next || !res)
+    goto out;
+  /* Records rejected by an earlier try of this batch stay rejected: the
+   * plan is made without them, so their id's previous upsert stands. */
+  for (size_t i = 0; i < n; i++)
+    if (batch->records[i].status != STAGE_DEAD_LETTER) {
+      rows[na] = batch->records[i].row;
+      active[na++] = i;
+    }
+  if (post_plan_make(rows, na, &plan) != 0)
+    goto out;
+  /* Deletions first: an upsert after a deletion of the same id re-creates. */
+  memcpy(pending, plan.deletes, plan.ndeletes * sizeof(*pending));
+  rc = run_phase(s, batch, rows, active, &plan, 1, pending, plan.ndeletes, next, res);
+  if (rc == STAGE_OK) {
+    memcpy(pending, plan.upserts, plan.nupserts * sizeof(*pending));
+    rc = run_phase(s, batch, rows, active, &plan, 0, pending, plan.nupserts, next, res);
+  }
 out:
-  if (rc != STAGE_OK)
-    for (size_t i = 0; i < n; i++)
-      batch->records[i].status = STAGE_OK; /* the whole batch comes back */
   post_plan_free(&plan);
   free(rows);
+  free(active);
   free(pending);
   free(next);
   free(res);

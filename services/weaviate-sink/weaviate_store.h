@@ -6,7 +6,8 @@
  * message), deletions with DELETE /v1/batch/objects (id ContainsAny), and
  * the class check/creation at start. 5xx, timeouts and dropped connections
  * (after the HTTP client's quick retries) hand the batch back: ids make a
- * resend safe.
+ * resend safe. 401/403 stop the program (STAGE_FATAL): a rotated key is read
+ * again at the restart.
  */
 #ifndef SENSORY_WEAVIATE_STORE_H
 #define SENSORY_WEAVIATE_STORE_H
@@ -20,6 +21,7 @@ typedef struct wv_store_options {
   int object_retries;       /* resends of transiently failed objects within a write */
   int retry_backoff_ms;     /* first pause before such a resend (doubles) */
   post_metrics_t *metrics;  /* may be NULL */
+  post_reject_fn reject;    /* NULL: stage_sink_reject */
 } wv_store_options_t;
 
 typedef struct wv_store wv_store_t;

@@ -137,6 +137,17 @@ static int requests(const char *key) {
   return n;
 }
 
+/* Stands in for stage_sink_reject(): the dead letter "goes out" (counted),
+ * unless a test makes it fail. */
+static int rejects, reject_fails;
+static int fake_reject(stage_sink_batch_t *b, size_t i) {
+  if (reject_fails)
+    return -1;
+  b->records[i].status = STAGE_DEAD_LETTER;
+  rejects++;
+  return 0;
+}
+
 static wv_store_t *store(long timeout_ms, size_t max_bytes) {
   char keyf[300], err[512];
   snprintf(keyf, sizeof(keyf), "%s/api.key", dir);
@@ -152,7 +163,8 @@ static wv_store_t *store(long timeout_ms, size_t max_bytes) {
   wv_store_options_t o = {.batch_objects = 4,
                           .max_request_bytes = max_bytes,
                           .object_retries = 3,
-                          .retry_backoff_ms = 10};
+                          .retry_backoff_ms = 10,
+                          .reject = fake_reject};
   wv_store_t *st = wv_store_new(w, &o, err, sizeof(err));
   assert_non_null(st);
   int created = 0;
@@ -351,6 +363,30 @@ static void test_object_errors(void **state) {
   expect_content("p3", NULL);
   expect_content("p4", "v1 of p4 #3");
   expect_content("p5", "v1 of p5 #4");
+
+  /* The same batch again (the stage retried it): rejected records stay
+   * rejected and are not sent again; the object state is the same. */
+  int before = rejects;
+  assert_int_equal(wv_store_ops.write(st, &fb.b), STAGE_OK);
+  assert_int_equal(rejects, before);
+  expect_content("p4", "v1 of p4 #3");
+  fb_free(&fb);
+
+  /* A dead letter that cannot be made durable: the batch is retried. */
+  fault("{\"kind\":\"object_error\",\"post_id\":\"p8\",\"times\":1,\"message\":\"invalid "
+        "integer property 'engagement' on class 'SocialPost': requires an integer, the given value "
+        "is '1.5'\"}");
+  const char *ops8[] = {"p8"};
+  fb_make(&fb, st, ops8, 1, "v1");
+  reject_fails = 1;
+  assert_int_equal(wv_store_ops.write(st, &fb.b), STAGE_RETRY);
+  reject_fails = 0;
+  assert_int_equal(fb.recs[0].status, STAGE_OK);
+  /* Its message never repeats the value. */
+  assert_null(strstr(fb.fails[0].message, "1.5"));
+  assert_non_null(strstr(fb.fails[0].message, "the given value is '\xe2\x80\xa6'"));
+  assert_int_equal(wv_store_ops.write(st, &fb.b), STAGE_OK); /* the fault is used up */
+  expect_content("p8", "v1 of p8 #0");
   fb_free(&fb);
 
   /* A transient error that outlasts the resends: the batch comes back whole. */
