@@ -19,10 +19,10 @@ static const conf_entry_t entries[] = {
      .doc = "how many posts to show"},
     {.key = "alpha",
      .type = CONF_DOUBLE,
-     .def = "0.5",
+     .def = "-1",
      .offset = offsetof(ps_config_t, alpha),
      .doc = "weight of the vector search against the keyword search, as in Weaviate: 1 pure "
-            "vector, 0 pure keyword (default 0.5; with --like 1 unless given)"},
+            "vector, 0 pure keyword; unset (-1): 0.5 for a query, 1 for --like"},
     {.key = "platform",
      .type = CONF_STRING,
      .offset = offsetof(ps_config_t, platform),
@@ -106,7 +106,10 @@ int ps_check(const ps_config_t *c, char **args, size_t nargs, ps_plan_t *plan, c
     snprintf(errstr, errstr_size, "the query is empty");
     return -1;
   }
-  if (!(c->alpha >= 0 && c->alpha <= 1)) {
+  /* Unset: a query weighs both searches alike; --like is "posts near this
+   * one", a vector question (the post itself is then first for sure). */
+  plan->alpha = c->alpha == -1 ? (like ? 1.0 : 0.5) : c->alpha;
+  if (!(plan->alpha >= 0 && plan->alpha <= 1)) {
     snprintf(errstr, errstr_size, "--alpha must be between 0 (keyword) and 1 (vector)");
     return -1;
   }
@@ -140,8 +143,7 @@ int ps_check(const ps_config_t *c, char **args, size_t nargs, ps_plan_t *plan, c
     snprintf(errstr, errstr_size, "sink.backend (SINK_BACKEND) must be weaviate or postgres");
     return -1;
   }
-  double alpha = c->alpha;
-  if ((!like && alpha > 0) && (!c->model_dir || !*c->model_dir)) {
+  if ((!like && plan->alpha > 0) && (!c->model_dir || !*c->model_dir)) {
     snprintf(errstr, errstr_size,
              "--model-dir (MODEL_DIR) is needed to embed the query (or --alpha 0: keywords only)");
     return -1;

@@ -30,7 +30,7 @@ int ps_run(const ps_config_t *c, const ps_plan_t *plan, const weaviate_settings_
   size_t nrows = 0, dim = 0;
   uint8_t pin[16];
   ps_query_t q = {.text = plan->text,
-                  .alpha = c->alpha,
+                  .alpha = plan->alpha,
                   .fusion = plan->fusion,
                   .limit = (size_t)c->limit,
                   .pool = (size_t)(c->candidates > c->limit ? c->candidates : c->limit),

@@ -27,6 +27,7 @@ const conf_entry_t *ps_conf_entries(void);
 typedef struct ps_plan {
   const char *text; /* the query text (NULL with --like) */
   int fusion;
+  double alpha;   /* --alpha, or its default (0.5; 1 with --like) */
   char since[40]; /* normalised RFC 3339, "" for none */
 } ps_plan_t;
 

@@ -228,6 +228,15 @@ static void test_checks(void **state) {
   assert_int_equal(ps_check(&c, args, 1, &p, err, sizeof(err)), -1); /* both */
   assert_int_equal(ps_check(&c, args, 0, &p, err, sizeof(err)), 0);
   assert_int_equal(p.fusion, RANK_RANKED);
+  assert_true(p.alpha == 0.5); /* given */
+  c.alpha = -1;                /* unset: --like is a vector question */
+  assert_int_equal(ps_check(&c, args, 0, &p, err, sizeof(err)), 0);
+  assert_true(p.alpha == 1.0);
+  c.like = NULL;
+  assert_int_equal(ps_check(&c, args, 1, &p, err, sizeof(err)), 0);
+  assert_true(p.alpha == 0.5); /* unset, a query */
+  c.like = "p1";
+  c.alpha = 0.5;
   c.like = NULL;
   c.model_dir = NULL;
   assert_int_equal(ps_check(&c, args, 1, &p, err, sizeof(err)), -1); /* no model */
