@@ -28,8 +28,8 @@ stop_services() {
   done
 }
 itest_cleanup() {
+  local rc=$? # the script's status (before any command here changes $?)
   [[ -n "${KEEP_T:-}" ]] && { cp -r "$T" "$KEEP_T"; }
-  local rc=$?
   stop_services
   stop_all "$T" 5 || true
   if [[ $rc != 0 || $failed != 0 ]]; then

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,34 @@ static void test_float_text(void **state) {
     assert_int_equal(n, strlen(buf));
     assert_true(strtof(buf, NULL) == values[i]); /* reads back exactly */
   }
+  /* Every float32 class of value reads back exactly: 2 million random bit
+   * patterns (finite ones), and the powers of ten around the notation
+   * switch, which %g would write the same way. */
+  uint32_t x = 2463534242u;
+  for (int i = 0; i < 2000000; i++) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    float f;
+    memcpy(&f, &x, 4);
+    if (!isfinite(f))
+      continue;
+    post_float_text(f, buf);
+    if (strtof(buf, NULL) != f)
+      fail_msg("%.9g written as %s", (double)f, buf);
+  }
+  const float tens[] = {1e-5f, 9.99999975e-06f, 1e-4f, 0.5f,         1.0f,
+                        10.0f, 123456789.0f,    1e9f,  999999999.0f, 0.0453017354f};
+  for (size_t i = 0; i < sizeof(tens) / sizeof(tens[0]); i++) {
+    char want[32];
+    post_float_text(tens[i], buf);
+    snprintf(want, sizeof(want), "%.9g", (double)tens[i]);
+    assert_true(strtof(buf, NULL) == strtof(want, NULL));
+  }
+  post_float_text(-0.0625f, buf);
+  assert_string_equal(buf, "-0.0625");
+  post_float_text(0x1p-16f, buf);
+  assert_string_equal(buf, "1.52587891e-05");
 }
 
 static void test_encode_object(void **state) {
