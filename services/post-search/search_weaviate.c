@@ -13,29 +13,17 @@
 static const uint8_t post_ns[16] = {0x51, 0xcb, 0x6f, 0xfd, 0x13, 0x12, 0x5f, 0x7b,
                                     0x8e, 0xa3, 0xb4, 0x24, 0x2f, 0xe1, 0xbf, 0xe7};
 
+/* Appends and keeps the text NUL-terminated (the query is a C string). */
 static int put(jsonf_buf_t *b, const char *s) {
-  size_t n = strlen(s);
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *d = realloc(b->data, cap);
-    if (!d)
-      return -1;
-    b->data = d;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, s, n + 1);
-  b->len += n;
+  if (jsonf_buf_append(b, s, strlen(s)) || jsonf_buf_append(b, "", 1))
+    return -1;
+  b->len--;
   return 0;
 }
 
 /* A GraphQL string literal: JSON's string escapes are GraphQL's. */
 static int put_string(jsonf_buf_t *b, const char *s) {
-  json_t *v = json_string(s);
-  int rc = !v || jsonf_dump(v, b) || put(b, "");
-  json_decref(v);
-  return rc ? -1 : 0;
+  return jsonf_dump_string(s, strlen(s), b) || put(b, "") ? -1 : 0;
 }
 
 char *ps_wv_graphql(const char *class_name, const ps_query_t *q) {

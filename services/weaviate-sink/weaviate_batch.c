@@ -11,20 +11,12 @@
 
 #include "store/weaviate.h"
 
+/* Appends and keeps the text NUL-terminated: bodies go to libcurl as C
+ * strings. */
 static int put(jsonf_buf_t *b, const char *s, size_t n) {
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char *d = realloc(b->data, cap);
-    if (!d)
-      return -1;
-    b->data = d;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = '\0';
+  if (jsonf_buf_append(b, s, n) || jsonf_buf_append(b, "", 1))
+    return -1;
+  b->len--;
   return 0;
 }
 

@@ -63,6 +63,8 @@ violations=$(curl -sf "$WV/__control/state" | $PY -c 'import json,sys; print(len
 start_dev_broker "$T"
 start_postgres "$T"
 PSQL="$SENSORY_PG_BIN/psql -X -At $DATABASE_URL"
+# Rows the sink committed (0 until it has made its tables).
+stored() { local n; n=$($PSQL -c "SELECT coalesce(sum(next_offset),0) FROM sink_offsets" 2>/dev/null) || n=0; echo "${n:-0}"; }
 split -l 5000 -d -a 3 "$T/in.tsv" "$T/round."
 drain=0
 done_n=0
@@ -72,7 +74,7 @@ for f in "$T"/round.*; do
   done_n=$((done_n + $(wc -l <"$f")))
   r=$((r + 1))
   start_svc "sink$r" weaviate-sink
-  while (($($PSQL -c "SELECT coalesce(sum(next_offset),0) FROM sink_offsets") < done_n)); do
+  while (($(stored) < done_n)); do
     sleep 0.02
   done
   end_ms=$($PY -c 'import time; print(int(time.time() * 1000))')
