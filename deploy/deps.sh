@@ -6,8 +6,8 @@
 set -euo pipefail
 
 packages=(
-  # build
-  build-essential cmake pkg-config git
+  # build, and the format check of the test run
+  build-essential cmake pkg-config git clang-format
   librdkafka-dev libjansson-dev libyaml-dev libssl-dev libcurl4-openssl-dev
   libhiredis-dev libpq-dev libmicrohttpd-dev libpcre2-dev libcmocka-dev
   # local stack and integration tests (runuser/setpriv come with util-linux)

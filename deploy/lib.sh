@@ -228,20 +228,19 @@ start_postgres() {
     { sensory_log "schema failed; see $dir/logs/schema.log"; tail -n 5 "$dir/logs/schema.log" >&2; return 1; }
 }
 
-# stop_all DIR [TIMEOUT_S]: TERM every process recorded in DIR/pids, wait,
-# then KILL what is left. Never touches a process it did not record.
-stop_all() {
-  local dir="${1:?stop_all DIR}" timeout="${2:-15}" file name pid deadline
+# _stop_names DIR TIMEOUT NAME...: TERM the recorded processes NAME..., wait
+# up to TIMEOUT seconds, then KILL what is left (and say so).
+_stop_names() {
+  local dir="$1" timeout="$2" name pid deadline
+  shift 2
   local -a pids=() files=()
-  [[ -d "$dir/pids" ]] || return 0
-  for file in "$dir"/pids/*.pid; do
-    [[ -f "$file" ]] || continue
-    name="$(basename "$file" .pid)"
+  for name in "$@"; do
+    [[ -f "$dir/pids/$name.pid" ]] || continue
     if pid="$(recorded_pid "$dir" "$name")"; then
       kill -TERM "$pid" 2>/dev/null || true
       pids+=("$pid")
     fi
-    files+=("$file")
+    files+=("$dir/pids/$name.pid")
   done
   deadline=$((SECONDS + timeout))
   for pid in "${pids[@]}"; do
@@ -254,6 +253,23 @@ stop_all() {
     wait "$pid" 2>/dev/null || true
   done
   if ((${#files[@]})); then rm -f "${files[@]}"; fi
+}
+
+# stop_all DIR [TIMEOUT_S]: stop every process recorded in DIR/pids, in
+# reverse dependency order: the pipeline's programs first (they drain and
+# commit while the broker and their stores are still up), then the dev
+# broker, Redis and PostgreSQL. Never touches a process it did not record.
+stop_all() {
+  local dir="${1:?stop_all DIR}" timeout="${2:-15}" file name
+  local -a services=()
+  [[ -d "$dir/pids" ]] || return 0
+  for file in "$dir"/pids/*.pid; do
+    [[ -f "$file" ]] || continue
+    name="$(basename "$file" .pid)"
+    case "$name" in dev-broker | redis | postgres) ;; *) services+=("$name") ;; esac
+  done
+  if ((${#services[@]})); then _stop_names "$dir" "$timeout" "${services[@]}"; fi
+  _stop_names "$dir" "$timeout" dev-broker redis postgres
 }
 
 # stack_status DIR: one line per recorded process: NAME PID running|stopped.

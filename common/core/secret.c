@@ -1,5 +1,6 @@
 #include "core/secret.h"
 
+#include "core/hex.h"
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -65,5 +66,7 @@ void secret_free(unsigned char *buf, size_t len) {
 void secret_key_id(const unsigned char *key, size_t key_len, char *out, size_t out_size) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(key, key_len, md);
-  snprintf(out, out_size, "k%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
+  char hex[9];
+  hex_encode(md, 4, hex, sizeof(hex), HEX_LOWER);
+  snprintf(out, out_size, "k%s", hex);
 }

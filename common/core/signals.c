@@ -18,7 +18,3 @@ void signals_install(void) {
   sigaction(SIGINT, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 }
-
-void signals_request_stop(void) {
-  signals_stop = 1;
-}

@@ -6,13 +6,10 @@
 
 #include <signal.h>
 
-/* Set by SIGTERM/SIGINT or signals_request_stop(); read it to stop work. */
+/* Set by SIGTERM/SIGINT; read it to stop work. */
 extern volatile sig_atomic_t signals_stop;
 
 /* Installs the handlers. Idempotent. */
 void signals_install(void);
-
-/* Requests a stop as a signal would (tests, fatal paths). Async-signal-safe. */
-void signals_request_stop(void);
 
 #endif

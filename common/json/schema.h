@@ -4,7 +4,8 @@
  * message walks that tree only.  Supported keywords: type, required, properties,
  * additionalProperties, enum, const, minimum, maximum, exclusiveMinimum,
  * exclusiveMaximum, minLength, maxLength (Unicode code points), pattern (PCRE2,
- * UTF mode), format "date-time" (RFC 3339), items, prefixItems, minItems,
+ * UTF mode), format "date-time" (RFC 3339), "date" (RFC 3339 full-date) and
+ * "uuid" (RFC 4122 text form), items, prefixItems, minItems,
  * maxItems, uniqueItems, allOf, anyOf, oneOf, not, $ref within the same document
  * ("#", "#/json/pointer", "$defs"), $defs, and the annotations $schema, $id,
  * $comment, title, description, default, examples, x-pii.  Any other keyword is

@@ -61,9 +61,7 @@ http_client_t *http_client_new(const http_client_opts_t *opts, char *errstr, siz
   h->o = *opts;
   if (!h->o.max_body)
     h->o.max_body = 64 * 1024 * 1024;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  h->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)h;
+  h->rng = ((uint64_t)clock_wall_ms() << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)h;
   if (!h->rng)
     h->rng = 88172645463325252ULL;
   return h;

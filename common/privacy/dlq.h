@@ -1,4 +1,4 @@
-/* dlq — the dead-letter envelope (DESIGN.md "dlq_envelope").
+/* dlq — the dead-letter envelope (docs/design.md, "dlq_envelope").
  *
  *   {"envelope_version":1,
  *    "payload": "<original bytes as a string>"            plaintext, valid UTF-8, no NUL

@@ -18,50 +18,68 @@
  * and a bound keeps parsing and validation off the stack's edge. */
 #define STAGE_MAX_DEPTH 64
 
-static conf_entry_t stage_entries[] = {
-    {"kafka.brokers", "KAFKA_BROKERS", CONF_STRING, "127.0.0.1:9092",
-     offsetof(stage_config_t, brokers), 0, 0, 0, "Kafka bootstrap servers (host:port,...)"},
-    {"kafka.group_id", "KAFKA_GROUP_ID", CONF_STRING, NULL, offsetof(stage_config_t, group_id), 0,
-     0, 0, "consumer group of this service"},
-    {"input.topics", "INPUT_TOPICS", CONF_STRING, NULL, offsetof(stage_config_t, input_topics), 0,
-     0, 0, "comma-separated topics to consume"},
-    {"log.level", "LOG_LEVEL", CONF_STRING, "info", offsetof(stage_config_t, log_level), 0, 0, 0,
-     "debug, info, warn or error"},
-    {"metrics.addr", "METRICS_ADDR", CONF_STRING, "0.0.0.0:9102",
-     offsetof(stage_config_t, metrics_addr), 0, 0, 0,
-     "host:port for /metrics, /healthz and /readyz (empty: off)"},
-    {"dlq.key_file", "DLQ_KEY_FILE", CONF_STRING, NULL, offsetof(stage_config_t, dlq_key_file), 0,
-     0, 0, "file with the 32-byte AES-256-GCM key for sealed dead letters (raw or 64 hex)"},
-    {"message.max_bytes", "MESSAGE_MAX_BYTES", CONF_INT, "1048576",
-     offsetof(stage_config_t, max_message_bytes), 0, 1024, 64 * 1024 * 1024,
-     "inputs larger than this are dead-lettered as too_large"},
-    {"commit.interval_ms", "COMMIT_INTERVAL_MS", CONF_INT, "1000",
-     offsetof(stage_config_t, commit_interval_ms), 0, 10, 600000,
-     "how often stored offsets are committed"},
-    {"shutdown.timeout_ms", "SHUTDOWN_TIMEOUT_MS", CONF_INT, "20000",
-     offsetof(stage_config_t, shutdown_timeout_ms), 0, 100, 600000,
-     "how long SIGTERM may wait for in-flight outputs to be acknowledged"},
-    {"stdio", NULL, CONF_BOOL, "false", offsetof(stage_config_t, stdio), 0, 0, 0,
-     "read JSON lines from stdin and write results to stdout instead of Kafka"},
-    {"topic", NULL, CONF_STRING, NULL, offsetof(stage_config_t, topic), 0, 0, 0,
-     "with --stdio: the input topic the lines stand for"},
-    {"dlq_file", NULL, CONF_STRING, NULL, offsetof(stage_config_t, dlq_file), 0, 0, 0,
-     "with --stdio: file for dead-letter envelopes (JSON lines)"},
-    {"side_file", NULL, CONF_STRING, NULL, offsetof(stage_config_t, side_file), 0, 0, 0,
-     "with --stdio: file for side outputs such as audit events (JSON lines)"},
-    {NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL},
+static const conf_entry_t stage_entries[] = {
+    [STAGE_ENTRY_GROUP] = {.key = "kafka.group_id",
+                           .env = "KAFKA_GROUP_ID",
+                           .type = CONF_STRING,
+                           .offset = offsetof(stage_config_t, group_id),
+                           .doc = "consumer group of this program"},
+    [STAGE_ENTRY_TOPICS] = {.key = "input.topics",
+                            .env = "INPUT_TOPICS",
+                            .type = CONF_STRING,
+                            .offset = offsetof(stage_config_t, input_topics),
+                            .doc = "comma-separated topics to consume"},
+    {.key = "message.max_bytes",
+     .env = "MESSAGE_MAX_BYTES",
+     .type = CONF_INT,
+     .def = "1048576",
+     .offset = offsetof(stage_config_t, max_message_bytes),
+     .min = 1024,
+     .max = 64 * 1024 * 1024,
+     .doc = "inputs larger than this are dead-lettered as too_large"},
+    {.key = "commit.interval_ms",
+     .env = "COMMIT_INTERVAL_MS",
+     .type = CONF_INT,
+     .def = "1000",
+     .offset = offsetof(stage_config_t, commit_interval_ms),
+     .min = 10,
+     .max = 600000,
+     .doc = "how often stored offsets are committed"},
+    {.key = "shutdown.timeout_ms",
+     .env = "SHUTDOWN_TIMEOUT_MS",
+     .type = CONF_INT,
+     .def = "20000",
+     .offset = offsetof(stage_config_t, shutdown_timeout_ms),
+     .min = 100,
+     .max = 600000,
+     .doc = "how long SIGTERM (or a revocation) may wait for in-flight outputs and writes"},
+    {.key = "stdio",
+     .type = CONF_BOOL,
+     .def = "false",
+     .offset = offsetof(stage_config_t, stdio),
+     .doc = "read JSON lines from stdin and write results to stdout instead of Kafka"},
+    {.key = "topic",
+     .type = CONF_STRING,
+     .offset = offsetof(stage_config_t, topic),
+     .doc = "with --stdio: the input topic the lines stand for"},
+    {.key = "dlq_file",
+     .type = CONF_STRING,
+     .offset = offsetof(stage_config_t, dlq_file),
+     .doc = "with --stdio: file for dead-letter envelopes (JSON lines)"},
+    {.key = "side_file",
+     .type = CONF_STRING,
+     .offset = offsetof(stage_config_t, side_file),
+     .doc = "with --stdio: file for side outputs such as audit events (JSON lines)"},
+    {.key = NULL},
 };
 
-const conf_entry_t *stage_config_entries(const char *default_group, const char *default_topics) {
-  stage_entries[1].def = default_group;
-  stage_entries[2].def = default_topics;
+const conf_entry_t *stage_config_entries(void) {
   return stage_entries;
 }
 
-const char *stage_dlq_topic(const char *input_topic) {
-  if (input_topic && (strstr(input_topic, "social") || strstr(input_topic, "vectors")))
-    return "dead-letters-social";
-  return "dead-letters-market";
+const char *stage_dlq_topic(const topics_t *topics, const char *input_topic) {
+  const topic_info_t *t = topics_find(topics, input_topic);
+  return t ? t->dead_letters : NULL;
 }
 
 void stage_fail_from_schema(stage_fail_t *fail, const char *code, const char *prefix,
@@ -204,6 +222,10 @@ int stage_make_dead_letter(stage_runtime_t *rt, const stage_msg_t *msg, size_t o
                            const stage_fail_t *fail, stage_result_t *res) {
   const stage_options_t *o = rt->opts;
   char errstr[256], producer[128];
+  if (!stage_dlq_topic(o->topics, msg->topic)) { /* the start-up checks input topics */
+    log_error("dead_letter_failed", "topics.yaml has no dead_letters for %s", msg->topic);
+    return -1;
+  }
   snprintf(producer, sizeof(producer), "%s/%s", o->service, o->version);
   dlq_error_t err = {o->service, fail->code ? fail->code : "error", fail->message,
                      fail->path[0] ? fail->path : NULL};
@@ -232,7 +254,7 @@ int stage_make_dead_letter(stage_runtime_t *rt, const stage_msg_t *msg, size_t o
   if (!res->dead)
     return -1;
   res->dead_len = strlen(res->dead);
-  res->dead_topic = stage_dlq_topic(msg->topic);
+  res->dead_topic = stage_dlq_topic(o->topics, msg->topic);
   res->status = STAGE_DEAD_LETTER;
   out_clear(&res->out);
   return 0;
@@ -277,6 +299,11 @@ static int stage_finish(stage_runtime_t *rt, const stage_msg_t *msg, size_t orig
   if (rc == STAGE_RETRY) {
     res->status = STAGE_RETRY;
     return 0;
+  }
+  if (rc == STAGE_FATAL) {
+    log_error("transform_fatal", "%s cannot go on at %s [%d] offset %lld; stopping uncommitted",
+              rt->opts->service, msg->topic, msg->partition, (long long)msg->offset);
+    return -1;
   }
   if (!fail->code)
     fail->code = "transform";

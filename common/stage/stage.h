@@ -28,29 +28,32 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "kafka/topics.h"
 #include "net/metrics.h"
 #include "privacy/dlq.h"
 
-/* Settings every stage shares; services append their own table. */
+/* The stage loop's own settings (the shared ones — brokers, log level, keys,
+ * metrics address — are the start-up's: app/app.h). */
 typedef struct stage_config {
-  char *brokers;
+  const char *brokers; /* borrowed from the start-up's kafka.brokers; not a table entry */
   char *group_id;
-  char *log_level;
-  char *metrics_addr;
-  char *dlq_key_file;
   char *input_topics; /* comma-separated */
   int64_t max_message_bytes;
   int64_t commit_interval_ms;
   int64_t shutdown_timeout_ms;
   int stdio;
   char *topic;     /* --stdio: the topic the input lines stand for */
-  char *dlq_file;  /* --stdio: where dead letters go (default: stderr-adjacent none → required) */
+  char *dlq_file;  /* --stdio: where dead letters go (required with --stdio) */
   char *side_file; /* --stdio: where side outputs go (optional) */
 } stage_config_t;
 
-/* The shared table; `default_group` and `default_topics` are filled per service
- * by stage_config_entries(). The returned table is static storage. */
-const conf_entry_t *stage_config_entries(const char *default_group, const char *default_topics);
+/* The table of stage_config_t (static storage, NULL-terminated). The
+ * defaults of kafka.group_id and input.topics are per program: the start-up
+ * copies the table and fills them in. */
+const conf_entry_t *stage_config_entries(void);
+
+/* Indexes of the two per-program defaults in stage_config_entries(). */
+enum { STAGE_ENTRY_GROUP = 0, STAGE_ENTRY_TOPICS = 1 };
 
 typedef struct stage_msg {
   const char *topic;
@@ -96,21 +99,23 @@ int stage_emit(stage_out_t *out, int kind, const char *topic, const char *key, s
 int stage_emit_owned(stage_out_t *out, int kind, const char *topic, const char *key, size_t key_len,
                      char *payload, size_t len);
 
-/* STAGE_FATAL: only from a sink's write(): the store cannot work at all (a
- * missing table, permission denied); the stage stops with exit code 1 and
- * commits nothing of the batch. */
+/* STAGE_FATAL: the program cannot go on (out of memory; a store that cannot
+ * work at all: a missing table, permission denied). The stage stops with
+ * exit code 1 and commits nothing of the message or batch; Kubernetes
+ * restarts the pod. Not for a dependency that is down: that is STAGE_RETRY. */
 enum { STAGE_OK = 0, STAGE_DEAD_LETTER = -1, STAGE_RETRY = 1, STAGE_FATAL = 2 };
 
 /* A transform: gets the parsed JSON object (borrowed; it may modify it) and
  * returns STAGE_OK (outputs emitted, possibly none), STAGE_DEAD_LETTER (fail
- * filled; outputs discarded) or STAGE_RETRY (a dependency is down: the stage
- * backs off and offers the same message again; nothing is committed). */
+ * filled; outputs discarded), STAGE_RETRY (a dependency is down: the stage
+ * backs off and offers the same message again; nothing is committed) or
+ * STAGE_FATAL (see above). */
 typedef int (*stage_transform_fn)(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t *out,
                                   stage_fail_t *fail);
 
 /* One message of a batch handed to a batch transform. The transform sets
- * status (STAGE_OK, STAGE_DEAD_LETTER with *fail filled, or STAGE_RETRY) and
- * emits into out, for every item. */
+ * status (STAGE_OK, STAGE_DEAD_LETTER with *fail filled, STAGE_RETRY or
+ * STAGE_FATAL) and emits into out, for every item. */
 typedef struct stage_batch_item {
   const stage_msg_t *msg;
   json_t *doc; /* the parsed object (borrowed; may be modified) */
@@ -234,12 +239,14 @@ typedef struct stage_options {
   /* librdkafka pass-through properties from config (may be empty). */
   const conf_kv_t *kafka_props;
   size_t kafka_prop_count;
+  /* Routing from topics.yaml: every input topic's dead-letter topic. */
+  const topics_t *topics;
 } stage_options_t;
 
-/* The dead-letter topic for an input topic: topics of the social stream
- * (containing "social" or "vectors") → "dead-letters-social", all others →
- * "dead-letters-market". */
-const char *stage_dlq_topic(const char *input_topic);
+/* The dead-letter topic of an input topic (its dead_letters in topics.yaml),
+ * or NULL when topics.yaml does not route it (the start-up refuses such
+ * input topics, so a running stage always has one). */
+const char *stage_dlq_topic(const topics_t *topics, const char *input_topic);
 
 /* Runs until end of input (stdio) or a stop signal (Kafka). Returns the process
  * exit code: 0 clean, 1 fatal runtime error (logged). Installs SIGTERM/SIGINT

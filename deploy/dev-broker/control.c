@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "topics.h"
+#include "kafka/topics.h"
 
 #define MAX_ARGS 5
 
@@ -186,16 +186,16 @@ int devbroker_control_exec(rd_kafka_mock_cluster_t *mcluster, int broker_cnt, co
   }
   if (!strcmp(cmd, "topic-error")) {
     rd_kafka_resp_err_t err;
-    if (argc != 3 || !devbroker_topic_name_valid(argv[1]) || parse_err(argv[2], &err) == -1)
+    if (argc != 3 || !topics_name_valid(argv[1]) || parse_err(argv[2], &err) == -1)
       return bad(reply, reply_size, "topic-error TOPIC ERR (0 clears)");
     rd_kafka_mock_topic_set_error(mcluster, argv[1], err);
     snprintf(reply, reply_size, "ok");
     return 0;
   }
   if (!strcmp(cmd, "create-topic")) {
-    if (argc != 3 || !devbroker_topic_name_valid(argv[1]) ||
-        parse_long(argv[2], 1, DEVBROKER_PARTITIONS_MAX, &a) == -1)
-      return bad(reply, reply_size, "create-topic NAME PARTITIONS (1..1000)");
+    if (argc != 3 || !topics_name_valid(argv[1]) ||
+        parse_long(argv[2], 1, TOPICS_PARTITIONS_MAX, &a) == -1)
+      return bad(reply, reply_size, "create-topic NAME PARTITIONS (1..10000)");
     int rf = broker_cnt < 3 ? broker_cnt : 3;
     return reply_err(reply, reply_size, rd_kafka_mock_topic_create(mcluster, argv[1], (int)a, rf));
   }

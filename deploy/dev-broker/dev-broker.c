@@ -48,7 +48,7 @@
 
 #include "control.h"
 #include "fixed_port.h"
-#include "topics.h"
+#include "kafka/topics.h"
 
 #define MAX_BROKERS 9
 #define MAX_CLIENTS 16
@@ -410,7 +410,7 @@ static int serve(rd_kafka_mock_cluster_t *mc, int brokers, int listen_fd, int fi
 }
 
 int main(int argc, char **argv) {
-  static struct devbroker_topics topics; /* ~64 KiB: keep it off the stack */
+  topics_t *topics = NULL;
   struct options opt;
   char errstr[512];
   rd_kafka_conf_t *conf;
@@ -424,7 +424,7 @@ int main(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
-  if (devbroker_topics_load(opt.topics_path, &topics, errstr, sizeof(errstr)) == -1) {
+  if (!(topics = topics_load(opt.topics_path, errstr, sizeof(errstr)))) {
     log_json("error", "config", "%s", errstr);
     return 2;
   }
@@ -474,11 +474,11 @@ int main(int argc, char **argv) {
   }
 
   int replication = opt.brokers < 3 ? opt.brokers : 3;
-  for (size_t i = 0; i < topics.cnt; i++) {
-    rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mc, topics.topic[i].name,
-                                                         topics.topic[i].partitions, replication);
+  for (size_t i = 0; i < topics_count(topics); i++) {
+    const topic_info_t *t = topics_at(topics, i);
+    rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mc, t->name, t->partitions, replication);
     if (err) {
-      log_json("error", "topic", "create %s: %s", topics.topic[i].name, rd_kafka_err2str(err));
+      log_json("error", "topic", "create %s: %s", t->name, rd_kafka_err2str(err));
       goto out;
     }
   }
@@ -507,14 +507,14 @@ int main(int argc, char **argv) {
   json_escape(bootstrap, bs_esc, sizeof(bs_esc));
   printf("{\"event\":\"ready\",\"bootstrap\":\"%s\",\"topics\":%zu,\"brokers\":%d,"
          "\"control_port\":%d}\n",
-         bs_esc, topics.cnt, opt.brokers, control_port);
+         bs_esc, topics_count(topics), opt.brokers, control_port);
   fflush(stdout);
   if (listen_fd >= 0)
     log_json("info", "ready", "bootstrap %s, %zu topics, %d broker(s), control tcp 127.0.0.1:%d",
-             bootstrap, topics.cnt, opt.brokers, control_port);
+             bootstrap, topics_count(topics), opt.brokers, control_port);
   else
     log_json("info", "ready", "bootstrap %s, %zu topics, %d broker(s), control fifo %s", bootstrap,
-             topics.cnt, opt.brokers, fifo_fd >= 0 ? opt.control_fifo : "(none)");
+             topics_count(topics), opt.brokers, fifo_fd >= 0 ? opt.control_fifo : "(none)");
 
   if (serve(mc, opt.brokers, listen_fd, fifo_fd) == 0)
     rc = 0;
@@ -529,5 +529,6 @@ out:
     rd_kafka_mock_cluster_destroy(mc);
   if (rk)
     rd_kafka_destroy(rk);
+  topics_destroy(topics);
   return rc;
 }

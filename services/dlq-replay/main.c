@@ -3,16 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/config.h"
+#include "app/app.h"
 #include "core/log.h"
-#include "core/signals.h"
-#include "privacy/dlq.h"
 #include "replay_cmd.h"
 #include "replay_config.h"
-
-#ifndef SENSORY_VERSION
-#define SENSORY_VERSION "dev"
-#endif
 
 static const char usage[] =
     "usage: dlq-replay list   --topic DLQ_TOPIC | --file DLQ.jsonl [--code C] [--source-topic T]\n"
@@ -37,54 +31,41 @@ static const char usage[] =
 int main(int argc, char **argv) {
   replay_config_t cfg = {0};
   conf_section_t own = {replay_config_entries(), &cfg};
-  conf_result_t res = {0};
-  dlq_key_t *key = NULL;
-  replay_command_t cmd;
-  char errstr[1024];
-  int rc = 2;
-
-  log_init("dlq-replay", LOG_LEVEL_INFO);
-  int lrc = conf_load(&own, 1, argc, argv, usage, "dlq-replay " SENSORY_VERSION, &res, errstr,
-                      sizeof(errstr));
-  if (lrc == CONF_EXIT) {
-    rc = 0;
-    goto out;
-  }
-  log_level_t level;
-  if (lrc != CONF_OK || replay_config_check(&cfg, &res, &cmd, errstr, sizeof(errstr)) != 0) {
-    log_error("config", "%s", errstr);
-    fprintf(stderr, "dlq-replay: %s\n", errstr);
-    goto out;
-  }
-  if (log_level_parse(cfg.log_level, &level) != 0) {
-    fprintf(stderr, "dlq-replay: log.level: '%s' is not debug, info, warn or error\n",
-            cfg.log_level);
-    goto out;
-  }
-  log_init("dlq-replay", level);
+  static const char *const commands[] = {"list", "show", "replay", NULL};
   /* The key is optional: plaintext letters need none, and a sealed letter
    * without it is refused with a message naming its key id. */
-  if (cfg.key_file && *cfg.key_file &&
-      !(key = dlq_key_load(cfg.key_file, errstr, sizeof(errstr)))) {
-    log_error("config", "dlq.key_file (DLQ_KEY_FILE): %s", errstr);
-    fprintf(stderr, "dlq-replay: DLQ_KEY_FILE: %s\n", errstr);
+  app_spec_t spec = {.name = "dlq-replay",
+                     .usage = usage,
+                     .uses = APP_KAFKA | APP_DLQ_KEY,
+                     .sections = &own,
+                     .nsections = 1,
+                     .commands = commands};
+  app_t app;
+  replay_command_t cmd;
+  char errstr[1024];
+
+  if (app_init(&app, &spec, argc, argv) != 0)
+    goto out;
+  app.exit_code = 2;
+  cfg.brokers = app.settings.brokers;
+  if (replay_config_check(&cfg, &app.conf, &cmd, errstr, sizeof(errstr)) != 0) {
+    log_error("config", "%s", errstr);
+    fprintf(stderr, "dlq-replay: %s\n", errstr); /* the operator's terminal, not only the log */
     goto out;
   }
-  signals_install();
   switch (cmd) {
   case REPLAY_CMD_LIST:
-    rc = replay_list(&cfg, &res);
+    app.exit_code = replay_list(&cfg, &app.conf);
     break;
   case REPLAY_CMD_SHOW:
-    rc = replay_show(&cfg, &res, key);
+    app.exit_code = replay_show(&cfg, &app.conf, app.dlq_key);
     break;
   case REPLAY_CMD_REPLAY:
-    rc = replay_send(&cfg, &res, key);
+    app.exit_code = replay_send(&cfg, &app.conf, app.dlq_key);
     break;
   }
-out:
-  dlq_key_destroy(key);
-  conf_free(&own);
-  conf_result_free(&res);
-  return rc;
+out:;
+  int code = app.exit_code;
+  app_fini(&app);
+  return code;
 }

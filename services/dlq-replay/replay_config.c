@@ -9,23 +9,6 @@
 #include "replay_letter.h"
 
 static const conf_entry_t replay_entries[] = {
-    {.key = "kafka.brokers",
-     .env = "KAFKA_BROKERS",
-     .type = CONF_STRING,
-     .def = "127.0.0.1:9092",
-     .offset = offsetof(replay_config_t, brokers),
-     .doc = "Kafka bootstrap servers (host:port,...)"},
-    {.key = "dlq.key_file",
-     .env = "DLQ_KEY_FILE",
-     .type = CONF_STRING,
-     .offset = offsetof(replay_config_t, key_file),
-     .doc = "file with the 32-byte AES-256-GCM key of sealed dead letters (show, replay)"},
-    {.key = "log.level",
-     .env = "LOG_LEVEL",
-     .type = CONF_STRING,
-     .def = "info",
-     .offset = offsetof(replay_config_t, log_level),
-     .doc = "debug, info, warn or error"},
     {.key = "topic",
      .type = CONF_STRING,
      .offset = offsetof(replay_config_t, topic),

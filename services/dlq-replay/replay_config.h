@@ -14,9 +14,7 @@
 #define REPLAY_DEFAULT_GROUP "dlq-replay"
 
 typedef struct replay_config {
-  char *brokers;
-  char *key_file;
-  char *log_level;
+  const char *brokers;  /* the start-up's kafka.brokers (borrowed; not a table entry) */
   char *topic;          /* dead-letter topic to read */
   char *file;           /* ... or a JSON-lines file of envelopes */
   int64_t partition;    /* show */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "kafka/kafka.h"
 
@@ -62,14 +63,8 @@ struct replay_reader {
   replay_part_t *parts;
   int nparts, remaining;
   int64_t timeout_ms;
-  struct timespec last_progress;
+  int64_t last_progress; /* clock_mono_ms() */
 };
-
-static int64_t elapsed_ms(const struct timespec *since) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (int64_t)(now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
-}
 
 static void part_done(replay_reader_t *r, replay_part_t *p) {
   if (!p->done) {
@@ -207,7 +202,7 @@ replay_reader_t *replay_reader_open(rd_kafka_t *consumer, const char *topic, int
     snprintf(errstr, errstr_size, "cannot assign %s: %s", topic, rd_kafka_err2str(err));
     goto fail;
   }
-  clock_gettime(CLOCK_MONOTONIC, &r->last_progress);
+  r->last_progress = clock_mono_ms();
   return r;
 fail:
   replay_reader_destroy(r);
@@ -221,7 +216,7 @@ int replay_reader_next(replay_reader_t *r, rd_kafka_message_t **msg, char *errst
     return REPLAY_READ_END;
   rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 100);
   if (!m) {
-    if (elapsed_ms(&r->last_progress) > r->timeout_ms) {
+    if (clock_mono_ms() - r->last_progress > r->timeout_ms) {
       snprintf(errstr, errstr_size,
                "no message from %s for %lld ms although %d partition(s) have more: is the "
                "broker reachable?",
@@ -234,7 +229,7 @@ int replay_reader_next(replay_reader_t *r, rd_kafka_message_t **msg, char *errst
   if (m->err) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && p && m->offset >= p->end) {
       part_done(r, p);
-      clock_gettime(CLOCK_MONOTONIC, &r->last_progress);
+      r->last_progress = clock_mono_ms();
     } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       /* Consumer errors are informational: librdkafka retries on its own, and
        * the no-progress timeout ends a run that never recovers. */
@@ -243,7 +238,7 @@ int replay_reader_next(replay_reader_t *r, rd_kafka_message_t **msg, char *errst
     rd_kafka_message_destroy(m);
     return r->remaining <= 0 ? REPLAY_READ_END : REPLAY_READ_IDLE;
   }
-  clock_gettime(CLOCK_MONOTONIC, &r->last_progress);
+  r->last_progress = clock_mono_ms();
   if (!p || p->done || m->offset >= p->end) {
     /* Halted partitions and letters written after we started are not ours. */
     if (p && m->offset >= p->end)

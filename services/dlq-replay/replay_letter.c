@@ -3,6 +3,7 @@
  * malformed, loop, the attempts cap) and the list line. No Kafka, no I/O. */
 #include "replay_letter.h"
 
+#include "core/hex.h"
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -111,8 +112,7 @@ static int sha256_matches(const void *data, size_t len, const char *hex) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   char mine[2 * SHA256_DIGEST_LENGTH + 1];
   SHA256(data, len, md);
-  for (size_t i = 0; i < sizeof(md); i++)
-    snprintf(mine + 2 * i, 3, "%02x", md[i]);
+  hex_encode(md, sizeof(md), mine, sizeof(mine), HEX_LOWER);
   return strcmp(mine, hex) == 0;
 }
 

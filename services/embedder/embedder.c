@@ -309,9 +309,10 @@ void embedder_transform_items(embedder_t *e, embedder_item_t *items, size_t n) {
   size_t m = 0;
   char err[256];
   if (!texts || !lens || !idx || !vecs) {
-    /* Out of memory: retrying later is right, dead-lettering good posts is not. */
+    /* Out of memory: stop (the pod restarts); dead-lettering good posts is wrong,
+     * and it is not a dependency outage to wait out. */
     for (size_t i = 0; i < n; i++)
-      items[i].status = STAGE_RETRY;
+      items[i].status = STAGE_FATAL;
     goto out;
   }
   for (size_t i = 0; i < n; i++) {
@@ -332,13 +333,13 @@ void embedder_transform_items(embedder_t *e, embedder_item_t *items, size_t n) {
   }
   if (embedder_embed_batch(e, texts, lens, m, vecs, NULL, err, sizeof(err)) != 0) {
     for (size_t j = 0; j < m; j++)
-      items[idx[j]].status = STAGE_RETRY;
+      items[idx[j]].status = STAGE_FATAL;
     goto out;
   }
   for (size_t j = 0; j < m; j++) {
     embedder_item_t *it = &items[idx[j]];
     it->status =
-        emit_record(e, it->doc, vecs + j * (size_t)e->dim, it->out) == 0 ? STAGE_OK : STAGE_RETRY;
+        emit_record(e, it->doc, vecs + j * (size_t)e->dim, it->out) == 0 ? STAGE_OK : STAGE_FATAL;
   }
 out:
   free(texts);

@@ -6,15 +6,14 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "app/app.h"
 #include "core/log.h"
-#include "core/service.h"
 #include "embedder.h"
 
 typedef struct embedder_config {
   char *model_dir;
   char *model_id;
   int64_t max_tokens;
-  char *schemas_dir;
   int64_t batch_max;
   int64_t batch_tokens;
   int64_t batch_linger_ms;
@@ -24,31 +23,73 @@ typedef struct embedder_config {
 } embedder_config_t;
 
 static const conf_entry_t embedder_entries[] = {
-    {"model.dir", "MODEL_DIR", CONF_STRING, NULL, offsetof(embedder_config_t, model_dir), 1, 0, 0,
-     "Hugging Face model directory: config.json, vocab.txt, model.safetensors"},
-    {"model.id", "MODEL_ID", CONF_STRING, "all-MiniLM-L6-v2", offsetof(embedder_config_t, model_id),
-     1, 0, 0, "model name written in every record (and part of the cache key)"},
-    {"model.max_tokens", "MODEL_MAX_TOKENS", CONF_INT, "256",
-     offsetof(embedder_config_t, max_tokens), 0, 2, 512,
-     "longer texts are truncated (sentence-transformers max_seq_length)"},
-    {"schemas.dir", "SCHEMAS_DIR", CONF_STRING, "/usr/local/share/sensory/schemas",
-     offsetof(embedder_config_t, schemas_dir), 1, 0, 0, "directory of the JSON Schema contracts"},
-    {"batch.max_messages", "EMBEDDER_BATCH_MAX", CONF_INT, "32",
-     offsetof(embedder_config_t, batch_max), 0, 1, 1024, "most posts per forward batch"},
-    {"batch.max_tokens", "EMBEDDER_BATCH_TOKENS", CONF_INT, "8192",
-     offsetof(embedder_config_t, batch_tokens), 0, 256, 1048576,
-     "most tokens per forward pass (a batch over this is split)"},
-    {"batch.linger_ms", "EMBEDDER_BATCH_LINGER_MS", CONF_INT, "5",
-     offsetof(embedder_config_t, batch_linger_ms), 0, 0, 1000,
-     "longest wait for a batch to fill (latency bound under light load)"},
-    {"cache.entries", "EMBEDDER_CACHE_ENTRIES", CONF_INT, "4096",
-     offsetof(embedder_config_t, cache_entries), 0, 0, 1048576,
-     "vectors kept for recently seen texts (1.5 KiB each; 0 disables)"},
-    {"threads", "EMBEDDER_THREADS", CONF_INT, "0", offsetof(embedder_config_t, threads), 0, 0, 256,
-     "BLAS threads (0: OpenBLAS default, one per core)"},
-    {"model.check", NULL, CONF_BOOL, "false", offsetof(embedder_config_t, model_check), 0, 0, 0,
-     "load and check the model, embed one text, exit 0 (k8s init container; exit 2 if bad)"},
-    {NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL},
+    {.key = "model.dir",
+     .env = "MODEL_DIR",
+     .type = CONF_STRING,
+     .offset = offsetof(embedder_config_t, model_dir),
+     .required = 1,
+     .doc = "Hugging Face model directory: config.json, vocab.txt, model.safetensors"},
+    {.key = "model.id",
+     .env = "MODEL_ID",
+     .type = CONF_STRING,
+     .def = "all-MiniLM-L6-v2",
+     .offset = offsetof(embedder_config_t, model_id),
+     .required = 1,
+     .doc = "model name written in every record (and part of the cache key)"},
+    {.key = "model.max_tokens",
+     .env = "MODEL_MAX_TOKENS",
+     .type = CONF_INT,
+     .def = "256",
+     .offset = offsetof(embedder_config_t, max_tokens),
+     .min = 2,
+     .max = 512,
+     .doc = "longer texts are truncated (sentence-transformers max_seq_length)"},
+    {.key = "batch.max_messages",
+     .env = "EMBEDDER_BATCH_MAX",
+     .type = CONF_INT,
+     .def = "32",
+     .offset = offsetof(embedder_config_t, batch_max),
+     .min = 1,
+     .max = 1024,
+     .doc = "most posts per forward batch"},
+    {.key = "batch.max_tokens",
+     .env = "EMBEDDER_BATCH_TOKENS",
+     .type = CONF_INT,
+     .def = "8192",
+     .offset = offsetof(embedder_config_t, batch_tokens),
+     .min = 256,
+     .max = 1048576,
+     .doc = "most tokens per forward pass (a batch over this is split)"},
+    {.key = "batch.linger_ms",
+     .env = "EMBEDDER_BATCH_LINGER_MS",
+     .type = CONF_INT,
+     .def = "5",
+     .offset = offsetof(embedder_config_t, batch_linger_ms),
+     .min = 0,
+     .max = 1000,
+     .doc = "longest wait for a batch to fill (latency bound under light load)"},
+    {.key = "cache.entries",
+     .env = "EMBEDDER_CACHE_ENTRIES",
+     .type = CONF_INT,
+     .def = "4096",
+     .offset = offsetof(embedder_config_t, cache_entries),
+     .min = 0,
+     .max = 1048576,
+     .doc = "vectors kept for recently seen texts (1.5 KiB each; 0 disables)"},
+    {.key = "threads",
+     .env = "EMBEDDER_THREADS",
+     .type = CONF_INT,
+     .def = "0",
+     .offset = offsetof(embedder_config_t, threads),
+     .min = 0,
+     .max = 256,
+     .doc = "BLAS threads (0: OpenBLAS default, one per core)"},
+    {.key = "model.check",
+     .type = CONF_BOOL,
+     .def = "false",
+     .offset = offsetof(embedder_config_t, model_check),
+     .doc = "load and check the model, embed one text, exit 0 (k8s init container; exit 2 if bad)"},
+    {.key = NULL},
 };
 
 /* The stage's batch hook: one forward pass for the whole batch. Items map
@@ -79,22 +120,28 @@ static const char usage[] =
 int main(int argc, char **argv) {
   embedder_config_t cfg = {0};
   conf_section_t own[] = {{embedder_entries, &cfg}};
-  service_t svc;
+  app_spec_t spec = {.name = "embedder",
+                     .usage = usage,
+                     .uses = APP_STAGE | APP_DLQ_KEY | APP_METRICS,
+                     .default_topics = "enriched.social",
+                     .sections = own,
+                     .nsections = 1};
+  app_t app;
   embedder_t *emb = NULL;
   char errstr[1024];
 
-  if (service_init(&svc, "embedder", "enriched.social", own, 1, argc, argv, usage, 0) != 0)
+  if (app_init(&app, &spec, argc, argv) != 0)
     goto out;
-  svc.exit_code = 2;
+  app.exit_code = 2;
   if (cfg.threads > 0)
     openblas_set_num_threads((int)cfg.threads);
   embedder_options_t eo = {.model_dir = cfg.model_dir,
                            .model_id = cfg.model_id,
-                           .schemas_dir = cfg.schemas_dir,
+                           .schemas_dir = app.settings.schemas_dir,
                            .max_tokens = (int)cfg.max_tokens,
                            .batch_tokens = (int)cfg.batch_tokens,
                            .cache_entries = (size_t)cfg.cache_entries,
-                           .metrics = svc.metrics};
+                           .metrics = app.metrics};
   if (!(emb = embedder_new(&eo, errstr, sizeof(errstr)))) {
     log_error("config", "cannot start: %s (model.dir / MODEL_DIR, schemas.dir / SCHEMAS_DIR)",
               errstr);
@@ -120,7 +167,7 @@ int main(int argc, char **argv) {
       goto out;
     }
     log_info("model_check", "model ok");
-    svc.exit_code = 0;
+    app.exit_code = 0;
     goto out;
   }
 
@@ -129,10 +176,11 @@ int main(int argc, char **argv) {
                           .batch_max = (size_t)cfg.batch_max,
                           .batch_linger_ms = (int)cfg.batch_linger_ms,
                           .ctx = emb};
-  service_stage_options(&svc, &opts);
-  svc.exit_code = stage_run(&svc.stage, &opts);
+  app_stage_options(&app, &opts);
+  app.exit_code = stage_run(&app.stage, &opts);
 out:
   embedder_destroy(emb);
-  service_fini(&svc, own, 1);
-  return svc.exit_code;
+  int code = app.exit_code;
+  app_fini(&app);
+  return code;
 }

@@ -272,12 +272,9 @@ static int resolve(enricher_t *e, const char **ids, size_t n, product_t *product
   if (nask) {
     char err[256] = "";
     memset(fetched, 0, sizeof(product_t) * nask);
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
+    double t0 = clock_mono();
     int rc = e->o.store.fetch(e->o.store.ctx, ask, nask, fetched, fstate, err, sizeof(err));
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    metrics_histogram_observe(e->lookup, (double)(b.tv_sec - a.tv_sec) +
-                                             (double)(b.tv_nsec - a.tv_nsec) / 1e9);
+    metrics_histogram_observe(e->lookup, clock_mono() - t0);
     if (rc != 0) {
       for (size_t i = 0; i < n; i++)
         product_clear(&products[i]);

@@ -6,23 +6,21 @@
  *   enricher load-products FILE.jsonl|FILE.csv      operator bulk load, then exit
  */
 #include <errno.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "app/app.h"
 #include "core/clock.h"
 #include "core/log.h"
-#include "core/service.h"
 #include "enricher.h"
 #include "loader.h"
 #include "net/redis.h"
 #include "rstore.h"
 
 typedef struct enricher_config {
-  char *schemas_dir;
   int64_t cache_size;
   int64_t cache_ttl_ms;
   int64_t missing_log_interval_ms;
@@ -33,13 +31,6 @@ typedef struct enricher_config {
 /* The Redis settings (redis.url, redis.password_file, timeouts) are the
  * shared client's section: redis_conf_entries(). */
 static const conf_entry_t enricher_entries[] = {
-    {.key = "schemas.dir",
-     .env = "SCHEMAS_DIR",
-     .type = CONF_STRING,
-     .def = "/usr/local/share/sensory/schemas",
-     .offset = offsetof(enricher_config_t, schemas_dir),
-     .required = 1,
-     .doc = "directory of the JSON Schema contracts"},
     {.key = "cache.size",
      .env = "ENRICHER_CACHE_SIZE",
      .type = CONF_INT,
@@ -188,47 +179,42 @@ int main(int argc, char **argv) {
   enricher_config_t cfg = {0};
   redis_settings_t rcfg = {0};
   conf_section_t own[] = {{enricher_entries, &cfg}, {redis_conf_entries(), &rcfg}};
-  const size_t nown = sizeof(own) / sizeof(own[0]);
-  service_t svc;
+  static const char *const commands[] = {"load-products", NULL};
+  app_spec_t spec = {.name = "enricher",
+                     .usage = usage,
+                     .uses = APP_STAGE | APP_DLQ_KEY | APP_METRICS,
+                     .default_topics = "clean.social,sink.snowflake.orders",
+                     .sections = own,
+                     .nsections = sizeof(own) / sizeof(own[0]),
+                     .commands = commands};
+  app_t app;
   redis_t *store = NULL;
   enricher_t *enr = NULL;
   char errstr[1024];
 
-  /* A write to a Redis connection the server closed must be an error, not
-   * SIGPIPE: load-products and the first connect run before the stage
-   * installs its signal handlers. */
-  signal(SIGPIPE, SIG_IGN);
-  /* The operator command must not take the service's metrics port (it may run
-   * inside the enricher pod): off unless asked for on the command line. */
-  for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "load-products") == 0)
-      setenv("METRICS_ADDR", "", 1);
-
-  if (service_init(&svc, "enricher", "clean.social,sink.snowflake.orders", own, nown, argc, argv,
-                   usage, 0) != 0)
+  if (app_init(&app, &spec, argc, argv) != 0)
     goto out;
-  svc.exit_code = 2;
-  const char *cmd = svc.conf.arg_count ? svc.conf.args[0] : NULL;
-  if (cmd && (strcmp(cmd, "load-products") != 0 || svc.conf.arg_count != 2)) {
-    log_error("usage", "expected no argument or `load-products FILE`");
+  app.exit_code = 2;
+  if (app.command && app.conf.arg_count != 2) {
+    log_error("usage", "expected `load-products FILE`");
     goto out;
   }
   if (!(store = redis_new(&rcfg, errstr, sizeof(errstr)))) {
     log_error("config", "%s", errstr);
     goto out;
   }
-  if (cmd) {
-    svc.exit_code = load_products(&cfg, store, svc.conf.args[1]);
+  if (app.command) {
+    app.exit_code = load_products(&cfg, store, app.conf.args[1]);
     goto out;
   }
   enricher_options_t eo = {
-      .schemas_dir = cfg.schemas_dir,
+      .schemas_dir = app.settings.schemas_dir,
       .store = {rstore_fetch, rstore_update, store},
       .cache_size = (size_t)cfg.cache_size,
       .cache_ttl_ms = cfg.cache_ttl_ms,
       .missing_log_interval_ms = cfg.missing_log_interval_ms,
       .missing_log_ids = (size_t)cfg.missing_log_ids,
-      .metrics = svc.metrics,
+      .metrics = app.metrics,
   };
   if (!(enr = enricher_new(&eo, errstr, sizeof(errstr)))) {
     log_error("config", "schemas.dir (SCHEMAS_DIR): %s", errstr);
@@ -239,11 +225,12 @@ int main(int argc, char **argv) {
     log_warn("redis_unavailable", "redis not reachable yet: %s", errstr);
 
   stage_options_t opts = {.transform = enricher_transform, .ctx = enr, .seal_dead_letters = 0};
-  service_stage_options(&svc, &opts);
-  svc.exit_code = stage_run(&svc.stage, &opts);
+  app_stage_options(&app, &opts);
+  app.exit_code = stage_run(&app.stage, &opts);
 out:
   enricher_destroy(enr);
   redis_destroy(store);
-  service_fini(&svc, own, nown);
-  return svc.exit_code;
+  int code = app.exit_code;
+  app_fini(&app);
+  return code;
 }

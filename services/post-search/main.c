@@ -2,7 +2,7 @@
  * over the posts weaviate-sink stored, in Weaviate or PostgreSQL. */
 #include <stdio.h>
 
-#include "core/log.h"
+#include "app/app.h"
 #include "query.h"
 
 static const char usage[] =
@@ -20,31 +20,24 @@ int main(int argc, char **argv) {
   ps_config_t cfg = {0};
   weaviate_settings_t wv = {0};
   pg_settings_t pg = {0};
-  conf_section_t sections[] = {
+  conf_section_t own[] = {
       {ps_conf_entries(), &cfg}, {weaviate_conf_entries(), &wv}, {pg_conf_entries(), &pg}};
-  conf_result_t res = {0};
+  app_spec_t spec = {
+      .name = "post-search", .usage = usage, .uses = APP_ARGS, .sections = own, .nsections = 3};
+  app_t app;
   ps_plan_t plan;
-  char errstr[1024] = "";
-  int rc = 2;
+  char errstr[1024];
 
-  log_init("post-search", LOG_LEVEL_WARN);
-  int lrc = conf_load(sections, 3, argc, argv, usage, "post-search " SENSORY_VERSION, &res, errstr,
-                      sizeof(errstr));
-  if (lrc == CONF_EXIT) {
-    rc = 0;
+  if (app_init(&app, &spec, argc, argv) != 0)
+    goto out;
+  if (ps_check(&cfg, app.conf.args, app.conf.arg_count, &plan, errstr, sizeof(errstr)) != 0) {
+    fprintf(stderr, "post-search: %s\n", errstr);
+    app.exit_code = 2;
     goto out;
   }
-  log_level_t level;
-  if (lrc != CONF_OK || ps_check(&cfg, res.args, res.arg_count, &plan, errstr, sizeof(errstr)) ||
-      log_level_parse(cfg.log_level, &level) != 0) {
-    fprintf(stderr, "post-search: %s\n", lrc != CONF_OK || errstr[0] ? errstr : "bad log.level");
-    goto out;
-  }
-  log_init("post-search", level);
-  rc = ps_run(&cfg, &plan, &wv, &pg);
-out:
-  for (size_t i = 0; i < 3; i++)
-    conf_free(&sections[i]);
-  conf_result_free(&res);
-  return rc;
+  app.exit_code = ps_run(&cfg, &plan, &wv, &pg);
+out:;
+  int code = app.exit_code;
+  app_fini(&app);
+  return code;
 }

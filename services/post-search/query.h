@@ -16,7 +16,7 @@
 typedef struct ps_config {
   int64_t limit;
   double alpha;
-  char *platform, *since, *like, *fusion, *model_dir, *backend, *log_level;
+  char *platform, *since, *like, *fusion, *model_dir, *backend;
   int64_t candidates, max_tokens;
   int json, timing;
 } ps_config_t;

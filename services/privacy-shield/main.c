@@ -4,26 +4,29 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "app/app.h"
 #include "core/log.h"
-#include "core/service.h"
 #include "privacy/pii.h"
 #include "shield.h"
 
 typedef struct shield_config {
-  char *schemas_dir;
   char *hmac_key_file;
   char *key_id;
 } shield_config_t;
 
 static const conf_entry_t shield_entries[] = {
-    {"schemas.dir", "SCHEMAS_DIR", CONF_STRING, "/usr/local/share/sensory/schemas",
-     offsetof(shield_config_t, schemas_dir), 1, 0, 0, "directory of the JSON Schema contracts"},
-    {"privacy.hmac_key_file", "PRIVACY_HMAC_KEY_FILE", CONF_STRING, NULL,
-     offsetof(shield_config_t, hmac_key_file), 1, 0, 0,
-     "file with the HMAC-SHA256 pseudonym key (>= 16 bytes; a k8s Secret)"},
-    {"privacy.key_id", "PRIVACY_KEY_ID", CONF_STRING, NULL, offsetof(shield_config_t, key_id), 0, 0,
-     0, "name of the key carried in every hash (default: a fingerprint of the key)"},
-    {NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL},
+    {.key = "privacy.hmac_key_file",
+     .env = "PRIVACY_HMAC_KEY_FILE",
+     .type = CONF_STRING,
+     .offset = offsetof(shield_config_t, hmac_key_file),
+     .required = 1,
+     .doc = "file with the HMAC-SHA256 pseudonym key (>= 16 bytes; a k8s Secret)"},
+    {.key = "privacy.key_id",
+     .env = "PRIVACY_KEY_ID",
+     .type = CONF_STRING,
+     .offset = offsetof(shield_config_t, key_id),
+     .doc = "name of the key carried in every hash (default: a fingerprint of the key)"},
+    {.key = NULL},
 };
 
 static const char usage[] =
@@ -37,22 +40,26 @@ static const char usage[] =
 int main(int argc, char **argv) {
   shield_config_t cfg = {0};
   conf_section_t own[] = {{shield_entries, &cfg}};
-  service_t svc;
+  app_spec_t spec = {.name = "privacy-shield",
+                     .usage = usage,
+                     .uses = APP_STAGE | APP_DLQ_KEY_REQUIRED | APP_METRICS,
+                     .default_topics = "source.social.tiktok,source.social.facebook,"
+                                       "source.market.shopify,source.market.daraz",
+                     .sections = own,
+                     .nsections = 1};
+  app_t app;
   pii_hasher_t *hasher = NULL;
   shield_t *shield = NULL;
   char errstr[1024];
 
-  if (service_init(&svc, "privacy-shield",
-                   "source.social.tiktok,source.social.facebook,source.market.shopify,"
-                   "source.market.daraz",
-                   own, 1, argc, argv, usage, SERVICE_NEED_DLQ_KEY) != 0)
+  if (app_init(&app, &spec, argc, argv) != 0)
     goto out;
-  svc.exit_code = 2;
+  app.exit_code = 2;
   if (!(hasher = pii_hasher_from_file(cfg.hmac_key_file, cfg.key_id, errstr, sizeof(errstr)))) {
     log_error("config", "privacy.hmac_key_file (PRIVACY_HMAC_KEY_FILE): %s", errstr);
     goto out;
   }
-  if (!(shield = shield_new(cfg.schemas_dir, hasher, errstr, sizeof(errstr)))) {
+  if (!(shield = shield_new(app.settings.schemas_dir, hasher, errstr, sizeof(errstr)))) {
     log_error("config", "schemas.dir (SCHEMAS_DIR): %s", errstr);
     goto out;
   }
@@ -60,11 +67,12 @@ int main(int argc, char **argv) {
             "privacy policy loaded");
 
   stage_options_t opts = {.transform = shield_transform, .ctx = shield, .seal_dead_letters = 1};
-  service_stage_options(&svc, &opts);
-  svc.exit_code = stage_run(&svc.stage, &opts);
+  app_stage_options(&app, &opts);
+  app.exit_code = stage_run(&app.stage, &opts);
 out:
   shield_destroy(shield);
   pii_hasher_destroy(hasher);
-  service_fini(&svc, own, 1);
-  return svc.exit_code;
+  int code = app.exit_code;
+  app_fini(&app);
+  return code;
 }

@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
+#include "app/app.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "net/metrics.h"
 #include "net/redis.h"
@@ -54,10 +55,6 @@ static const char usage[] =
     "exit codes: 0 ok (locked sources are skipped), 1 internal error, 2 config error,\n"
     "3 source unreachable, 4 partial failure, 5 Kafka unreachable (cursors kept),\n"
     "6 Redis unreachable or lock lost (cursors kept).";
-
-static int is_source_topic(const char *t) {
-  return scr_topic_key_field(t) != NULL;
-}
 
 /* Worst outcome wins; a skipped (locked) source is not a failure. */
 static int exit_code_for(const scr_stats_t *st, size_t n) {
@@ -98,7 +95,7 @@ static int exit_code_for(const scr_stats_t *st, size_t n) {
 static void run_one(scr_run_t *run, scr_stats_t *st, const char *lock_name,
                     const scr_source_def_t *def, const char *path, const char *topic) {
   char err[512];
-  st->started = scr_now();
+  st->started = clock_mono();
   int locked = 0;
   if (run->state) {
     int got = scr_state_lock(run->state, lock_name, run->cfg->lock_ttl_ms, err, sizeof(err));
@@ -121,47 +118,37 @@ static void run_one(scr_run_t *run, scr_stats_t *st, const char *lock_name,
     st->status = SCR_SRC_STATE;
     snprintf(st->error, sizeof(st->error), "unlock: %s", err);
   }
-  st->duration = scr_now() - st->started;
+  st->duration = clock_mono() - st->started;
 }
 
 int main(int argc, char **argv) {
   scr_config_t cfg = {0};
   redis_settings_t rcfg = {0};
   conf_section_t sec[] = {{scr_config_entries(), &cfg}, {redis_conf_entries(), &rcfg}};
-  const size_t nsec = sizeof(sec) / sizeof(sec[0]);
-  conf_result_t conf = {0};
+  app_spec_t spec = {.name = "scraper-ingest",
+                     .usage = usage,
+                     .uses = APP_KAFKA | APP_SCHEMAS | APP_DLQ_KEY_REQUIRED,
+                     .sections = sec,
+                     .nsections = sizeof(sec) / sizeof(sec[0])};
+  app_t app;
   char errstr[1024];
   int code = EXIT_CONFIG;
   scr_run_t run = {.cfg = &cfg, .producer = "scraper-ingest/" SENSORY_VERSION};
-  dlq_key_t *key = NULL;
   scr_sink_t *sink = NULL;
   redis_t *redis = NULL;
   scr_state_t *state = NULL;
-  metrics_t *metrics = NULL;
   FILE *dlq_fp = NULL;
   scr_stats_t *stats = NULL;
   char **names = NULL;
   size_t nnames = 0, nstats = 0;
-  double t0 = scr_now();
+  double t0 = clock_mono();
 
-  log_init("scraper-ingest", LOG_LEVEL_INFO);
-  int rc = conf_load(sec, nsec, argc, argv, usage, "scraper-ingest " SENSORY_VERSION, &conf, errstr,
-                     sizeof(errstr));
-  if (rc == CONF_EXIT) {
-    code = EXIT_OK;
+  if (app_init(&app, &spec, argc, argv) != 0) {
+    code = app.exit_code; /* 0 (--help), 1 or 2: the same codes as here */
     goto out;
   }
-  if (rc != CONF_OK) {
-    log_error("config", "%s", errstr);
-    goto out;
-  }
-  log_level_t level;
-  if (log_level_parse(cfg.log_level, &level) != 0) {
-    log_error("config", "log.level: '%s' is not debug, info, warn or error", cfg.log_level);
-    goto out;
-  }
-  log_init("scraper-ingest", level);
-  signals_install();
+  run.dlq_key = app.dlq_key;
+  run.topics = app.topics;
 
   /* --from file:PATH | PATH | - ; everything else comes from --sources. */
   const char *path = NULL;
@@ -171,10 +158,10 @@ int main(int argc, char **argv) {
       log_error("config", "--from: empty path (use file:PATH or - for stdin)");
       goto out;
     }
-    if (!cfg.topic || !is_source_topic(cfg.topic)) {
-      log_error("config", "--from needs --topic naming a source topic "
-                          "(source.social.tiktok|facebook, source.market.shopify|daraz, "
-                          "context.weather)");
+    if (!cfg.topic ||
+        scr_run_add_topic(&run, app.settings.schemas_dir, cfg.topic, errstr, sizeof(errstr)) != 0) {
+      log_error("config", "--from needs --topic naming a source topic of topics.yaml%s%s",
+                cfg.topic ? ": " : "", cfg.topic ? errstr : "");
       goto out;
     }
   }
@@ -183,11 +170,17 @@ int main(int argc, char **argv) {
     goto out;
   }
   for (size_t i = 0; i < nnames; i++) {
-    if (!scr_source_find(names[i])) {
+    const scr_source_def_t *def = scr_source_find(names[i]);
+    if (!def) {
       log_error("config",
                 "sources: unknown source '%s' (shopify, daraz, weather, facebook, "
                 "tiktok)",
                 names[i]);
+      goto out;
+    }
+    if (scr_run_add_topic(&run, app.settings.schemas_dir, scr_source_topic(def, &cfg), errstr,
+                          sizeof(errstr)) != 0) {
+      log_error("config", "%s.topic: %s", def->name, errstr);
       goto out;
     }
   }
@@ -207,19 +200,6 @@ int main(int argc, char **argv) {
     log_error("config", "%s", errstr);
     goto out;
   }
-  if (!(key = dlq_key_load(cfg.dlq_key_file, errstr, sizeof(errstr)))) {
-    log_error("config", "dlq.key_file (DLQ_KEY_FILE): %s", errstr);
-    goto out;
-  }
-  run.dlq_key = key;
-  if (scr_run_load_schemas(&run, cfg.schemas_dir, errstr, sizeof(errstr)) != 0) {
-    log_error("config", "schemas.dir (SCHEMAS_DIR): %s", errstr);
-    goto out;
-  }
-  if (!(metrics = metrics_new("scraper-ingest"))) {
-    code = EXIT_INTERNAL;
-    goto out;
-  }
 
   /* Connections: Kafka first (exit 5), then Redis (exit 6). */
   if (cfg.stdio) {
@@ -231,8 +211,8 @@ int main(int argc, char **argv) {
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
     sink = scr_sink_stdio_new(stdout, dlq_fp);
   } else {
-    sink = scr_sink_kafka_new(cfg.brokers, conf.kafka, conf.kafka_count, (long)cfg.kafka_timeout_ms,
-                              errstr, sizeof(errstr));
+    sink = scr_sink_kafka_new(app.settings.brokers, app.conf.kafka, app.conf.kafka_count,
+                              (long)cfg.kafka_timeout_ms, errstr, sizeof(errstr));
     if (!sink) {
       log_error("kafka_unreachable", "%s", errstr);
       code = EXIT_KAFKA;
@@ -285,25 +265,25 @@ int main(int argc, char **argv) {
   code = exit_code_for(stats, nstats);
 
 out:
-  if (metrics && stats) {
+  if (app.metrics && stats) {
     for (size_t i = 0; i < nstats; i++)
-      scr_report_metrics(metrics, &stats[i]);
-    scr_report_run(metrics, code, scr_now() - t0);
+      scr_report_metrics(app.metrics, &stats[i]);
+    scr_report_run(app.metrics, code, clock_mono() - t0);
     if (cfg.metrics_file && *cfg.metrics_file &&
-        scr_report_write_file(metrics, cfg.metrics_file, errstr, sizeof(errstr)) != 0) {
+        scr_report_write_file(app.metrics, cfg.metrics_file, errstr, sizeof(errstr)) != 0) {
       log_error("metrics", "metrics.file: %s", errstr);
       if (code == EXIT_OK)
         code = EXIT_INTERNAL;
     }
     if (cfg.pushgateway_url && *cfg.pushgateway_url &&
-        scr_report_push(metrics, cfg.pushgateway_url,
+        scr_report_push(app.metrics, cfg.pushgateway_url,
                         cfg.sources && *cfg.sources ? cfg.sources : "file", 5000, errstr,
                         sizeof(errstr)) != 0)
       log_warn("metrics", "pushgateway: %s", errstr);
   }
   if (stats)
     log_event(code == EXIT_OK ? LOG_LEVEL_INFO : LOG_LEVEL_ERROR, "run_done",
-              json_pack("{s:i,s:f}", "exit_code", code, "duration_s", scr_now() - t0),
+              json_pack("{s:i,s:f}", "exit_code", code, "duration_s", clock_mono() - t0),
               "run finished");
   scr_sink_destroy(sink);
   scr_state_destroy(state); /* releases a lock still held: before its client goes */
@@ -313,12 +293,8 @@ out:
   if (cfg.stdio)
     fflush(stdout);
   scr_run_fini(&run);
-  metrics_destroy(metrics);
-  dlq_key_destroy(key);
   free(stats);
   conf_list_free(names);
-  for (size_t i = 0; i < nsec; i++)
-    conf_free(&sec[i]);
-  conf_result_free(&conf);
+  app_fini(&app);
   return code;
 }

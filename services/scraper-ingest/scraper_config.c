@@ -7,12 +7,22 @@
 
 #include "core/secret.h"
 
-#define S(k, e, d, f, doc)                                                                         \
-  { k, e, CONF_STRING, d, offsetof(scr_config_t, f), 0, 0, 0, doc }
-#define I(k, e, d, f, lo, hi, doc)                                                                 \
-  { k, e, CONF_INT, d, offsetof(scr_config_t, f), 0, lo, hi, doc }
-#define D(k, e, d, f, doc)                                                                         \
-  { k, e, CONF_DOUBLE, d, offsetof(scr_config_t, f), 0, 0, 0, doc }
+/* One row per setting: S string, I integer with bounds, D double. */
+#define S(k, e, d, f, d_)                                                                          \
+  {                                                                                                \
+    .key = k, .env = e, .type = CONF_STRING, .def = d, .offset = offsetof(scr_config_t, f),        \
+    .doc = d_                                                                                      \
+  }
+#define I(k, e, d, f, lo, hi, d_)                                                                  \
+  {                                                                                                \
+    .key = k, .env = e, .type = CONF_INT, .def = d, .offset = offsetof(scr_config_t, f),           \
+    .min = lo, .max = hi, .doc = d_                                                                \
+  }
+#define D(k, e, d, f, d_)                                                                          \
+  {                                                                                                \
+    .key = k, .env = e, .type = CONF_DOUBLE, .def = d, .offset = offsetof(scr_config_t, f),        \
+    .doc = d_                                                                                      \
+  }
 
 static const conf_entry_t entries[] = {
     S("from", NULL, NULL, from,
@@ -20,15 +30,12 @@ static const conf_entry_t entries[] = {
     S("topic", NULL, NULL, topic, "with --from: the source topic the records belong to"),
     S("sources", "SCRAPER_SOURCES", "", sources,
       "API sources to run, comma-separated: shopify,daraz,weather,facebook,tiktok"),
-    {"stdio", NULL, CONF_BOOL, "false", offsetof(scr_config_t, stdio), 0, 0, 0,
-     "write records to stdout and dead letters to --dlq-file; no Kafka, no Redis"},
+    {.key = "stdio",
+     .type = CONF_BOOL,
+     .def = "false",
+     .offset = offsetof(scr_config_t, stdio),
+     .doc = "write records to stdout and dead letters to --dlq-file; no Kafka, no Redis"},
     S("dlq_file", NULL, NULL, dlq_file, "with --stdio: file for dead-letter envelopes"),
-    S("log.level", "LOG_LEVEL", "info", log_level, "debug, info, warn or error"),
-    {"schemas.dir", "SCHEMAS_DIR", CONF_STRING, "/usr/local/share/sensory/schemas",
-     offsetof(scr_config_t, schemas_dir), 1, 0, 0, "directory of the JSON Schema contracts"},
-    {"dlq.key_file", "DLQ_KEY_FILE", CONF_STRING, NULL, offsetof(scr_config_t, dlq_key_file), 1, 0,
-     0, "32-byte AES-256-GCM key sealing dead letters (they hold raw PII)"},
-    S("kafka.brokers", "KAFKA_BROKERS", "127.0.0.1:9092", brokers, "Kafka bootstrap servers"),
     I("kafka.timeout_ms", "KAFKA_TIMEOUT_MS", "30000", kafka_timeout_ms, 100, 600000,
       "bounded wait for the broker (metadata at start, acknowledgements per checkpoint)"),
     I("message.max_bytes", "MESSAGE_MAX_BYTES", "1048576", max_message_bytes, 1024,
@@ -56,6 +63,8 @@ static const conf_entry_t entries[] = {
       "pages per source and run; the cursor makes the next run continue"),
     I("file.batch", "SCRAPER_FILE_BATCH", "20000", file_batch, 1, 10000000,
       "file source: records per checkpoint"),
+    S("shopify.topic", "SHOPIFY_TOPIC", "source.market.shopify", shopify_topic,
+      "topic of its records"),
     S("shopify.base_url", "SHOPIFY_BASE_URL", NULL, shopify_base_url, "https://SHOP.myshopify.com"),
     S("shopify.api_version", NULL, "2024-01", shopify_api_version, "Admin REST API version"),
     S("shopify.merchant_id", "SHOPIFY_MERCHANT_ID", NULL, shopify_merchant_id,
@@ -64,6 +73,7 @@ static const conf_entry_t entries[] = {
       "file with the Admin API access token (else env SHOPIFY_ACCESS_TOKEN)"),
     D("shopify.rate_per_sec", NULL, "2", shopify_rate, "request rate limit (REST: 2/s)"),
     I("shopify.limit", NULL, "250", shopify_limit, 1, 250, "orders per page"),
+    S("daraz.topic", "DARAZ_TOPIC", "source.market.daraz", daraz_topic, "topic of its records"),
     S("daraz.base_url", "DARAZ_BASE_URL", "https://api.daraz.com.bd/rest", daraz_base_url,
       "Lazada Open Platform REST endpoint"),
     S("daraz.app_key", "DARAZ_APP_KEY", NULL, daraz_app_key, "app key (public)"),
@@ -77,6 +87,7 @@ static const conf_entry_t entries[] = {
       "first run only: orders created after this (ISO 8601)"),
     I("daraz.limit", NULL, "100", daraz_limit, 1, 100, "orders per page (API maximum 100)"),
     D("daraz.rate_per_sec", NULL, "5", daraz_rate, "request rate limit"),
+    S("weather.topic", "WEATHER_TOPIC", "context.weather", weather_topic, "topic of its records"),
     S("weather.base_url", "WEATHER_BASE_URL", "https://api.openweathermap.org", weather_base_url,
       "OpenWeatherMap endpoint"),
     S("weather.cities", "WEATHER_CITIES", "Dhaka,Chittagong,Sylhet,Khulna,Rajshahi", weather_cities,
@@ -84,6 +95,8 @@ static const conf_entry_t entries[] = {
     S("weather.api_key_file", "WEATHER_API_KEY_FILE", NULL, weather_api_key_file,
       "file with the API key (else env OPENWEATHER_API_KEY)"),
     D("weather.rate_per_sec", NULL, "1", weather_rate, "request rate limit (free plan: 60/min)"),
+    S("facebook.topic", "FACEBOOK_TOPIC", "source.social.facebook", facebook_topic,
+      "topic of its records"),
     S("facebook.base_url", "FACEBOOK_BASE_URL", "https://graph.facebook.com", facebook_base_url,
       "Graph API endpoint"),
     S("facebook.api_version", NULL, "v19.0", facebook_api_version, "Graph API version"),
@@ -93,6 +106,7 @@ static const conf_entry_t entries[] = {
       "file with the page access token (else env FACEBOOK_ACCESS_TOKEN)"),
     I("facebook.limit", NULL, "100", facebook_limit, 1, 100, "comments per page"),
     D("facebook.rate_per_sec", NULL, "2", facebook_rate, "request rate limit"),
+    S("tiktok.topic", "TIKTOK_TOPIC", "source.social.tiktok", tiktok_topic, "topic of its records"),
     S("tiktok.base_url", "TIKTOK_BASE_URL", "https://open.tiktokapis.com", tiktok_base_url,
       "Research API endpoint"),
     S("tiktok.keywords", "TIKTOK_KEYWORDS", "", tiktok_keywords, "keywords to query"),

@@ -20,11 +20,7 @@ typedef struct scr_config {
   char *sources; /* comma list: shopify,daraz,weather,facebook,tiktok */
   int stdio;
   char *dlq_file;
-  char *log_level;
-  char *schemas_dir;
-  char *dlq_key_file;
-  /* kafka */
-  char *brokers;
+  /* kafka (brokers, keys, schemas: the start-up's shared settings) */
   int64_t kafka_timeout_ms;
   int64_t max_message_bytes;
   /* redis (the connection settings are the shared client's: redis_conf_entries()) */
@@ -43,6 +39,7 @@ typedef struct scr_config {
   int64_t max_pages;
   int64_t file_batch;
   /* shopify */
+  char *shopify_topic;
   char *shopify_base_url;
   char *shopify_api_version;
   char *shopify_merchant_id;
@@ -50,6 +47,7 @@ typedef struct scr_config {
   double shopify_rate;
   int64_t shopify_limit;
   /* daraz */
+  char *daraz_topic;
   char *daraz_base_url;
   char *daraz_app_key;
   char *daraz_app_secret_file;
@@ -59,11 +57,13 @@ typedef struct scr_config {
   int64_t daraz_limit;
   double daraz_rate;
   /* weather */
+  char *weather_topic;
   char *weather_base_url;
   char *weather_cities;
   char *weather_api_key_file;
   double weather_rate;
   /* facebook */
+  char *facebook_topic;
   char *facebook_base_url;
   char *facebook_api_version;
   char *facebook_post_ids;
@@ -71,6 +71,7 @@ typedef struct scr_config {
   int64_t facebook_limit;
   double facebook_rate;
   /* tiktok */
+  char *tiktok_topic;
   char *tiktok_base_url;
   char *tiktok_keywords;
   char *tiktok_token_file;

@@ -17,59 +17,52 @@ int scr_stopping(scr_stats_t *st) {
   return 1;
 }
 
-double scr_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-int scr_run_load_schemas(scr_run_t *run, const char *schemas_dir, char *errstr,
-                         size_t errstr_size) {
-  static const char *names[] = {"social_post.json", "market_order.json",
-                                "weather_observation.json"};
-  schema_t **slots[] = {&run->social, &run->market, &run->weather};
-  for (size_t i = 0; i < 3; i++) {
-    char path[4096], why[512];
-    snprintf(path, sizeof(path), "%s/%s", schemas_dir, names[i]);
-    if (!(*slots[i] = schema_load_file(path, why, sizeof(why)))) {
-      snprintf(errstr, errstr_size, "%s: %s", path, why);
-      return -1;
-    }
+int scr_run_add_topic(scr_run_t *run, const char *schemas_dir, const char *topic, char *errstr,
+                      size_t errstr_size) {
+  if (scr_run_schema(run, topic))
+    return 0;
+  const topic_info_t *t = topics_find(run->topics, topic);
+  if (!t || !t->ingest || !t->schema || !t->dead_letters) {
+    /* Only raw-record topics: everything else is downstream of privacy-shield. */
+    snprintf(errstr, errstr_size,
+             "topic %s is not an ingest topic of topics.yaml (ingest: true, a schema and "
+             "dead_letters)",
+             topic);
+    return -1;
   }
+  if (run->ncontracts == SCR_CONTRACTS_MAX) {
+    snprintf(errstr, errstr_size, "more than %d topics in one run", SCR_CONTRACTS_MAX);
+    return -1;
+  }
+  char path[4096], why[512];
+  snprintf(path, sizeof(path), "%s/%s", schemas_dir, t->schema);
+  schema_t *schema = schema_load_file(path, why, sizeof(why));
+  if (!schema) {
+    snprintf(errstr, errstr_size, "%s: %s", path, why);
+    return -1;
+  }
+  run->contracts[run->ncontracts++] = (scr_contract_t){.topic = t, .schema = schema};
   return 0;
 }
 
 void scr_run_fini(scr_run_t *run) {
   if (!run)
     return;
-  schema_destroy(run->social);
-  schema_destroy(run->market);
-  schema_destroy(run->weather);
-  run->social = run->market = run->weather = NULL;
+  for (size_t i = 0; i < run->ncontracts; i++)
+    schema_destroy(run->contracts[i].schema);
+  run->ncontracts = 0;
 }
 
 const schema_t *scr_run_schema(const scr_run_t *run, const char *topic) {
-  if (!topic)
-    return NULL;
-  if (strcmp(topic, "source.social.tiktok") == 0 || strcmp(topic, "source.social.facebook") == 0)
-    return run->social;
-  if (strcmp(topic, "source.market.shopify") == 0 || strcmp(topic, "source.market.daraz") == 0)
-    return run->market;
-  if (strcmp(topic, "context.weather") == 0)
-    return run->weather;
+  for (size_t i = 0; topic && i < run->ncontracts; i++)
+    if (strcmp(run->contracts[i].topic->name, topic) == 0)
+      return run->contracts[i].schema;
   return NULL;
 }
 
-const char *scr_topic_key_field(const char *topic) {
-  if (!topic)
-    return NULL;
-  if (strncmp(topic, "source.social.", 14) == 0)
-    return "post_id";
-  if (strncmp(topic, "source.market.", 14) == 0)
-    return "order_id";
-  if (strcmp(topic, "context.weather") == 0)
-    return "city";
-  return NULL;
+const char *scr_topic_key_field(const scr_run_t *run, const char *topic) {
+  const topic_info_t *t = topics_find(run->topics, topic);
+  return t ? t->key : NULL;
 }
 
 int scr_dead_letter(scr_run_t *run, scr_stats_t *st, const char *topic, const char *key,
@@ -91,8 +84,8 @@ int scr_dead_letter(scr_run_t *run, scr_stats_t *st, const char *topic, const ch
     snprintf(st->error, sizeof(st->error), "dead letter: out of memory");
     return -1;
   }
-  int rc = scr_sink_produce(run->sink, 1, stage_dlq_topic(topic), key, key ? strlen(key) : 0, text,
-                            strlen(text), err, sizeof(err));
+  int rc = scr_sink_produce(run->sink, 1, stage_dlq_topic(run->topics, topic), key,
+                            key ? strlen(key) : 0, text, strlen(text), err, sizeof(err));
   free(text);
   if (rc != 0) {
     st->status = SCR_SRC_KAFKA;
@@ -106,7 +99,7 @@ int scr_dead_letter(scr_run_t *run, scr_stats_t *st, const char *topic, const ch
 int scr_emit(scr_run_t *run, scr_stats_t *st, const char *topic, const json_t *rec,
              const char *payload, size_t len, int64_t ordinal) {
   const schema_t *schema = scr_run_schema(run, topic);
-  const char *kf = scr_topic_key_field(topic);
+  const char *kf = scr_topic_key_field(run, topic);
   const char *key = kf ? json_string_value(json_object_get(rec, kf)) : NULL;
   char *owned = NULL;
   if (!payload) {

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kafka/topics.h"
 #include "net/http_client.h"
 #include "privacy/dlq.h"
 #include "scraper_config.h"
@@ -65,29 +66,43 @@ typedef struct scr_transport {
   void *ctx;
 } scr_transport_t;
 
+/* The contract of one topic the run writes (from topics.yaml's schema). */
+#define SCR_CONTRACTS_MAX 8
+typedef struct scr_contract {
+  const topic_info_t *topic; /* borrowed from run->topics */
+  schema_t *schema;          /* owned */
+} scr_contract_t;
+
 typedef struct scr_run {
   const scr_config_t *cfg;
-  scr_sink_t *sink;                    /* borrowed */
-  scr_state_t *state;                  /* borrowed; NULL with --stdio (no cursors, no locks) */
-  const scr_cursor_store_t *cursors;   /* borrowed; NULL: cursors in state (or none) */
-  const scr_transport_t *transport;    /* borrowed; NULL: each source's HTTP client */
-  const dlq_key_t *dlq_key;            /* borrowed */
-  schema_t *social, *market, *weather; /* owned */
-  const char *producer;                /* "scraper-ingest/<version>" */
+  scr_sink_t *sink;                  /* borrowed */
+  scr_state_t *state;                /* borrowed; NULL with --stdio (no cursors, no locks) */
+  const scr_cursor_store_t *cursors; /* borrowed; NULL: cursors in state (or none) */
+  const scr_transport_t *transport;  /* borrowed; NULL: each source's HTTP client */
+  const dlq_key_t *dlq_key;          /* borrowed */
+  const topics_t *topics;            /* borrowed: keys, contracts, dead-letter routing */
+  scr_contract_t contracts[SCR_CONTRACTS_MAX]; /* owned; one per topic the run writes */
+  size_t ncontracts;
+  const char *producer; /* "scraper-ingest/<version>" */
 } scr_run_t;
 
-/* Loads the three source contracts from schemas_dir into run. Returns 0 or
- * -1 with errstr. */
-int scr_run_load_schemas(scr_run_t *run, const char *schemas_dir, char *errstr, size_t errstr_size);
+/* Loads the contract of topic (its schema in topics.yaml, from schemas_dir)
+ * so the run can write to it. Returns 0, or -1 with errstr when the topic is
+ * not in topics.yaml, has no schema or dead-letter topic, the file does not
+ * load, or more than SCR_CONTRACTS_MAX topics are used. Only ingest topics
+ * (raw records, before privacy-shield) are accepted. */
+int scr_run_add_topic(scr_run_t *run, const char *schemas_dir, const char *topic, char *errstr,
+                      size_t errstr_size);
 
-/* Frees the schemas (NULL-safe, half-loaded is fine). */
+/* Frees the contracts (NULL-safe, half-loaded is fine). */
 void scr_run_fini(scr_run_t *run);
 
-/* The contract of a source topic, or NULL for an unknown topic. */
+/* The contract of a topic added with scr_run_add_topic(), or NULL. */
 const schema_t *scr_run_schema(const scr_run_t *run, const char *topic);
 
-/* The key field of a topic's records ("post_id", "order_id", "city"), or NULL. */
-const char *scr_topic_key_field(const char *topic);
+/* The key field of a topic's records ("post_id", "order_id", "city") from
+ * topics.yaml, or NULL. */
+const char *scr_topic_key_field(const scr_run_t *run, const char *topic);
 
 /* Validates rec against topic's contract and produces it (payload: the
  * given bytes, or rec serialised when payload is NULL) keyed by its key
@@ -121,8 +136,5 @@ int scr_cursor(scr_run_t *run, scr_stats_t *st, const char *stream, char *out, s
 
 /* Returns 1 (and marks st stopped) when a stop was requested. */
 int scr_stopping(scr_stats_t *st);
-
-/* Monotonic seconds. */
-double scr_now(void);
 
 #endif

@@ -10,12 +10,16 @@
 #include <time.h>
 
 static const scr_source_def_t sources[] = {
-    {"shopify", "source.market.shopify", scr_src_shopify},
-    {"daraz", "source.market.daraz", scr_src_daraz},
-    {"weather", "context.weather", scr_src_weather},
-    {"facebook", "source.social.facebook", scr_src_facebook},
-    {"tiktok", "source.social.tiktok", scr_src_tiktok},
+    {"shopify", offsetof(scr_config_t, shopify_topic), scr_src_shopify},
+    {"daraz", offsetof(scr_config_t, daraz_topic), scr_src_daraz},
+    {"weather", offsetof(scr_config_t, weather_topic), scr_src_weather},
+    {"facebook", offsetof(scr_config_t, facebook_topic), scr_src_facebook},
+    {"tiktok", offsetof(scr_config_t, tiktok_topic), scr_src_tiktok},
 };
+
+const char *scr_source_topic(const scr_source_def_t *def, const scr_config_t *cfg) {
+  return *(char *const *)((const char *)cfg + def->topic_setting);
+}
 
 const scr_source_def_t *scr_source_find(const char *name) {
   for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)

@@ -21,13 +21,16 @@
 typedef void (*scr_source_fn)(scr_run_t *run, scr_stats_t *st);
 
 typedef struct scr_source_def {
-  const char *name;  /* config name and lock/cursor name */
-  const char *topic; /* where its records go */
+  const char *name;     /* config name and lock/cursor name */
+  size_t topic_setting; /* offsetof(scr_config_t, <name>_topic): where its records go */
   scr_source_fn run;
 } scr_source_def_t;
 
 /* The API sources, by name; NULL for an unknown name. */
 const scr_source_def_t *scr_source_find(const char *name);
+
+/* The topic a source's records go to (its <name>.topic setting). */
+const char *scr_source_topic(const scr_source_def_t *def, const scr_config_t *cfg);
 
 /* File / stdin source: path "-" is stdin (no cursor). */
 void scr_src_file(scr_run_t *run, scr_stats_t *st, const char *path, const char *topic);

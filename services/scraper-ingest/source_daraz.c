@@ -14,6 +14,8 @@
 
 #include "source.h"
 
+#include "core/clock.h"
+#include "core/hex.h"
 #define DARAZ_MAX_OFFSET 5000
 #define DARAZ_MAX_PARAMS 16
 
@@ -158,13 +160,7 @@ int scr_daraz_sign(const char *path, const char *const *names, const char *const
   free(buf);
   if (!ok)
     return -1;
-  static const char hex[] = "0123456789ABCDEF";
-  for (unsigned int i = 0; i < mdlen && i < 32; i++) {
-    out[2 * i] = hex[md[i] >> 4];
-    out[2 * i + 1] = hex[md[i] & 15];
-  }
-  out[64] = '\0';
-  return 0;
+  return mdlen == 32 && hex_encode(md, mdlen, out, 65, HEX_UPPER) == 0 ? 0 : -1;
 }
 
 typedef struct daraz {
@@ -181,9 +177,7 @@ static int daraz_sign_url(scr_loop_t *lp, scr_request_t *req, const char *path,
   daraz_t *d = lp->self;
   const char *names[DARAZ_MAX_PARAMS], *values[DARAZ_MAX_PARAMS];
   char ts[32], sign[65], esc[2048];
-  struct timeval tv;
-  gettimeofday(&tv, NULL);
-  snprintf(ts, sizeof(ts), "%lld", (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000);
+  snprintf(ts, sizeof(ts), "%lld", (long long)clock_wall_ms());
   size_t n = 0;
   names[n] = "app_key", values[n++] = d->cfg->daraz_app_key;
   names[n] = "timestamp", values[n++] = ts;
@@ -336,7 +330,7 @@ void scr_src_daraz(scr_run_t *run, scr_stats_t *st) {
     return;
   }
   static const char *const streams[] = {"orders"};
-  scr_loop_spec_t spec = {.topic = "source.market.daraz",
+  scr_loop_spec_t spec = {.topic = run->cfg->daraz_topic,
                           .item = "order",
                           .rate_per_sec = c->daraz_rate,
                           .secret = {.file = c->daraz_access_token_file,

@@ -105,7 +105,7 @@ static size_t facebook_map(scr_loop_t *lp, const json_t *comment, json_t *out) {
 void scr_src_facebook(scr_run_t *run, scr_stats_t *st) {
   const scr_config_t *c = run->cfg;
   facebook_t f = {.cfg = c};
-  scr_loop_spec_t spec = {.topic = "source.social.facebook",
+  scr_loop_spec_t spec = {.topic = run->cfg->facebook_topic,
                           .item = "comment",
                           .rate_per_sec = c->facebook_rate,
                           .secret = {.file = c->facebook_token_file,

@@ -192,7 +192,7 @@ void scr_src_shopify(scr_run_t *run, scr_stats_t *st) {
     s.merchant = host;
   }
   static const char *const streams[] = {"orders"};
-  scr_loop_spec_t spec = {.topic = "source.market.shopify",
+  scr_loop_spec_t spec = {.topic = run->cfg->shopify_topic,
                           .item = "order",
                           .rate_per_sec = c->shopify_rate,
                           .secret = {.file = c->shopify_token_file,

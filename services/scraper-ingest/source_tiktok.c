@@ -185,7 +185,7 @@ void scr_src_tiktok(scr_run_t *run, scr_stats_t *st) {
            "%s/v2/research/video/query/?fields=id,video_description,create_time,username,"
            "like_count,comment_count,share_count,hashtag_names",
            c->tiktok_base_url);
-  scr_loop_spec_t spec = {.topic = "source.social.tiktok",
+  scr_loop_spec_t spec = {.topic = run->cfg->tiktok_topic,
                           .item = "video",
                           .rate_per_sec = c->tiktok_rate,
                           .secret = {.file = c->tiktok_token_file,

@@ -113,7 +113,7 @@ static size_t weather_map(scr_loop_t *lp, const json_t *doc, json_t *out) {
 void scr_src_weather(scr_run_t *run, scr_stats_t *st) {
   const scr_config_t *c = run->cfg;
   weather_t w = {.cfg = c};
-  scr_loop_spec_t spec = {.topic = "context.weather",
+  scr_loop_spec_t spec = {.topic = run->cfg->weather_topic,
                           .item = "observation",
                           .rate_per_sec = c->weather_rate,
                           .secret = {.file = c->weather_api_key_file,

@@ -1,8 +1,8 @@
 /* weaviate-sink: sink.weaviate.vectors → one object per post in the vector
  * store (Weaviate, or the social_posts table of the local PostgreSQL),
  * upserted by its UUIDv5 id, deleted by a tombstone. */
+#include "app/app.h"
 #include "core/log.h"
-#include "core/service.h"
 #include "post_sink.h"
 
 static const char usage[] =
@@ -20,25 +20,32 @@ int main(int argc, char **argv) {
   pg_settings_t pg = {0};
   conf_section_t own[] = {
       {post_sink_conf_entries(), &cfg}, {weaviate_conf_entries(), &wv}, {pg_conf_entries(), &pg}};
-  service_t svc;
+  app_spec_t spec = {.name = "weaviate-sink",
+                     .usage = usage,
+                     .uses = APP_STAGE | APP_DLQ_KEY | APP_METRICS,
+                     .default_topics = "sink.weaviate.vectors",
+                     .sections = own,
+                     .nsections = 3};
+  app_t app;
   post_sink_t *sink = NULL;
-  char errstr[1024];
+  char errstr[1024], contract[4096];
 
-  if (service_init(&svc, "weaviate-sink", "sink.weaviate.vectors", own, 3, argc, argv, usage, 0) !=
-      0)
+  if (app_init(&app, &spec, argc, argv) != 0)
     goto out;
-  if (!(sink = post_sink_new(&cfg, &wv, &pg, svc.stage.group_id, svc.metrics, &svc.exit_code,
-                             errstr, sizeof(errstr)))) {
-    log_error(svc.exit_code == 2 ? "config" : "store", "cannot start: %s", errstr);
+  if (!app_schema_path(&app, "vector_record.json", contract, sizeof(contract)) ||
+      !(sink = post_sink_new(&cfg, contract, &wv, &pg, app.stage.group_id, app.metrics,
+                             &app.exit_code, errstr, sizeof(errstr)))) {
+    log_error(app.exit_code == 2 ? "config" : "store", "cannot start: %s", errstr);
     goto out;
   }
   stage_sink_t st;
   post_sink_stage(sink, &st);
   stage_options_t opts = {.sink = &st, .ctx = sink};
-  service_stage_options(&svc, &opts);
-  svc.exit_code = stage_run(&svc.stage, &opts);
-out:
+  app_stage_options(&app, &opts);
+  app.exit_code = stage_run(&app.stage, &opts);
+out:;
+  int code = app.exit_code;
   post_sink_destroy(sink);
-  service_fini(&svc, own, 3);
-  return svc.exit_code;
+  app_fini(&app);
+  return code;
 }

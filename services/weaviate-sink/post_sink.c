@@ -22,13 +22,6 @@ static const conf_entry_t entries[] = {
      .def = "postgres",
      .offset = offsetof(post_sink_config_t, backend),
      .doc = "where posts go: weaviate (production) or postgres (table social_posts, local)"},
-    {.key = "schemas.dir",
-     .env = "SCHEMAS_DIR",
-     .type = CONF_STRING,
-     .def = "/usr/local/share/sensory/schemas",
-     .offset = offsetof(post_sink_config_t, schemas_dir),
-     .required = 1,
-     .doc = "directory of the JSON Schema contracts (vector_record.json)"},
     {.key = "sink.batch.max_records",
      .env = "SINK_BATCH_MAX_RECORDS",
      .type = CONF_INT,
@@ -189,9 +182,10 @@ static void *open_weaviate(post_sink_t *s, const post_sink_config_t *c,
   }
 }
 
-post_sink_t *post_sink_new(const post_sink_config_t *c, const weaviate_settings_t *ws,
-                           const pg_settings_t *ps, const char *group, metrics_t *m, int *exit_code,
-                           char *errstr, size_t errstr_size) {
+post_sink_t *post_sink_new(const post_sink_config_t *c, const char *contract,
+                           const weaviate_settings_t *ws, const pg_settings_t *ps,
+                           const char *group, metrics_t *m, int *exit_code, char *errstr,
+                           size_t errstr_size) {
   *exit_code = POST_SINK_BAD_CONFIG;
   int weaviate = strcmp(c->backend, "weaviate") == 0;
   if (!weaviate && strcmp(c->backend, "postgres") != 0) {
@@ -209,9 +203,7 @@ post_sink_t *post_sink_new(const post_sink_config_t *c, const weaviate_settings_
     *exit_code = POST_SINK_UNAVAILABLE;
     return NULL;
   }
-  char path[4096];
-  snprintf(path, sizeof(path), "%s/vector_record.json", c->schemas_dir);
-  if (!(s->schema = schema_load_file(path, errstr, errstr_size))) {
+  if (!(s->schema = schema_load_file(contract, errstr, errstr_size))) {
     post_sink_destroy(s);
     return NULL;
   }

@@ -21,8 +21,7 @@
 #include "store/weaviate.h"
 
 typedef struct post_sink_config {
-  char *backend;     /* weaviate | postgres */
-  char *schemas_dir; /* vector_record.json */
+  char *backend; /* weaviate | postgres */
   int64_t batch_records, batch_bytes, batch_age_ms;
   int64_t wv_batch_objects, wv_max_request_bytes, wv_object_retries, wv_startup_wait_ms;
 } post_sink_config_t;
@@ -34,15 +33,15 @@ typedef struct post_sink post_sink_t;
 
 enum { POST_SINK_OK = 0, POST_SINK_BAD_CONFIG = 2, POST_SINK_UNAVAILABLE = 1 };
 
-/* Loads the contract, opens the store (postgres: connect and migrate;
- * weaviate: check or create the class, waiting up to wv_startup_wait_ms for
- * Weaviate to answer). group names the offsets the postgres store keeps.
- * Returns the sink, or NULL with errstr and *exit_code: POST_SINK_BAD_CONFIG
- * (bad settings, a conflicting class: do not start) or
+/* Loads the contract (the path of vector_record.json), opens the store (postgres: connect and
+ * migrate; weaviate: check or create the class, waiting up to wv_startup_wait_ms for Weaviate to
+ * answer). group names the offsets the postgres store keeps. Returns the sink, or NULL with errstr
+ * and *exit_code: POST_SINK_BAD_CONFIG (bad settings, a conflicting class: do not start) or
  * POST_SINK_UNAVAILABLE (the store did not answer). Caller owns the result. */
-post_sink_t *post_sink_new(const post_sink_config_t *c, const weaviate_settings_t *ws,
-                           const pg_settings_t *ps, const char *group, metrics_t *m, int *exit_code,
-                           char *errstr, size_t errstr_size);
+post_sink_t *post_sink_new(const post_sink_config_t *c, const char *contract,
+                           const weaviate_settings_t *ws, const pg_settings_t *ps,
+                           const char *group, metrics_t *m, int *exit_code, char *errstr,
+                           size_t errstr_size);
 
 /* Fills the stage's sink callbacks and thresholds (ctx: the post_sink). */
 void post_sink_stage(post_sink_t *s, stage_sink_t *out);

@@ -78,18 +78,9 @@ for f in "$T"/round.*; do
     sleep 0.02
   done
   end_ms=$($PY -c 'import time; print(int(time.time() * 1000))')
-  start_ms=$($PY - "$T/logs/sink$r.log" <<'PY'
-import json, sys, datetime
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if e.get("event") == "assigned":
-        t = datetime.datetime.strptime(e["ts"], "%Y-%m-%dT%H:%M:%S.%fZ")
-        print(int(t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000))
-        break
-PY
-)
+  start_ms=$($PY "$src/tests/bench/log_time.py" assigned "$T/logs/sink$r.log")
   drain=$((drain + end_ms - start_ms))
-  stop_services
+  _stop_names "$T" 25 "sink$r"
 done
 pg_rate=$($PY -c "print(int($N / ($drain / 1000.0)))")
 rows=$($PSQL -c "SELECT count(*) FROM social_posts")

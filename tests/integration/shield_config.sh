@@ -53,6 +53,17 @@ expect "bad kafka property" 2 "kafka property no.such.property" -- -X no.such.pr
 expect "bad kafka value" 2 "kafka property linger.ms: Invalid value" -- -X producer.linger.ms=forever
 expect "schemas missing" 2 "schemas.dir (SCHEMAS_DIR)" SCHEMAS_DIR="$T/none" --
 expect "stdio without --dlq-file" 2 "--stdio needs --topic NAME and --dlq-file FILE" -- --stdio --topic source.market.shopify
+expect "input topic not routed by topics.yaml" 2 "input.topics: no.such.topic is not in" \
+  INPUT_TOPICS=no.such.topic --
+expect "--stdio topic not routed by topics.yaml" 2 "--topic no.such.topic is not in" \
+  -- --stdio --topic no.such.topic --dlq-file "$T/dlq.jsonl"
+# Run from the build tree, a program finds the source tree's contracts by itself.
+printf '%s\n' '{"platform":"daraz","order_id":"o1","merchant_id":"m1","product_id":"p1","product_name":"Fan","quantity":1,"price":900,"order_status":"pending","payment_method":"cod","shipping_city":"Dhaka","customer_phone":"01711-234567","timestamp":"2026-11-21T10:00:00Z"}' >"$T/one.jsonl"
+rc=0
+env -u SCHEMAS_DIR "$SENSORY_BIN/privacy-shield" --stdio --topic source.market.daraz \
+  --dlq-file "$T/dlq.jsonl" <"$T/one.jsonl" >"$T/one.out" 2>"$T/one.err" || rc=$?
+check_eq "build tree: no SCHEMAS_DIR needed" 0 "$rc"
+check "build tree: the order was cleaned" grep -q '"customer_phone_hash"' "$T/one.out"
 expect "--help lists settings" 0 "" -- --help
 check "--help names every env variable" grep -q "env: PRIVACY_HMAC_KEY_FILE" "$T/out"
 expect "--version" 0 "" -- --version

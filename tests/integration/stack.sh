@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Integration test of deploy/lib.sh: Redis and PostgreSQL start on loopback
 # in a throwaway directory, answer, carry the warehouse schema, and stop_all
-# stops exactly the processes it recorded.
-# Needs SENSORY_SOURCE_DIR (repo); starts no dev broker, builds nothing.
+# stops exactly the processes it recorded, programs before the stack.
+# Needs SENSORY_SOURCE_DIR (repo) and SENSORY_BIN (built programs).
 set -euo pipefail
 
 : "${SENSORY_SOURCE_DIR:?set SENSORY_SOURCE_DIR to the repository}"
@@ -48,7 +48,24 @@ sql -c "$insert" >/dev/null && sql -c "$insert" >/dev/null || true
 check "a replayed order row stays one row" test "$(sql -c 'select count(*) from orders')" = 1
 check "currency defaults to BDT" test "$(sql -c 'select currency from orders')" = BDT
 
-stop_all "$tmp"
+# Stopping a running pipeline: the program first (it drains and commits
+# while the broker is up), then the stack; nobody needs KILL.
+start_dev_broker "$tmp"
+head -c 32 /dev/urandom >"$tmp/dlq.key"
+printf 'stack-test-hmac-key-0123456789ab\n' >"$tmp/hmac.key"
+SCHEMAS_DIR="$SENSORY_SOURCE_DIR/schemas" PRIVACY_HMAC_KEY_FILE="$tmp/hmac.key" \
+  DLQ_KEY_FILE="$tmp/dlq.key" METRICS_ADDR=127.0.0.1:0 "$SENSORY_BIN/privacy-shield" \
+  2>"$tmp/logs/privacy-shield.log" &
+record_pid "$tmp" privacy-shield $!
+deadline=$((SECONDS + 30))
+until grep -q '"event":"assigned"' "$tmp/logs/privacy-shield.log" || ((SECONDS > deadline)); do
+  sleep 0.2
+done
+check "privacy-shield joined the dev broker" grep -q '"event":"assigned"' "$tmp/logs/privacy-shield.log"
+stop_all "$tmp" 2>"$tmp/stop.err"
+check "stop_all needed no KILL" bash -c '! grep -q "sending KILL" "$1"' _ "$tmp/stop.err"
+check "privacy-shield drained and exited 0" \
+  grep -q '"event":"stopped".*exit code 0' "$tmp/logs/privacy-shield.log"
 check "redis pid $redis_pid is gone" bash -c '! kill -0 "$1" 2>/dev/null' _ "$redis_pid"
 check "postgres pid $pg_pid is gone" bash -c '! kill -0 "$1" 2>/dev/null' _ "$pg_pid"
 check "pid files are removed" bash -c '! compgen -G "$1/pids/*.pid" >/dev/null' _ "$tmp"

@@ -91,11 +91,7 @@ check "objects written counted" grep -Eq '^weaviate_sink_objects_written_total [
 check "permanent errors counted by class" grep -q '^weaviate_sink_object_errors_total{class="property_type"} [1-9]' <<<"$metrics"
 check "transient errors counted by class" grep -q '^weaviate_sink_object_errors_total{class="timeout"} [1-9]' <<<"$metrics"
 check "store retries counted" grep -q '^weaviate_sink_store_retries_total [1-9]' <<<"$metrics"
-# Stop the sink only (stop_services would stop the contract server too).
-pid="$(recorded_pid "$T" sink)"
-kill -TERM "$pid"
-wait "$pid" 2>/dev/null || true
-rm -f "$T/pids/sink.pid"
+_stop_names "$T" 25 sink # the sink only: the contract server goes on
 
 # --- 4. refusals at start ------------------------------------------------------
 ctl POST reset '{}' >/dev/null

@@ -62,7 +62,7 @@ check "objects written counted ($written)" test "${written:-0}" -ge 8000
 check "tombstones counted ($deleted)" test "${deleted:-0}" -ge 100
 check "batch latency histogram" grep -q '^weaviate_sink_batch_seconds_count [1-9]' <<<"$metrics"
 check "consumer lag exported by the stage" grep -q '^weaviate_sink_consumer_lag' <<<"$metrics"
-stop_services
+_stop_names "$T" 25 sink-a
 
 # --- 2. kill -9 mid-stream -------------------------------------------------
 # 5,000 more records (post ids q*, so the expected end state is run 1's plus
@@ -101,7 +101,7 @@ verdict="$($PY "$TOOLS/check_posts.py" --expect "$T/exp12.json" --psql "$DATABAS
 echo "$verdict"
 check "exactly the right rows after kill -9 and restart" grep -q 'missing=0 extra=0 wrong=0' <<<"$verdict"
 check "the restart started at the table's offsets" grep -q '"event":"seek_to_store"' "$T/logs/sink-c.log"
-stop_services
+_stop_names "$T" 25 sink-c
 
 # --- 4. --stdio ------------------------------------------------------------
 $PY "$TOOLS/gen_vectors.py" --count 300 --seed 13 --stdio "$T/in4.jsonl" --expect "$T/exp4.json"

@@ -12,26 +12,10 @@ TOOLS="$SENSORY_SOURCE_DIR/tests/tools"
 source "$SENSORY_SOURCE_DIR/tests/tools/checks.sh"
 
 T="$(mktemp -d)"
-# stop_services: TERM the services (not the stack) and wait, so they drain
-# and commit while the broker is still up.
-stop_services() {
-  local f name pid
-  for f in "$T"/pids/*.pid; do
-    [[ -f "$f" ]] || continue
-    name="$(basename "$f" .pid)"
-    case "$name" in dev-broker | redis | postgres) continue ;; esac
-    if pid="$(recorded_pid "$T" "$name")"; then
-      kill -TERM "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-    rm -f "$f"
-  done
-}
 itest_cleanup() {
-  local rc=$? # the script's status (before any command here changes $?)
+  local rc=$? # the script's status: first, before any command changes it
   [[ -n "${KEEP_T:-}" ]] && { cp -r "$T" "$KEEP_T"; }
-  stop_services
-  stop_all "$T" 5 || true
+  stop_all "$T" 25 || true # programs first (they drain), then the stack
   if [[ $rc != 0 || $failed != 0 ]]; then
     for f in "$T"/logs/*.log; do
       [[ -f "$f" ]] && { echo "--- tail $f"; tail -n 20 "$f"; }

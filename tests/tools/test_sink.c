@@ -24,8 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app/app.h"
 #include "core/log.h"
-#include "core/service.h"
 #include "json/jsonf.h"
 
 typedef struct store {
@@ -165,19 +165,20 @@ static int write_batch(void *ctx, stage_sink_batch_t *batch) {
 }
 
 int main(int argc, char **argv) {
-  service_t svc;
   store_t store = {.dir = getenv("TEST_SINK_DIR"), .down_file = getenv("TEST_SINK_DOWN_FILE")};
   const char *crash = getenv("TEST_SINK_CRASH_AFTER");
   store.crash_after = crash ? strtol(crash, NULL, 10) : 0;
-  if (service_init(&svc, "test-sink", "test.in", NULL, 0, argc, argv, "test-sink (tests only)",
-                   0) != 0)
-    return svc.exit_code;
-  if (!store.dir || mkdir(store.dir, 0700) != 0) {
-    if (!store.dir || errno != EEXIST) {
-      log_error("config", "TEST_SINK_DIR must name a directory");
-      service_fini(&svc, NULL, 0);
-      return 2;
-    }
+  app_spec_t spec = {.name = "test-sink",
+                     .usage = "test-sink (tests only)",
+                     .uses = APP_STAGE | APP_DLQ_KEY | APP_METRICS,
+                     .default_topics = "sink.snowflake.orders"};
+  app_t app;
+  if (app_init(&app, &spec, argc, argv) != 0)
+    goto out;
+  if (!store.dir || (mkdir(store.dir, 0700) != 0 && errno != EEXIST)) {
+    log_error("config", "TEST_SINK_DIR must name a directory");
+    app.exit_code = 2;
+    goto out;
   }
   const char *max = getenv("TEST_SINK_MAX_RECORDS");
   stage_sink_t sink = {.prepare = prepare,
@@ -186,8 +187,10 @@ int main(int argc, char **argv) {
                        .max_records = max ? (size_t)strtoul(max, NULL, 10) : 100,
                        .max_age_ms = 200};
   stage_options_t opts = {.sink = &sink, .ctx = &store};
-  service_stage_options(&svc, &opts);
-  svc.exit_code = stage_run(&svc.stage, &opts);
-  service_fini(&svc, NULL, 0);
-  return svc.exit_code;
+  app_stage_options(&app, &opts);
+  app.exit_code = stage_run(&app.stage, &opts);
+out:;
+  int code = app.exit_code;
+  app_fini(&app);
+  return code;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kafka/topics.h"
 #include "privacy/dlq.h"
 #include "privacy/pii.h"
 #include "json/schema.h"
@@ -81,29 +82,23 @@ static void test_every_schema_file_loads(void **state) {
 /* topics.yaml is the deploy source of truth: each "schema: X" must load. */
 static void test_topics_yaml_schemas_exist(void **state) {
   const char *src = getenv("SENSORY_SOURCE_DIR");
-  char path[1024], line[512], file[128], err[512];
-  size_t n = 0;
-  FILE *f;
-
+  char path[1024], err[512];
   (void)state;
   snprintf(path, sizeof(path), "%s/schemas/topics.yaml", src ? src : ".");
-  assert_non_null(f = fopen(path, "r"));
-  while (fgets(line, sizeof(line), f)) {
-    const char *p = strstr(line, "schema: ");
-    if (!p || line[0] == '#')
-      continue;
-    p += strlen("schema: ");
-    size_t l = strcspn(p, "} \n");
-    assert_true(l > 5 && l < sizeof(file) - 1);
-    memcpy(file, p, l);
-    file[l - 5] = '\0'; /* drop ".json" */
-    schema_t *s = load_contract(file);
-    (void)err;
-    schema_destroy(s);
-    n++;
+  topics_t *t = topics_load(path, err, sizeof(err));
+  if (!t)
+    fail_msg("%s", err);
+  for (size_t i = 0; i < topics_count(t); i++) {
+    const char *file = topics_at(t, i)->schema;
+    assert_non_null(file);
+    size_t l = strlen(file);
+    assert_true(l > 5 && l < 128 && strcmp(file + l - 5, ".json") == 0);
+    char name[128];
+    snprintf(name, sizeof(name), "%.*s", (int)(l - 5), file); /* load_contract adds ".json" */
+    schema_destroy(load_contract(name));
   }
-  fclose(f);
-  assert_true(n >= 13);
+  assert_int_equal(topics_count(t), 13);
+  topics_destroy(t);
 }
 
 static void test_samples_valid(void **state) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "net/http_client.h"
+#include "scraper_test.h"
 #include "source.h"
 #include "json/schema.h"
 
@@ -446,7 +447,7 @@ static void test_secret_sources(void **state) {
 
 static void test_file_source_stdio(void **state) {
   (void)state;
-  char in[] = "/tmp/scr_in_XXXXXX", err[512];
+  char in[] = "/tmp/scr_in_XXXXXX";
   int fd = mkstemp(in);
   assert_true(fd >= 0);
   const char *lines =
@@ -468,7 +469,7 @@ static void test_file_source_stdio(void **state) {
   const char *src = getenv("SENSORY_SOURCE_DIR");
   char dir[4096];
   snprintf(dir, sizeof(dir), "%s/schemas", src ? src : ".");
-  assert_int_equal(scr_run_load_schemas(&run, dir, err, sizeof(err)), 0);
+  assert_int_equal(test_scraper_topics(&run, dir), 0);
   FILE *out = tmpfile(), *dlq = tmpfile();
   run.sink = scr_sink_stdio_new(out, dlq);
   scr_stats_t st = {.source = "file"};
@@ -494,7 +495,7 @@ static void test_file_source_stdio(void **state) {
   scr_sink_destroy(run.sink);
   fclose(out);
   fclose(dlq);
-  scr_run_fini(&run);
+  test_scraper_fini(&run);
   dlq_key_destroy(key);
   unlink(in);
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scraper_test.h"
 #include "source.h"
 
 /* ---- recorded responses ---------------------------------------------------- */
@@ -158,7 +159,7 @@ typedef struct fixture {
 static void fixture_open(fixture_t *fx, scr_config_t *cfg, const char *source,
                          const recorded_t *pages, const char *auth, int broken_sink) {
   static const unsigned char k[32] = {9};
-  char err[512], dir[4096];
+  char dir[4096];
   memset(fx, 0, sizeof(*fx));
   fx->cfg = cfg;
   fx->key = dlq_key_new(k);
@@ -176,7 +177,7 @@ static void fixture_open(fixture_t *fx, scr_config_t *cfg, const char *source,
                         .transport = &fx->transport};
   const char *src = getenv("SENSORY_SOURCE_DIR");
   snprintf(dir, sizeof(dir), "%s/schemas", src ? src : ".");
-  assert_int_equal(scr_run_load_schemas(&fx->run, dir, err, sizeof(err)), 0);
+  assert_int_equal(test_scraper_topics(&fx->run, dir), 0);
   fx->run.sink = scr_sink_stdio_new(fx->out, fx->dlq);
 }
 
@@ -184,7 +185,7 @@ static void fixture_close(fixture_t *fx) {
   scr_sink_destroy(fx->run.sink);
   fclose(fx->out);
   fclose(fx->dlq);
-  scr_run_fini(&fx->run);
+  test_scraper_fini(&fx->run);
   dlq_key_destroy(fx->key);
 }
 
@@ -529,6 +530,7 @@ static void test_shopify_link_origin(void **state) {
         {NULL}};
     scr_config_t cfg = {.max_message_bytes = 1 << 20,
                         .max_pages = 10,
+                        .shopify_topic = "source.market.shopify",
                         .shopify_base_url = "http://shop.test",
                         .shopify_api_version = "2024-01",
                         .shopify_limit = 2};
