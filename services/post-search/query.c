@@ -3,6 +3,8 @@
  * with the time of each step for --timing. */
 #include "query.h"
 
+#include <cblas.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,7 @@ int ps_run(const ps_config_t *c, const ps_plan_t *plan, const weaviate_settings_
   int rc = 1, weaviate = strcmp(c->backend, "weaviate") == 0;
   double t_start = clock_mono(), t_load = 0, t_embed = 0;
   embedder_t *emb = NULL;
-  pg_t *pg = NULL;
+  pg_t *pg = NULL, *kw_pg = NULL;
   weaviate_t *w = NULL;
   float *vec = NULL;
   char *like_text = NULL;
@@ -63,6 +65,10 @@ int ps_run(const ps_config_t *c, const ps_plan_t *plan, const weaviate_settings_
     q.dim = dim;
   } else if (q.alpha > 0) {
     double t0 = clock_mono();
+    /* One query is a small forward pass: one thread. Idle OpenMP workers
+     * would spin on the cores PostgreSQL needs for the scan that follows. */
+    openblas_set_num_threads(1);
+    omp_set_num_threads(1);
     embedder_options_t eo = {.model_dir = c->model_dir, .max_tokens = (int)c->max_tokens};
     if (!(emb = embedder_new(&eo, errstr, sizeof(errstr))))
       goto fail;
@@ -77,8 +83,14 @@ int ps_run(const ps_config_t *c, const ps_plan_t *plan, const weaviate_settings_
     q.dim = dim;
   }
   double t0 = clock_mono();
+  /* Both legs on PostgreSQL: the keyword leg on a second connection, ranked
+   * by the server while the vectors stream in on the first. */
+  if (!weaviate && q.alpha > 0 && q.alpha < 1 && q.text && *q.text && q.vector &&
+      ((kw_pg = pg_new(pgs, "post-search", errstr, sizeof(errstr))) == NULL ||
+       pg_connect(kw_pg, errstr, sizeof(errstr)) != 0))
+    goto fail;
   int src = weaviate ? ps_wv_search(w, &q, &rows, &nrows, errstr, sizeof(errstr))
-                     : ps_pg_search(pg, &q, &rows, &nrows, errstr, sizeof(errstr));
+                     : ps_pg_search(pg, kw_pg, &q, &rows, &nrows, errstr, sizeof(errstr));
   if (src != 0)
     goto fail;
   double t_search = ms_since(t0);
@@ -102,6 +114,7 @@ out:
   free(like_text);
   embedder_destroy(emb);
   pg_destroy(pg);
+  pg_destroy(kw_pg);
   weaviate_destroy(w);
   return rc;
 }

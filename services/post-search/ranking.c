@@ -79,13 +79,24 @@ size_t rank_top_sorted(rank_top_t *t) {
 }
 
 double rank_cosine(const float *a, const float *b, size_t dim) {
-  double dot = 0, na = 0, nb = 0;
-  for (size_t i = 0; i < dim; i++) {
-    dot += (double)a[i] * b[i];
-    na += (double)a[i] * a[i];
-    nb += (double)b[i] * b[i];
+  /* Four partial sums per quantity: the additions of one chain wait for
+   * each other, four chains keep the FPU busy (a scan does 100,000 of these). */
+  double dot[4] = {0}, na[4] = {0}, nb[4] = {0};
+  size_t i = 0;
+  for (; i + 4 <= dim; i += 4)
+    for (int k = 0; k < 4; k++) {
+      dot[k] += (double)a[i + k] * b[i + k];
+      na[k] += (double)a[i + k] * a[i + k];
+      nb[k] += (double)b[i + k] * b[i + k];
+    }
+  for (; i < dim; i++) {
+    dot[0] += (double)a[i] * b[i];
+    na[0] += (double)a[i] * a[i];
+    nb[0] += (double)b[i] * b[i];
   }
-  return na > 0 && nb > 0 ? dot / (sqrt(na) * sqrt(nb)) : 0.0;
+  double d = (dot[0] + dot[1]) + (dot[2] + dot[3]);
+  double x = (na[0] + na[1]) + (na[2] + na[3]), y = (nb[0] + nb[1]) + (nb[2] + nb[3]);
+  return x > 0 && y > 0 ? d / (sqrt(x) * sqrt(y)) : 0.0;
 }
 
 static int cmp_hit(const void *a, const void *b, void *arg) {

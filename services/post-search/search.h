@@ -46,9 +46,11 @@ int ps_pg_like(pg_t *pg, const char *post_id, float **vec, size_t *dim, char **c
 int ps_wv_like(weaviate_t *w, const char *post_id, float **vec, size_t *dim, char **content,
                char *errstr, size_t errstr_size);
 
-/* Runs q; *rows (caller frees with ps_rows_free) best first. 0 or -1. */
-int ps_pg_search(pg_t *pg, const ps_query_t *q, ps_row_t **rows, size_t *n, char *errstr,
-                 size_t errstr_size);
+/* Runs q; *rows (caller frees with ps_rows_free) best first. 0 or -1.
+ * kw_pg (may be NULL): a second connection on which the keyword leg runs
+ * while the vector leg streams on pg. */
+int ps_pg_search(pg_t *pg, pg_t *kw_pg, const ps_query_t *q, ps_row_t **rows, size_t *n,
+                 char *errstr, size_t errstr_size);
 int ps_wv_search(weaviate_t *w, const ps_query_t *q, ps_row_t **rows, size_t *n, char *errstr,
                  size_t errstr_size);
 

@@ -17,6 +17,10 @@ static const char filters[] =
 
 /* vector_f32 holds little-endian float32s. */
 static void floats_le(const unsigned char *p, size_t dim, float *out) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  memcpy(out, p, dim * sizeof(float));
+  return;
+#endif
   for (size_t i = 0; i < dim; i++) {
     uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
                  (uint32_t)p[4 * i + 3] << 24;
@@ -65,55 +69,108 @@ int ps_pg_like(pg_t *pg, const char *post_id, float **vec, size_t *dim, char **c
   return 1;
 }
 
-/* The vector leg: every matching post's cosine, best `pool` kept. */
-static int vector_leg(pg_t *pg, const ps_query_t *q, const char *const *fv, rank_top_t *top,
-                      char *errstr, size_t errstr_size) {
-  PGconn *c = pg_conn(pg);
-  if (fail_res(pg, PQexec(c, "BEGIN READ ONLY"), PGRES_COMMAND_OK, errstr, errstr_size))
+/* Reads a big-endian integer of n bytes. */
+static uint32_t be(const unsigned char *p, int n) {
+  uint32_t v = 0;
+  for (int i = 0; i < n; i++)
+    v = v << 8 | p[i];
+  return v;
+}
+
+/* One tuple of the binary COPY stream (after the header): id (16 bytes) and
+ * vector_f32. Returns the bytes used, 0 for the trailer, -1 when malformed. */
+static long copy_tuple(const unsigned char *p, size_t len, const ps_query_t *q, float *v,
+                       rank_top_t *top) {
+  if (len < 2)
     return -1;
-  char sql[512];
+  int16_t nf = (int16_t)be(p, 2);
+  if (nf == -1)
+    return 0;
+  if (nf != 2 || len < 2 + 4 + 16 + 4)
+    return -1;
+  int32_t l1 = (int32_t)be(p + 2, 4);
+  int32_t l2 = (int32_t)be(p + 2 + 4 + 16, 4);
+  size_t need = 2 + 4 + 16 + 4 + (size_t)(l2 > 0 ? l2 : 0);
+  if (l1 != 16 || len < need)
+    return -1;
+  if ((size_t)l2 == 4 * q->dim) { /* else a vector of another model: not comparable */
+    floats_le(p + 2 + 4 + 16 + 4, q->dim, v);
+    rank_top_push(top, p + 2 + 4, rank_cosine(q->vector, v, q->dim));
+  }
+  return (long)need;
+}
+
+/* The vector leg: every matching post's cosine, best `pool` kept. The rows
+ * come as one binary COPY stream (big messages, no result sets to build);
+ * COPY takes no parameters, so the two filters are quoted literals. */
+static int vector_leg(pg_t *pg, const ps_query_t *q, rank_top_t *top, char *errstr,
+                      size_t errstr_size) {
+  PGconn *c = pg_conn(pg);
+  char *plat = q->platform ? PQescapeLiteral(c, q->platform, strlen(q->platform)) : NULL;
+  char *since = q->since ? PQescapeLiteral(c, q->since, strlen(q->since)) : NULL;
+  char sql[768];
   snprintf(sql, sizeof(sql),
-           "DECLARE ps_vectors BINARY NO SCROLL CURSOR FOR SELECT id, vector_f32 FROM "
-           "social_posts WHERE %s",
-           filters);
-  if (fail_res(pg, PQexecParams(c, sql, 2, NULL, fv, NULL, NULL, 0), PGRES_COMMAND_OK, errstr,
-               errstr_size))
+           "COPY (SELECT id, vector_f32 FROM social_posts WHERE %s%s%s%s%s) TO STDOUT WITH "
+           "(FORMAT binary)",
+           plat ? "platform = " : "true", plat ? plat : "", since ? " AND event_time >= " : "",
+           since ? since : "", since ? "::timestamptz" : "");
+  PQfreemem(plat);
+  PQfreemem(since);
+  if (fail_res(pg, PQexec(c, sql), PGRES_COPY_OUT, errstr, errstr_size))
     return -1;
   float *v = malloc(q->dim * sizeof(float));
   if (!v) {
     snprintf(errstr, errstr_size, "out of memory");
     return -1;
   }
-  int rc = 0;
-  for (;;) {
-    /* Batches of 8192 rows (~13 MB): memory stays bounded however many posts. */
-    PGresult *res = PQexec(c, "FETCH FORWARD 8192 FROM ps_vectors");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-      rc = fail_res(pg, res, PGRES_TUPLES_OK, errstr, errstr_size);
-      break;
+  int rc = 0, header = 1;
+  char *buf;
+  int n;
+  while ((n = PQgetCopyData(c, &buf, 0)) > 0) {
+    const unsigned char *p = (const unsigned char *)buf;
+    size_t len = (size_t)n;
+    if (header) { /* "PGCOPY\n\377\r\n\0", flags, extension length, extension */
+      if (len < 19 || memcmp(p, "PGCOPY\n\377\r\n\0", 11) != 0 || be(p + 15, 4) > len - 19) {
+        rc = -1;
+      } else {
+        size_t skip = 19 + be(p + 15, 4);
+        p += skip;
+        len -= skip;
+      }
+      header = 0;
     }
-    int rows = PQntuples(res);
-    for (int r = 0; r < rows; r++) {
-      if ((size_t)PQgetlength(res, r, 1) != 4 * q->dim || PQgetlength(res, r, 0) != 16)
-        continue; /* a vector of another model's length: not comparable */
-      floats_le((const unsigned char *)PQgetvalue(res, r, 1), q->dim, v);
-      rank_top_push(top, (const uint8_t *)PQgetvalue(res, r, 0), rank_cosine(q->vector, v, q->dim));
+    while (rc == 0 && len > 0) { /* libpq hands over whole CopyData messages */
+      long used = copy_tuple(p, len, q, v, top);
+      if (used < 0)
+        rc = -1;
+      else if (used == 0)
+        break;
+      else {
+        p += used;
+        len -= (size_t)used;
+      }
     }
-    PQclear(res);
-    if (rows == 0)
-      break;
+    PQfreemem(buf);
   }
   free(v);
-  if (rc != 0) {
-    PQclear(PQexec(c, "ROLLBACK"));
-    return -1;
+  PGresult *res;
+  while ((res = PQgetResult(c)) != NULL) { /* the COPY's own end */
+    if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK) {
+      rc = fail_res(pg, res, PGRES_COMMAND_OK, errstr, errstr_size);
+      continue;
+    }
+    PQclear(res);
   }
-  return fail_res(pg, PQexec(c, "COMMIT"), PGRES_COMMAND_OK, errstr, errstr_size);
+  if (rc != 0 && !errstr[0])
+    snprintf(errstr, errstr_size, "the vectors did not come as binary COPY rows of (uuid, bytea)");
+  return rc;
 }
 
-/* The keyword leg: posts matching any word of the query, by ts_rank. */
-static int keyword_leg(pg_t *pg, const ps_query_t *q, const char *const *fv, rank_top_t *top,
-                       char *errstr, size_t errstr_size) {
+/* The keyword leg: posts matching any word of the query, by ts_rank. Sent
+ * without waiting (keyword_take() reads it), so that on its own connection
+ * PostgreSQL ranks while the vector leg streams on the other. */
+static int keyword_send(pg_t *pg, const ps_query_t *q, const char *const *fv, char *errstr,
+                        size_t errstr_size) {
   char sql[768], pool[32];
   snprintf(pool, sizeof(pool), "%zu", q->pool);
   snprintf(sql, sizeof(sql),
@@ -122,7 +179,18 @@ static int keyword_leg(pg_t *pg, const ps_query_t *q, const char *const *fv, ran
            "WHERE tsv @@ s.q AND %s ORDER BY 2 DESC, 1 LIMIT $4",
            filters);
   const char *vals[4] = {fv[0], fv[1], q->text, pool};
-  PGresult *res = PQexecParams(pg_conn(pg), sql, 4, NULL, vals, NULL, NULL, 1);
+  if (PQsendQueryParams(pg_conn(pg), sql, 4, NULL, vals, NULL, NULL, 1) != 1) {
+    char state[6];
+    pg_check(pg, NULL, PGRES_TUPLES_OK, state, errstr, errstr_size);
+    return -1;
+  }
+  return 0;
+}
+
+static int keyword_take(pg_t *pg, rank_top_t *top, char *errstr, size_t errstr_size) {
+  PGresult *res = PQgetResult(pg_conn(pg)), *more;
+  while ((more = PQgetResult(pg_conn(pg))) != NULL)
+    PQclear(more); /* the end of the command */
   if (PQresultStatus(res) != PGRES_TUPLES_OK)
     return fail_res(pg, res, PGRES_TUPLES_OK, errstr, errstr_size);
   for (int r = 0; r < PQntuples(res); r++) {
@@ -183,8 +251,8 @@ static int details(pg_t *pg, ps_row_t *rows, size_t n, char *errstr, size_t errs
   return 0;
 }
 
-int ps_pg_search(pg_t *pg, const ps_query_t *q, ps_row_t **out, size_t *nout, char *errstr,
-                 size_t errstr_size) {
+int ps_pg_search(pg_t *pg, pg_t *kw_pg, const ps_query_t *q, ps_row_t **out, size_t *nout,
+                 char *errstr, size_t errstr_size) {
   const char *fv[2] = {q->platform, q->since};
   rank_top_t vt = {0}, kt = {0};
   rank_hit_t *hits = NULL;
@@ -197,9 +265,19 @@ int ps_pg_search(pg_t *pg, const ps_query_t *q, ps_row_t **out, size_t *nout, ch
     snprintf(errstr, errstr_size, "out of memory");
     goto done;
   }
-  if (q->alpha > 0 && q->vector && vector_leg(pg, q, fv, &vt, errstr, errstr_size) != 0)
+  int keyword = q->alpha < 1 && q->text && *q->text;
+  pg_t *kpg = kw_pg ? kw_pg : pg;
+  if (keyword && kw_pg && keyword_send(kpg, q, fv, errstr, errstr_size) != 0)
     goto done;
-  if (q->alpha < 1 && q->text && *q->text && keyword_leg(pg, q, fv, &kt, errstr, errstr_size) != 0)
+  if (q->alpha > 0 && q->vector && vector_leg(pg, q, &vt, errstr, errstr_size) != 0) {
+    char ignored[8];
+    if (keyword && kw_pg) /* drain that connection; the error to tell is the vector leg's */
+      keyword_take(kpg, &kt, ignored, sizeof(ignored));
+    goto done;
+  }
+  if (keyword && !kw_pg && keyword_send(kpg, q, fv, errstr, errstr_size) != 0)
+    goto done;
+  if (keyword && keyword_take(kpg, &kt, errstr, errstr_size) != 0)
     goto done;
   size_t nv = rank_top_sorted(&vt), nk = rank_top_sorted(&kt);
   hits = malloc((nv + nk + 1) * sizeof(*hits));
