@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/hex.h"
+#include "core/clock.h"
 #include "core/log.h"
+#include "core/uuid.h"
 #include "post_plan.h"
 
 static const pg_migration_t migrations[] = {
@@ -52,7 +53,7 @@ static const char create_staging[] =
     "timestamptz, model text, vector real[], vector_f32 bytea, kafka_topic text, "
     "kafka_partition integer, kafka_offset bigint) ON COMMIT DELETE ROWS";
 
-static const char copy_staging[] = "COPY social_posts_in FROM STDIN";
+static const char copy_staging[] = "COPY social_posts_in FROM STDIN WITH (FORMAT binary)";
 
 static const char merge_staging[] =
     "INSERT INTO social_posts (id, post_id, platform, content, hashtags, product_ids, "
@@ -112,65 +113,80 @@ pg_store_t *pg_store_new(const pg_settings_t *s, const pg_store_options_t *o, ch
 
 /* ---- encoding ---------------------------------------------------------- */
 
-/* A text[] literal of the strings in arr: {"a","b"} with " and \ escaped. */
-static int text_array(pg_buf_t *tmp, const json_t *arr) {
-  size_t i;
+/* COPY's binary format: a tuple is an int16 field count, then per field an
+ * int32 length (-1: NULL) and the value in the type's binary form, all
+ * integers big-endian. Binary, because a vector is 384 floats: as text they
+ * cost a conversion on each side (printf here, float4in in the server). */
+static int put_be(pg_buf_t *b, uint64_t v, int bytes) {
+  char o[8];
+  for (int i = 0; i < bytes; i++)
+    o[i] = (char)(v >> (8 * (bytes - 1 - i)));
+  return pg_buf_raw(b, o, (size_t)bytes);
+}
+
+static int put_field(pg_buf_t *b, const void *data, size_t len) {
+  return put_be(b, (uint32_t)len, 4) || pg_buf_raw(b, data, len);
+}
+
+static int put_text(pg_buf_t *b, const char *s) {
+  return put_field(b, s, strlen(s));
+}
+
+/* A one-dimensional array header of n elements of type oid. */
+static int put_array_head(pg_buf_t *b, size_t n, uint32_t oid, size_t body) {
+  if (n == 0) /* ndim 0: the empty array */
+    return put_be(b, 12, 4) || put_be(b, 0, 4) || put_be(b, 0, 4) || put_be(b, oid, 4);
+  return put_be(b, (uint32_t)(20 + body), 4) || put_be(b, 1, 4) || put_be(b, 0, 4) ||
+         put_be(b, oid, 4) || put_be(b, (uint32_t)n, 4) || put_be(b, 1, 4);
+}
+
+enum { OID_TEXT = 25, OID_FLOAT4 = 700 };
+
+static int put_text_array(pg_buf_t *b, const json_t *arr) {
+  size_t n = json_array_size(arr), body = 0, i;
   const json_t *v;
-  if (pg_buf_raw(tmp, "{", 1))
+  json_array_foreach(arr, i, v) body += 4 + json_string_length(v);
+  if (put_array_head(b, n, OID_TEXT, body))
     return -1;
   json_array_foreach(arr, i, v) {
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
-    if ((i && pg_buf_raw(tmp, ",", 1)) || pg_buf_raw(tmp, "\"", 1))
-      return -1;
-    for (size_t k = 0; s && k < n; k++) {
-      if ((s[k] == '"' || s[k] == '\\') && pg_buf_raw(tmp, "\\", 1))
-        return -1;
-      if (pg_buf_raw(tmp, s + k, 1))
-        return -1;
-    }
-    if (pg_buf_raw(tmp, "\"", 1))
+    if (put_field(b, json_string_value(v) ? json_string_value(v) : "", json_string_length(v)))
       return -1;
   }
-  return pg_buf_raw(tmp, "}", 1);
+  return 0;
 }
 
-static int field_str(pg_buf_t *b, const char *s) {
-  return pg_buf_field(b, s, strlen(s)) || pg_buf_raw(b, "\t", 1);
-}
+/* PostgreSQL's timestamps count microseconds from 2000-01-01T00:00:00Z. */
+#define PG_EPOCH_MS 946684800000LL
 
 int pg_store_encode(post_row_t *row) {
-  pg_buf_t b = {0}, tmp = {0};
-  char num[32];
-  int bad = row->deleted;
-  bad = bad || pg_buf_raw(&b, row->id, 36) || pg_buf_raw(&b, "\t", 1) ||
-        pg_buf_field(&b, row->post_id, row->post_id_len) || pg_buf_raw(&b, "\t", 1) ||
-        field_str(&b, row->platform) || field_str(&b, row->content);
-  bad = bad || text_array(&tmp, row->hashtags) || pg_buf_field(&b, tmp.data, tmp.len) ||
-        pg_buf_raw(&b, "\t", 1);
-  tmp.len = 0;
-  bad = bad || text_array(&tmp, row->product_ids) || pg_buf_field(&b, tmp.data, tmp.len) ||
-        pg_buf_raw(&b, "\t", 1);
-  snprintf(num, sizeof(num), "%lld\t", (long long)row->engagement);
-  bad = bad || pg_buf_raw(&b, num, strlen(num)) || field_str(&b, row->timestamp) ||
-        field_str(&b, row->model) || pg_buf_raw(&b, "{", 1);
+  if (row->deleted)
+    return -1;
+  int64_t ms;
+  if (clock_parse_rfc3339_ms(row->timestamp, &ms) != 0)
+    return -1; /* the contract checked the format already */
+  pg_buf_t b = {0};
+  uint8_t id[16];
+  uuid_parse(row->id, 36, id);
+  int bad = put_be(&b, 14, 2) || put_field(&b, id, 16) ||
+            put_field(&b, row->post_id, row->post_id_len) || put_text(&b, row->platform) ||
+            put_text(&b, row->content) || put_text_array(&b, row->hashtags) ||
+            put_text_array(&b, row->product_ids) || put_be(&b, 8, 4) ||
+            put_be(&b, (uint64_t)row->engagement, 8) || put_be(&b, 8, 4) ||
+            put_be(&b, (uint64_t)((ms - PG_EPOCH_MS) * 1000), 8) || put_text(&b, row->model) ||
+            put_array_head(&b, row->dim, OID_FLOAT4, row->dim * 8);
   for (size_t i = 0; !bad && i < row->dim; i++) {
-    size_t n = post_float_text(row->vector[i], num + 1);
-    num[0] = ',';
-    bad = i ? pg_buf_raw(&b, num, n + 1) : pg_buf_raw(&b, num + 1, n);
-  }
-  /* bytea in hex form; COPY text needs the backslash doubled. */
-  bad = bad || pg_buf_raw(&b, "}\t\\\\x", 5);
-  for (size_t i = 0; !bad && i < row->dim; i++) {
-    uint8_t le[4];
     uint32_t u;
     memcpy(&u, &row->vector[i], 4);
-    for (int k = 0; k < 4; k++)
-      le[k] = (uint8_t)(u >> (8 * k));
-    char h[9];
-    bad = hex_encode(le, 4, h, sizeof(h), HEX_LOWER) != 0 || pg_buf_raw(&b, h, 8);
+    bad = put_be(&b, 4, 4) || put_be(&b, u, 4);
   }
-  pg_buf_free(&tmp);
+  /* vector_f32: the same floats, little-endian, as post-search reads them. */
+  bad = bad || put_be(&b, (uint32_t)(row->dim * 4), 4);
+  for (size_t i = 0; !bad && i < row->dim; i++) {
+    uint32_t u;
+    memcpy(&u, &row->vector[i], 4);
+    char le[4] = {(char)u, (char)(u >> 8), (char)(u >> 16), (char)(u >> 24)};
+    bad = pg_buf_raw(&b, le, 4);
+  }
   if (bad) {
     pg_buf_free(&b);
     return -1;
@@ -188,22 +204,19 @@ static int encode(void *impl, post_row_t *row) {
 
 /* ---- writing ----------------------------------------------------------- */
 
-/* One COPY line: the row's columns, then where it came from. */
-static int copy_line(pg_buf_t *b, const stage_sink_record_t *rec) {
+/* One binary COPY tuple: the row's columns, then where it came from. */
+static int copy_tuple(pg_buf_t *b, const stage_sink_record_t *rec) {
   const post_row_t *row = rec->row;
-  char tail[64];
   const stage_msg_t *m = rec->msg;
-  if (pg_buf_raw(b, row->wire, row->wire_len) || pg_buf_raw(b, "\t", 1))
+  if (pg_buf_raw(b, row->wire, row->wire_len))
     return -1;
-  if (m && m->partition >= 0) {
-    if (pg_buf_field(b, m->topic, strlen(m->topic)))
-      return -1;
-    snprintf(tail, sizeof(tail), "\t%d\t%lld\n", (int)m->partition, (long long)m->offset);
-  } else {
-    snprintf(tail, sizeof(tail), "\\N\t\\N\t\\N\n");
-  }
-  return pg_buf_raw(b, tail, strlen(tail));
+  if (m && m->partition >= 0)
+    return put_text(b, m->topic) || put_be(b, 4, 4) || put_be(b, (uint32_t)m->partition, 4) ||
+           put_be(b, 8, 4) || put_be(b, (uint64_t)m->offset, 8);
+  return put_be(b, 0xffffffffu, 4) || put_be(b, 0xffffffffu, 4) || put_be(b, 0xffffffffu, 4);
 }
+
+static const char copy_header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
 
 /* Runs sql; on failure logs it unless it is a rejection the caller handles. */
 static pg_class_t run(pg_store_t *p, const char *sql, const char *what, char sqlstate[6],
@@ -247,9 +260,13 @@ static pg_class_t upsert(pg_store_t *p, stage_sink_batch_t *batch, const size_t 
   if (!n)
     return PG_OK;
   p->copy.len = 0;
+  if (pg_buf_raw(&p->copy, copy_header, sizeof(copy_header)))
+    return PG_RETRY;
   for (size_t i = 0; i < n; i++)
-    if (copy_line(&p->copy, &batch->records[idx[i]]) != 0)
+    if (copy_tuple(&p->copy, &batch->records[idx[i]]) != 0)
       return PG_RETRY;
+  if (put_be(&p->copy, 0xffff, 2)) /* the trailer */
+    return PG_RETRY;
   pg_class_t c =
       pg_copy(p->pg, copy_staging, p->copy.data, p->copy.len, sqlstate, errstr, errstr_size);
   if (c == PG_OK)

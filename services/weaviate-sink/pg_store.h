@@ -40,8 +40,9 @@ void pg_store_destroy(pg_store_t *p);
 /* The migrations of social_posts, in order (also what deploy/sql documents). */
 const pg_migration_t *pg_store_migrations(size_t *n);
 
-/* Appends the COPY text line of row (without kafka columns and newline) to
- * row->wire. 0, or -1 on allocation failure. */
+/* Sets row->wire to the row's binary COPY tuple up to (not including) its
+ * Kafka columns. 0, or -1 on allocation failure or a timestamp that does not
+ * parse. */
 int pg_store_encode(post_row_t *row);
 
 extern const post_store_ops_t pg_store_ops;
