@@ -58,6 +58,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 WORD = re.compile(r"[0-9A-Za-z\u00c0-\uffff]+")
+NUMBER_TYPES = {int, float}
 HYBRID_MAX = 100  # QUERY_HYBRID_MAXIMUM_RESULTS: candidates per leg before fusion
 
 
@@ -174,8 +175,8 @@ class Spec:
             for i, o in enumerate(body["objects"]):
                 if isinstance(o, dict) and "vector" in o:
                     v = o["vector"]
-                    if not isinstance(v, list) or not all(
-                            type(x) in (int, float) for x in v):
+                    # set(map(type, ...)) runs in C: 384 floats in a few microseconds.
+                    if not isinstance(v, list) or not set(map(type, v)) <= NUMBER_TYPES:
                         errs.append(f"{method} {tmpl}: /objects/{i}/vector must be an array "
                                     "of numbers")
                     o = {k: x for k, x in o.items() if k != "vector"}
@@ -183,7 +184,7 @@ class Spec:
                     stripped["objects"].append(o)
         elif isinstance(body, dict) and isinstance(body.get("vector"), list):
             v = body["vector"]
-            if not all(type(x) in (int, float) for x in v):
+            if not set(map(type, v)) <= NUMBER_TYPES:
                 errs.append(f"{method} {tmpl}: /vector must be an array of numbers")
             stripped = {k: x for k, x in body.items() if k != "vector"}
             if tmpl == "/objects" and self.object_is_plain(stripped):
@@ -518,6 +519,9 @@ def graphql(store, query):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real clients use it
+    # Headers and body go out in two writes: with Nagle's algorithm the body
+    # would wait for the client's delayed ACK (40 ms a request).
+    disable_nagle_algorithm = True
     server_version = "weaviate-contract/1"
 
     def log_message(self, fmt, *args):
