@@ -198,11 +198,15 @@ stage_topic_metrics_t *stage_metrics_for(stage_runtime_t *rt, const char *topic)
                                    "Time from consuming an input to acknowledgement of its "
                                    "outputs, per input topic",
                                    "topic", topic);
-    t->lag = metrics_gauge(m, "consumer_lag", "Messages behind the partition end, per topic",
-                           "topic", topic);
-    if (rt->opts->sink)
+    if (rt->opts->sink) {
       t->written = metrics_counter(m, "records_written_total",
                                    "Records the store committed, per input topic", "topic", topic);
+      t->end_to_end = metrics_histogram(
+          m, "end_to_end_seconds",
+          "From a record's entry into the pipeline (its Kafka timestamp, carried by every "
+          "stage) to the store's commit, per input topic",
+          "topic", topic);
+    }
   }
   rt->tm_count++;
   return t;

@@ -55,6 +55,8 @@ ALLOWED_ENV = {
     "WEATHER_API_KEY_FILE", "FACEBOOK_TOKEN_FILE", "TIKTOK_TOKEN_FILE",
     # weaviate-sink (common/store/weaviate.h, pg.h, services/weaviate-sink/post_sink.c)
     "WEAVIATE_API_KEY_FILE", "WEAVIATE_URL", "SINK_BACKEND", "DATABASE_PASSWORD_FILE",
+    # risk-svc API keys (file of the Secret sensory-risk-api-keys)
+    "RISK_API_KEYS_FILE",
 }
 # KAFKA_<PROPERTY> env is a librdkafka pass-through (common/core/config.c).
 KAFKA_ENV_RE = re.compile(r"^KAFKA_[A-Z0-9_]+$")
@@ -103,6 +105,15 @@ ALLOWED_CONFIG_KEYS = {
         "weaviate.startup_wait_ms", "database.url", "database.password_file",
         "database.connect_timeout_ms", "database.statement_timeout_ms",
     },
+    "risk-svc": {
+        "kafka.brokers", "kafka.group_id", "input.topics", "schemas.dir", "dlq.key_file",
+        "log.level", "metrics.addr", "message.max_bytes", "privacy.hmac_key_file",
+        "privacy.key_id", "redis.url", "redis.password_file", "redis.connect_timeout_ms",
+        "redis.command_timeout_ms", "http.addr", "http.threads", "http.max_body",
+        "risk.api_keys_file", "risk.rate_limit", "risk.rate_burst", "risk.fail_mode",
+        "rules.file", "decisions.topic", "decisions.queue_max", "history.prefix",
+        "history.order_ttl_days", "history.customer_ttl_days", "history.velocity_max",
+    },
 }
 # The env variable of a YAML key (same table entry). Env beats the file, so a
 # key set in the ConfigMap while its env is set too is dead config.
@@ -114,6 +125,7 @@ CONFIG_KEY_ENV = {
     "database.url": "DATABASE_URL",
     "weaviate.api_key_file": "WEAVIATE_API_KEY_FILE", "weaviate.url": "WEAVIATE_URL",
     "sink.backend": "SINK_BACKEND", "database.password_file": "DATABASE_PASSWORD_FILE",
+    "database.url": "DATABASE_URL", "risk.api_keys_file": "RISK_API_KEYS_FILE",
 }
 # Sensory's own keys under "kafka." (everything else there goes to librdkafka).
 SENSORY_KAFKA_KEYS = {"kafka.brokers", "kafka.group_id"}
@@ -128,6 +140,7 @@ KNOWN_SECRETS = {
     "sensory-weaviate-api-key": {"api.key"},
     "sensory-kafka-cluster-ca-cert": {"ca.crt"},  # Strimzi cluster CA (copied)
     "privacy-shield": {"password"},  # Strimzi KafkaUser secret
+    "sensory-risk-api-keys": {"api-keys.txt"},  # risk-svc: NAME SCOPES SHA256HEX lines
 }
 
 IMAGE = "ghcr.io/sensory/sensory"
@@ -637,6 +650,10 @@ class Context:
         self.deprecated = set()  # "Kind apiVersion" of deprecated CRD versions in use
 
 
+# Programs whose readiness probe is /healthz on purpose (see the manifest).
+READY_WHEN_ALIVE = {"risk-svc": "/healthz"}
+
+
 def service_of_container(c):
     cmd = (c.get("command") or [None])[0] or ""
     return os.path.basename(cmd) if cmd.startswith("/usr/local/bin/") else c.get("name")
@@ -693,7 +710,10 @@ def check_pod(o, spec, objs, ctx, errs, prod):
         ports = {p.get("name"): p for p in c.get("ports") or []}
         if o.get("kind") in ("Deployment", "StatefulSet", "DaemonSet") and \
                 c in (spec.get("containers") or []):
-            for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+            # An API that answers degraded without its dependencies (risk-svc,
+            # fail-open) must stay in its Service: it is ready when alive.
+            ready = READY_WHEN_ALIVE.get(service_of_container(c), "/readyz")
+            for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", ready)):
                 pr = c.get(probe)
                 if not pr:
                     errs.append(f"{cw}: {probe} missing")
