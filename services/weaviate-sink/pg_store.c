@@ -322,8 +322,9 @@ static int pg_write(void *impl, stage_sink_batch_t *batch) {
   size_t *active = malloc((n ? n : 1) * sizeof(*active));
   size_t *queue = malloc((n ? n : 1) * sizeof(*queue));
   post_row_t **rows = malloc((n ? n : 1) * sizeof(*rows));
+  int64_t *next = malloc((batch->nranges ? batch->nranges : 1) * sizeof(*next));
   post_plan_t plan = {0};
-  if (!active || !queue || !rows)
+  if (!active || !queue || !rows || !next)
     goto out;
   if (pg_connect(p->pg, errstr, sizeof(errstr)) != 0) {
     log_event(LOG_LEVEL_WARN, "store_retry", json_pack("{s:s}", "backend", backend),
@@ -334,24 +335,31 @@ again:
   if (run(p, "BEGIN", "BEGIN", sqlstate, errstr, sizeof(errstr)) != PG_OK)
     goto out;
   /* Records below a partition's stored offset are in the table already
-   * (a crash between COMMIT and the Kafka commit, or a hand-over). */
+   * (a crash between COMMIT and the Kafka commit, or a hand-over): each
+   * range's stored offset is read once, inside this transaction. */
+  for (size_t r = 0; r < batch->nranges; r++) {
+    const stage_sink_range_t *rg = &batch->ranges[r];
+    next[r] = -1;
+    if (rg->partition < 0)
+      continue;
+    int have = pg_offsets_load(p->pg, p->sink_name, rg->topic, rg->partition, &next[r], errstr,
+                               sizeof(errstr));
+    if (have < 0) {
+      log_event(LOG_LEVEL_WARN, "store_retry", json_pack("{s:s}", "backend", backend),
+                "cannot read stored offsets: %s; the batch will be retried", errstr);
+      goto rollback;
+    }
+    if (have == 0)
+      next[r] = -1;
+  }
   na = 0;
   for (size_t i = 0; i < n; i++) {
     const stage_msg_t *m = batch->records[i].msg;
     int skip = 0;
     for (size_t r = 0; m && m->partition >= 0 && r < batch->nranges; r++) {
       const stage_sink_range_t *rg = &batch->ranges[r];
-      if (rg->partition != m->partition || strcmp(rg->topic, m->topic) != 0)
-        continue;
-      int64_t next = 0;
-      int have = pg_offsets_load(p->pg, p->sink_name, rg->topic, rg->partition, &next, errstr,
-                                 sizeof(errstr));
-      if (have < 0) {
-        log_event(LOG_LEVEL_WARN, "store_retry", json_pack("{s:s}", "backend", backend),
-                  "cannot read stored offsets: %s; the batch will be retried", errstr);
-        goto rollback;
-      }
-      skip = have == 1 && m->offset < next;
+      if (rg->partition == m->partition && strcmp(rg->topic, m->topic) == 0)
+        skip = next[r] >= 0 && m->offset < next[r];
     }
     /* Rejected by an earlier try of this batch (or just now, while
      * isolating): its dead letter is out, it is not written. */
@@ -411,6 +419,7 @@ out:
   free(active);
   free(queue);
   free(rows);
+  free(next);
   return rc;
 }
 
