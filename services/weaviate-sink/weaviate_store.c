@@ -167,6 +167,14 @@ static int encode(void *impl, post_row_t *row) {
 
 enum { SEND_OK = 0, SEND_RETRY_BATCH = 1, SEND_FATAL = 2 };
 
+/* Weaviate's explanation of a failed request, for logs and dead letters:
+ * quoted values replaced (a log line never repeats record data). */
+static void detail(const http_resp_t *r, char *out, size_t out_size) {
+  char raw[512];
+  weaviate_error_text(r->body, r->len, raw, sizeof(raw));
+  wv_error_redact(raw, out, out_size);
+}
+
 /* How a failed request ends the write: 401/403 cannot pass by waiting. */
 static int send_failure(long status) {
   return status == 401 || status == 403 ? SEND_FATAL : SEND_RETRY_BATCH;
@@ -195,7 +203,7 @@ static int send_deletes(wv_store_t *s, post_row_t *const *rows, const size_t *id
     if (rc != HTTP_CLIENT_OK ||
         wv_delete_parse(r.body, r.len, ids, k, res + at, errstr, sizeof(errstr)) != 0) {
       char msg[256];
-      weaviate_error_text(r.body, r.len, msg, sizeof(msg));
+      detail(&r, msg, sizeof(msg));
       log_event(
           LOG_LEVEL_WARN, "store_retry",
           json_pack("{s:s,s:i,s:s}", "backend", backend, "status", (int)r.status, "detail", msg),
@@ -252,7 +260,7 @@ static int send_upserts(wv_store_t *s, post_row_t *const *rows, const size_t *id
       continue;
     }
     char msg[256];
-    weaviate_error_text(r.body, r.len, msg, sizeof(msg));
+    detail(&r, msg, sizeof(msg));
     if (hrc == HTTP_CLIENT_FAILED && (r.status == 400 || r.status == 413 || r.status == 422) &&
         k == 1) {
       /* One object the server refuses as a whole request: that object is the
