@@ -53,6 +53,8 @@ ALLOWED_ENV = {
     # scraper-ingest API credentials (files of the Secret sensory-scraper-tokens)
     "SHOPIFY_TOKEN_FILE", "DARAZ_APP_SECRET_FILE", "DARAZ_ACCESS_TOKEN_FILE",
     "WEATHER_API_KEY_FILE", "FACEBOOK_TOKEN_FILE", "TIKTOK_TOKEN_FILE",
+    # weaviate-sink (common/store/weaviate.h, pg.h, services/weaviate-sink/post_sink.c)
+    "WEAVIATE_API_KEY_FILE", "WEAVIATE_URL", "SINK_BACKEND", "DATABASE_PASSWORD_FILE",
     # risk-svc API keys (file of the Secret sensory-risk-api-keys)
     "RISK_API_KEYS_FILE",
 }
@@ -104,6 +106,16 @@ ALLOWED_CONFIG_KEYS = {
         "model.max_tokens", "batch.max_messages", "batch.max_tokens", "batch.linger_ms",
         "cache.entries", "threads",
     },
+    "weaviate-sink": {
+        "kafka.brokers", "kafka.group_id", "input.topics", "schemas.dir", "dlq.key_file",
+        "log.level", "metrics.addr", "message.max_bytes", "sink.backend",
+        "sink.batch.max_records", "sink.batch.max_bytes", "sink.batch.max_age_ms",
+        "weaviate.url", "weaviate.api_key_file", "weaviate.class", "weaviate.consistency_level",
+        "weaviate.timeout_ms", "weaviate.connect_timeout_ms", "weaviate.retries",
+        "weaviate.batch_objects", "weaviate.max_request_bytes", "weaviate.object_retries",
+        "weaviate.startup_wait_ms", "database.url", "database.password_file",
+        "database.connect_timeout_ms", "database.statement_timeout_ms",
+    },
     "risk-svc": {
         "kafka.brokers", "kafka.group_id", "input.topics", "schemas.dir", "dlq.key_file",
         "log.level", "metrics.addr", "message.max_bytes", "privacy.hmac_key_file",
@@ -121,6 +133,9 @@ CONFIG_KEY_ENV = {
     "privacy.hmac_key_file": "PRIVACY_HMAC_KEY_FILE", "privacy.key_id": "PRIVACY_KEY_ID",
     "dlq.key_file": "DLQ_KEY_FILE", "log.level": "LOG_LEVEL", "metrics.addr": "METRICS_ADDR",
     "redis.url": "REDIS_URL", "redis.password_file": "REDIS_PASSWORD_FILE",
+    "database.url": "DATABASE_URL",
+    "weaviate.api_key_file": "WEAVIATE_API_KEY_FILE", "weaviate.url": "WEAVIATE_URL",
+    "sink.backend": "SINK_BACKEND", "database.password_file": "DATABASE_PASSWORD_FILE",
     "database.url": "DATABASE_URL", "risk.api_keys_file": "RISK_API_KEYS_FILE",
     "database.password_file": "DATABASE_PASSWORD_FILE", "sink.backend": "SINK_BACKEND",
     "snowflake.private_key_file": "SNOWFLAKE_PRIVATE_KEY_FILE",
@@ -136,6 +151,7 @@ KNOWN_SECRETS = {
     "sensory-dlq-key": {"dlq.key"},
     "sensory-scraper-tokens": {"shopify.token", "daraz.app_secret", "daraz.access_token",
                                "openweather.key", "facebook.token", "tiktok.token"},
+    "sensory-weaviate-api-key": {"api.key"},
     "sensory-kafka-cluster-ca-cert": {"ca.crt"},  # Strimzi cluster CA (copied)
     "privacy-shield": {"password"},  # Strimzi KafkaUser secret
     # snowflake-sink's store: PostgreSQL password or the Snowflake key pair
