@@ -14,16 +14,21 @@ packages=(
   redis-server redis-tools postgresql-15 postgresql-client-15 kcat util-linux curl
   # test helpers and schema checks: always run with /usr/bin/python3
   python3 python3-confluent-kafka python3-jsonschema python3-yaml
+  # snowflake-sink's SQL API contract server verifies key-pair JWTs
+  python3-cryptography
   # embedder: BLAS for the model
   libopenblas-dev
 )
 # Benchmark-only packages, with SENSORY_DEPS_BENCH=1, so the test run does not
 # install what it never uses: PyTorch (~1 GB) for the embedder's peer and golden
-# regeneration (the tests read committed goldens), wrk for the HTTP benchmarks.
+# regeneration (the tests read committed goldens), wrk for the HTTP benchmarks,
+# python3-requests for weaviate-sink's Python peer (the seed's client), FastAPI +
+# uvicorn + redis-py for risk-svc's peer.
 # A benchmark that needs only one of them asks for it alone:
 # SENSORY_EXTRA_PACKAGES=wrk deploy/deps.sh
 if [[ -n "${SENSORY_DEPS_BENCH:-}" ]]; then
-  packages+=(python3-torch python3-numpy wrk)
+  packages+=(python3-torch python3-numpy wrk python3-requests python3-fastapi python3-uvicorn
+    python3-uvloop python3-httptools python3-redis)
 fi
 # shellcheck disable=SC2206
 packages+=(${SENSORY_EXTRA_PACKAGES:-})

@@ -100,7 +100,7 @@ recorded_pid() {
 }
 
 # start_dev_broker DIR: start build/bin/dev-broker in the background; exports
-# KAFKA_BROKERS and DEV_BROKER_CONTROL_PORT. DEV_BROKER_BROKERS (default 1)
+# KAFKA_BROKERS, DEV_BROKER_CONTROL_PORT and the clients' short fetch wait. DEV_BROKER_BROKERS (default 1)
 # and DEV_BROKER_PORT (first fixed port; default random) are honoured.
 start_dev_broker() {
   local dir="${1:?start_dev_broker DIR}" bin="$SENSORY_BIN/dev-broker" cport pid i
@@ -133,7 +133,12 @@ start_dev_broker() {
   printf '%s\n' "$cport" >"$dir/kafka/control-port"
   KAFKA_BROKERS="$(<"$dir/kafka/bootstrap")"
   DEV_BROKER_CONTROL_PORT="$cport"
-  export KAFKA_BROKERS DEV_BROKER_CONTROL_PORT
+  # A limitation of librdkafka's mock, not a production setting: it answers a
+  # waiting fetch only when fetch.wait.max.ms runs out (500 ms by default),
+  # never when data arrives, so every hop of the pipeline would wait that long.
+  # Clients of the dev broker (the programs read KAFKA_<PROPERTY>) ask for 10 ms.
+  KAFKA_CONSUMER_FETCH_WAIT_MAX_MS=10
+  export KAFKA_BROKERS DEV_BROKER_CONTROL_PORT KAFKA_CONSUMER_FETCH_WAIT_MAX_MS
 }
 
 # dev_broker_ctl DIR COMMAND...: send one control command (e.g. "broker-down 1")

@@ -44,6 +44,8 @@ up)
     printf 'export REDIS_URL=%q\n' "$REDIS_URL"
     printf 'export DATABASE_URL=%q\n' "$DATABASE_URL"
     printf 'export DEV_BROKER_CONTROL_PORT=%q\n' "$DEV_BROKER_CONTROL_PORT"
+    printf 'export KAFKA_CONSUMER_FETCH_WAIT_MAX_MS=%q  # dev broker only (see deploy/lib.sh)\n' \
+      "$KAFKA_CONSUMER_FETCH_WAIT_MAX_MS"
   } >"$dir/env.tmp"
   mv "$dir/env.tmp" "$dir/env"
   cat <<MSG

@@ -165,11 +165,12 @@ int app_init(app_t *app, const app_spec_t *spec, int argc, char **argv) {
     return -1;
   }
   if (app->conf.arg_count) {
-    if (!is_command(spec, app->conf.args[0])) {
+    if (is_command(spec, app->conf.args[0])) {
+      app->command = app->conf.args[0];
+    } else if (!(uses & APP_ARGS)) {
       log_error("config", "unexpected argument \"%s\" (see --help)", app->conf.args[0]);
       return -1;
     }
-    app->command = app->conf.args[0];
   }
 
   /* 2. logging, Kafka properties */

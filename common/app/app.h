@@ -40,6 +40,8 @@ enum {
   APP_DLQ_KEY_REQUIRED = 1 << 3, /* ... and required (sealed dead letters) */
   APP_METRICS = 1 << 4,          /* metrics.addr: /metrics, /healthz, /readyz */
   APP_STAGE = 1 << 5,            /* the stage loop's settings; implies KAFKA, SCHEMAS */
+  APP_ARGS = 1 << 6,             /* free positional arguments (post-search's query):
+                                    left in conf.args for the program to check */
 };
 
 typedef struct app_spec {

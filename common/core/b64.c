@@ -42,6 +42,17 @@ char *b64_encode(const void *in, size_t n) {
   return out;
 }
 
+char *b64url_encode(const void *in, size_t n) {
+  char *out = b64_encode(in, n);
+  if (!out)
+    return NULL;
+  size_t o = 0;
+  for (size_t i = 0; out[i] && out[i] != '='; i++)
+    out[o++] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+  out[o] = '\0';
+  return out;
+}
+
 static int sextet(unsigned char c) {
   if (c >= 'A' && c <= 'Z')
     return c - 'A';

@@ -18,6 +18,11 @@ size_t b64_encoded_len(size_t n);
  * or when n is too large to encode. */
 char *b64_encode(const void *in, size_t n);
 
+/* Encodes in[0..n) as unpadded base64url (RFC 4648 §5: "-" and "_" for "+"
+ * and "/", no "="), the alphabet of JSON Web Tokens. Same ownership and
+ * failures as b64_encode. */
+char *b64url_encode(const void *in, size_t n);
+
 /* Decodes the padded base64 text s[0..len) into a malloc'd buffer (*out, caller
  * frees; one spare byte is allocated so an empty result is still a valid
  * pointer) and its length *out_len. Returns -1 for any character outside the

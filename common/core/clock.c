@@ -25,17 +25,35 @@ int64_t clock_wall_ms(void) {
 }
 
 void clock_format_ms(int64_t ms, char *out, size_t out_size) {
+  /* The date is the expensive part and changes once a second; stages stamp
+   * every message, so each thread keeps the last second it formatted. */
+  static __thread int64_t cached = INT64_MIN;
+  static __thread char base[32];
+  static __thread size_t base_len;
   int64_t secs = ms / 1000, frac = ms % 1000;
   if (frac < 0) { /* before 1970: floor, so the fraction stays positive */
     secs--;
     frac += 1000;
   }
-  time_t t = (time_t)secs;
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char base[32];
-  strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out, out_size, "%s.%03dZ", base, (int)frac);
+  if (secs != cached) {
+    time_t t = (time_t)secs;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    base_len = strftime(base, sizeof(base) - 5, "%Y-%m-%dT%H:%M:%S", &tm);
+    cached = secs;
+  }
+  char text[sizeof(base)];
+  memcpy(text, base, base_len);
+  text[base_len] = '.';
+  text[base_len + 1] = (char)('0' + frac / 100);
+  text[base_len + 2] = (char)('0' + frac / 10 % 10);
+  text[base_len + 3] = (char)('0' + frac % 10);
+  text[base_len + 4] = 'Z';
+  if (!out_size)
+    return;
+  size_t n = base_len + 5 < out_size ? base_len + 5 : out_size - 1; /* cut as snprintf would */
+  memcpy(out, text, n);
+  out[n] = '\0';
 }
 
 static int digits(const char *s, int n, int *out) {

@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/clock.h"
+
 static char log_service[64] = "sensory";
 static log_level_t log_min = LOG_LEVEL_INFO;
 /* One line per write: several threads (poll loop, delivery reports,
@@ -46,19 +48,7 @@ int log_enabled(log_level_t level) {
 }
 
 void log_timestamp(char *out, size_t out_size) {
-  /* Formatting the date is the expensive part and changes once a second;
-   * stages stamp every message, so each thread keeps the last one. */
-  static __thread time_t cached_sec = -1;
-  static __thread char base[32];
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  if (ts.tv_sec != cached_sec) {
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    cached_sec = ts.tv_sec;
-  }
-  snprintf(out, out_size, "%.19s.%03dZ", base, (int)(ts.tv_nsec / 1000000L));
+  clock_format_ms(clock_wall_ms(), out, out_size);
 }
 
 void log_event(log_level_t level, const char *event, json_t *fields, const char *fmt, ...) {

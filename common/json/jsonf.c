@@ -1,28 +1,30 @@
-/* jsonf: fast strict JSON reader and compact writer for jansson values.
+/* jsonf — the strict JSON reader: one text into a jsonf document.
  *
- * The reader is recursive descent over a byte range (recursion bounded by max_depth).
- * Strings without escapes are handed to jansson straight from the input; strings with
- * escapes are decoded into a scratch stack so an object key survives while its value
- * is parsed. UTF-8 is validated here, so the *_nocheck constructors are safe.
- * The writer formats into one growing buffer and must match json_dumps(JSON_COMPACT)
- * byte for byte, including jansson's real formatting. */
-#include "json/jsonf.h"
-
+ * Recursive descent over a byte range (recursion bounded by max_depth) that
+ * appends one node per value, in document order. Strings without escapes point
+ * into the input; strings with escapes are decoded into the document's string
+ * buffer, sized once for the whole input at the first escape so that no
+ * decoded string ever moves. Duplicate keys are found through an open-
+ * addressing table of (object, key) pairs kept by the document from parse to
+ * parse (a generation number empties it). UTF-8 is validated here, so every
+ * string of a document is valid UTF-8. jsonf_parse builds jansson values from
+ * the document (jsonf_doc.c). */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define JSONF_DUMP_MAX_DEPTH 2048
-#define JSONF_DUMP_CAP ((size_t)1 << 30)
-#define JSONF_NUM_STACK 64
+#include "json/jsonf_internal.h"
 
-/* 1 for bytes that end the fast ASCII run inside a string: '"', '\\', control
- * characters (rejected) and bytes >= 0x80 (validated as UTF-8). */
+#define JSONF_NUM_STACK 64
+/* Inputs of 4 GiB or more do not fit the 32-bit lengths and sizes of nodes. */
+#define JSONF_MAX_INPUT ((size_t)UINT32_MAX - 16)
+
 // clang-format off
-static const unsigned char str_stop[256] = {
+const unsigned char jsonf_str_stop[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00 */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x10 */
     0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20 '"' */
@@ -33,21 +35,7 @@ static const unsigned char str_stop[256] = {
 };
 // clang-format on
 
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS UINT64_C(0x8080808080808080)
-
-/* Nonzero when some byte of the 8 at p is a str_stop byte. May report false positives
- * (the caller then goes byte by byte) but never misses one. */
-static inline uint64_t word_has_stop(const unsigned char *p) {
-  uint64_t w;
-  memcpy(&w, p, 8);
-  uint64_t q = w ^ (ONES * '"'), s = w ^ (ONES * '\\');
-  return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) | ((s - ONES) & ~s) | w) & HIGHS;
-}
-
-/* Length of the valid UTF-8 sequence starting at p (p[0] >= 0x80), or 0. Rejects
- * overlong forms, surrogates and code points above U+10FFFF, like jansson. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end) {
+size_t jsonf_utf8_seq(const unsigned char *p, const unsigned char *end) {
   unsigned c = p[0];
   size_t avail = (size_t)(end - p);
   if (c >= 0xC2 && c <= 0xDF)
@@ -67,50 +55,66 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end) {
   return 0;
 }
 
-/* ------------------------------------------------------------------ reader */
-
 typedef struct parser {
   const unsigned char *p, *start, *end;
   int depth, max_depth;
   const char *reason; /* first error; fixed text, never input bytes */
   size_t err_at;
-  char *sb; /* scratch stack for decoded strings; sb_len is its top */
-  size_t sb_len, sb_cap;
+  jsonf_doc_t *d;
+  int sb_ready; /* the string buffer has room for the whole input */
 } parser_t;
 
-static json_t *parse_value(parser_t *ps);
-
 /* Records the first error only: later failures are consequences of it. */
-static void *fail_at(parser_t *ps, const unsigned char *at, const char *reason) {
+static int fail_at(parser_t *ps, const unsigned char *at, const char *reason) {
   if (!ps->reason) {
     ps->reason = reason;
     ps->err_at = (size_t)(at - ps->start);
   }
-  return NULL;
+  return -1;
 }
 
 static inline void skip_ws(parser_t *ps) {
   const unsigned char *p = ps->p, *end = ps->end;
+  if (p<end && * p> ' ')
+    return; /* compact JSON: no white space between tokens */
   while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
     p++;
   ps->p = p;
 }
 
-static int sb_reserve(parser_t *ps, size_t n) {
-  if (ps->sb_cap - ps->sb_len >= n)
-    return 0;
-  size_t cap = ps->sb_cap ? ps->sb_cap : 256;
-  while (cap - ps->sb_len < n) {
-    if (cap > SIZE_MAX / 2)
-      return -1;
-    cap *= 2;
+/* Appends a node of the given type (len, size 1, no hash, no flags). */
+static inline jsonf_node_t *push(parser_t *ps, jsonf_type_t type) {
+  jsonf_doc_t *d = ps->d;
+  if (d->count == d->cap && jsonf_doc_grow(d) < 0) {
+    fail_at(ps, ps->p, "out of memory");
+    return NULL;
   }
-  char *nb = realloc(ps->sb, cap);
-  if (!nb)
-    return -1;
-  ps->sb = nb;
-  ps->sb_cap = cap;
-  return 0;
+  jsonf_node_t *n = &d->nodes[d->count++];
+  n->type = (uint8_t)type;
+  n->flags = 0;
+  n->len = 0;
+  n->size = 1;
+  n->hash = 0;
+  return n;
+}
+
+/* Decoded strings never take more bytes than their source, so making room for
+ * the whole input once (at the first escape of a parse) keeps every decoded
+ * string in place; the later checks are a safety net. */
+static int sb_room(parser_t *ps, size_t n) {
+  jsonf_doc_t *d = ps->d;
+  if (!ps->sb_ready) {
+    size_t cap = (size_t)(ps->end - ps->start) + 8;
+    if (d->sb_cap < cap) {
+      char *nb = realloc(d->sb, cap);
+      if (!nb)
+        return -1;
+      d->sb = nb;
+      d->sb_cap = cap;
+    }
+    ps->sb_ready = 1;
+  }
+  return d->sb_cap - d->sb_len >= n ? 0 : -1;
 }
 
 static int hex4(const unsigned char *p, unsigned *out) {
@@ -129,20 +133,21 @@ static int hex4(const unsigned char *p, unsigned *out) {
   return 0;
 }
 
-/* Decodes the escape at ps->p (just after the backslash) onto the scratch stack. */
+/* Decodes the escape at ps->p (just after the backslash) into the string buffer. */
 static int parse_escape(parser_t *ps) {
   const unsigned char *p = ps->p, *end = ps->end;
   if (p >= end)
-    return fail_at(ps, p, "unterminated string"), -1;
-  if (sb_reserve(ps, 4) < 0)
-    return fail_at(ps, p, "out of memory"), -1;
-  char *o = ps->sb + ps->sb_len;
+    return fail_at(ps, p, "unterminated string");
+  if (sb_room(ps, 4) < 0)
+    return fail_at(ps, p, "out of memory");
+  jsonf_doc_t *d = ps->d;
+  char *o = d->sb + d->sb_len;
   /* pairs: escape letter, then the byte it stands for */
   static const char simple[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
   for (const char *m = simple; *m; m += 2) {
     if (*p == (unsigned char)m[0]) {
       *o = m[1];
-      ps->sb_len++;
+      d->sb_len++;
       ps->p = p + 1;
       return 0;
     }
@@ -151,19 +156,19 @@ static int parse_escape(parser_t *ps) {
   case 'u': {
     unsigned cp, lo;
     if (end - p < 5 || hex4(p + 1, &cp) < 0)
-      return fail_at(ps, p - 1, "invalid \\u escape"), -1;
+      return fail_at(ps, p - 1, "invalid \\u escape");
     p += 5;
     if (cp == 0)
-      return fail_at(ps, p - 6, "\\u0000 is not allowed"), -1;
+      return fail_at(ps, p - 6, "\\u0000 is not allowed");
     if (cp >= 0xDC00 && cp <= 0xDFFF)
-      return fail_at(ps, p - 6, "lone surrogate in \\u escape"), -1;
+      return fail_at(ps, p - 6, "lone surrogate in \\u escape");
     if (cp >= 0xD800 && cp <= 0xDBFF) {
       if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
-        return fail_at(ps, p - 6, "lone surrogate in \\u escape"), -1;
+        return fail_at(ps, p - 6, "lone surrogate in \\u escape");
       if (hex4(p + 2, &lo) < 0)
-        return fail_at(ps, p, "invalid \\u escape"), -1;
+        return fail_at(ps, p, "invalid \\u escape");
       if (lo < 0xDC00 || lo > 0xDFFF)
-        return fail_at(ps, p - 6, "lone surrogate in \\u escape"), -1;
+        return fail_at(ps, p - 6, "lone surrogate in \\u escape");
       cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
       p += 6;
     }
@@ -187,73 +192,118 @@ static int parse_escape(parser_t *ps) {
       o[3] = (char)(0x80 | (cp & 0x3F));
       n = 4;
     }
-    ps->sb_len += n;
+    d->sb_len += n;
     ps->p = p;
     return 0;
   }
   default:
-    return fail_at(ps, p - 1, "invalid escape"), -1;
+    return fail_at(ps, p - 1, "invalid escape");
   }
 }
 
-/* Parses the string whose opening quote is at ps->p. On success *s and *n give its bytes:
- * either inside the input, or (when *in_sb) at scratch offset *s_off, which stays
- * valid until the caller pops the scratch stack back to its previous sb_len. */
-static int parse_string(parser_t *ps, const char **s, size_t *n, size_t *s_off, int *in_sb) {
+/* parse_string's general case: the string at ps->p holds an escape or a byte
+ * the fast path does not take; parsed from its start. */
+static __attribute__((noinline)) int parse_string_slow(parser_t *ps, jsonf_node_t *n) {
   const unsigned char *p = ps->p + 1, *end = ps->end, *span = p;
+  jsonf_doc_t *d = ps->d;
+  size_t from = 0;
   int escaped = 0;
-  *in_sb = 0;
   for (;;) {
-    while (end - p >= 8 && !word_has_stop(p))
-      p += 8;
-    while (p < end && !str_stop[*p])
-      p++;
+    p = jsonf_skip_plain(p, end);
     if (p >= end)
-      return fail_at(ps, ps->p, "unterminated string"), -1;
+      return fail_at(ps, ps->p, "unterminated string");
     unsigned c = *p;
     if (c == '"')
       break;
     if (c >= 0x80) {
-      size_t k = utf8_seq(p, end);
+      size_t k = jsonf_utf8_seq(p, end);
       if (!k)
-        return fail_at(ps, p, "invalid UTF-8"), -1;
+        return fail_at(ps, p, "invalid UTF-8");
       p += k;
       continue;
     }
     if (c < 0x20)
-      return fail_at(ps, p, "control character in string"), -1;
-    /* backslash: move the span so far to the scratch stack and decode from there on */
+      return fail_at(ps, p, "control character in string");
+    /* backslash: move the span so far to the string buffer, decode from there on */
+    size_t len = (size_t)(p - span);
+    if (sb_room(ps, len + 4) < 0)
+      return fail_at(ps, p, "out of memory");
     if (!escaped) {
       escaped = 1;
-      *s_off = ps->sb_len;
+      from = d->sb_len;
     }
-    size_t len = (size_t)(p - span);
-    if (sb_reserve(ps, len + 4) < 0) /* +4: never a NULL memcpy target, room for the escape */
-      return fail_at(ps, p, "out of memory"), -1;
-    memcpy(ps->sb + ps->sb_len, span, len);
-    ps->sb_len += len;
+    memcpy(d->sb + d->sb_len, span, len);
+    d->sb_len += len;
     ps->p = p + 1;
     if (parse_escape(ps) < 0)
       return -1;
     p = span = ps->p;
   }
   if (!escaped) {
-    *s = (const char *)span;
-    *n = (size_t)(p - span);
+    n->v.s = (const char *)span;
+    n->len = (uint32_t)(p - span);
+    n->flags = JSONF_PLAIN | JSONF_UTF8;
   } else {
     size_t len = (size_t)(p - span);
-    if (sb_reserve(ps, len + 4) < 0) /* +4: never a NULL memcpy target */
-      return fail_at(ps, p, "out of memory"), -1;
-    memcpy(ps->sb + ps->sb_len, span, len);
-    ps->sb_len += len;
-    *n = ps->sb_len - *s_off;
-    *in_sb = 1;
+    if (sb_room(ps, len) < 0)
+      return fail_at(ps, p, "out of memory");
+    memcpy(d->sb + d->sb_len, span, len);
+    d->sb_len += len;
+    n->v.s = d->sb + from;
+    n->len = (uint32_t)(d->sb_len - from);
+    n->flags = JSONF_UTF8; /* validated spans, and escapes decode to valid UTF-8 */
   }
   ps->p = p + 1;
   return 0;
 }
 
-static json_t *parse_number(parser_t *ps) {
+/* Parses the string whose opening quote is at ps->p into node n (its type is
+ * set by the caller): bytes inside the input when it holds no escape
+ * (JSONF_PLAIN), else decoded into the string buffer. The common string, ASCII
+ * or valid UTF-8 without escapes, is read here without leaving the caller. */
+static inline __attribute__((always_inline)) int parse_string(parser_t *ps, jsonf_node_t *n) {
+  const unsigned char *start = ps->p + 1, *p = start, *end = ps->end;
+  for (;;) {
+    p = jsonf_skip_plain(p, end);
+    if (p < end && *p == '"')
+      break;
+    if (p >= end || *p < 0x80)
+      return parse_string_slow(ps, n); /* escape, control character, unterminated */
+    size_t k = jsonf_utf8_seq(p, end);
+    if (!k)
+      return parse_string_slow(ps, n);
+    p += k;
+  }
+  n->v.s = (const char *)start;
+  n->len = (uint32_t)(p - start);
+  n->flags = JSONF_PLAIN | JSONF_UTF8;
+  ps->p = p + 1;
+  return 0;
+}
+
+/* Powers of ten that are exact doubles. */
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Clinger's fast path: a decimal whose digits m fit in 53 bits, scaled by an
+ * exactly representable power of ten, is one correctly rounded multiplication
+ * or division away from its double, i.e. exactly what strtod returns. */
+static int real_fast(uint64_t m, int64_t e10, int neg, double *out) {
+#if FLT_EVAL_METHOD == 0
+  if (m > (UINT64_C(1) << 53) || e10 < -22 || e10 > 22)
+    return 0;
+  double d = (double)m;
+  d = e10 < 0 ? d / pow10_exact[-e10] : d * pow10_exact[e10];
+  *out = neg ? -d : d;
+  return 1;
+#else
+  (void)m, (void)e10, (void)neg, (void)out;
+  return 0; /* extended precision intermediates would round twice */
+#endif
+}
+
+static int parse_number(parser_t *ps) {
   const unsigned char *start = ps->p, *p = start, *end = ps->end;
   int neg = 0, overflow = 0;
   uint64_t u = 0;
@@ -280,449 +330,326 @@ static json_t *parse_number(parser_t *ps) {
     ps->p = p;
     if (overflow || u > (uint64_t)INT64_MAX + (uint64_t)neg)
       return fail_at(ps, start, "integer out of range");
-    json_int_t v = neg ? (json_int_t)(0 - u) : (json_int_t)u; /* wraps to INT64_MIN */
-    json_t *j = json_integer(v);
-    return j ? j : fail_at(ps, start, "out of memory");
+    jsonf_node_t *n = push(ps, JSONF_INTEGER);
+    if (!n)
+      return -1;
+    n->v.i = neg ? (int64_t)(0 - u) : (int64_t)u; /* wraps to INT64_MIN */
+    return 0;
   }
+  /* The digits as an integer m and a power of ten, for the fast path; m stops
+   * being exact (overflow) past 19 digits, and then strtod decides. */
+  int64_t e10 = 0;
   if (*p == '.') {
     p++;
     if (p >= end || *p < '0' || *p > '9')
       return fail_at(ps, start, "invalid number");
-    while (p < end && *p >= '0' && *p <= '9')
-      p++;
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+      unsigned d = *p - '0';
+      if (u > (UINT64_MAX - d) / 10) {
+        overflow = 1;
+      } else {
+        u = u * 10 + d;
+        e10--;
+      }
+    }
   }
   if (p < end && (*p == 'e' || *p == 'E')) {
     p++;
+    int eneg = 0;
+    int64_t ev = 0;
     if (p < end && (*p == '+' || *p == '-'))
-      p++;
+      eneg = *p++ == '-';
     if (p >= end || *p < '0' || *p > '9')
       return fail_at(ps, start, "invalid number");
-    while (p < end && *p >= '0' && *p <= '9')
-      p++;
+    for (; p < end && *p >= '0' && *p <= '9'; p++)
+      if (ev < 100000)
+        ev = ev * 10 + (*p - '0');
+    e10 += eneg ? -ev : ev;
   }
-  /* strtod needs a NUL-terminated copy: the input is not terminated after the number */
-  size_t len = (size_t)(p - start);
-  char stack[JSONF_NUM_STACK], *tmp = stack;
-  if (len >= sizeof stack && !(tmp = malloc(len + 1)))
-    return fail_at(ps, start, "out of memory");
-  memcpy(tmp, start, len);
-  tmp[len] = '\0';
-  errno = 0;
-  double d = strtod(tmp, NULL);
-  int range = errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL);
-  if (tmp != stack)
-    free(tmp);
-  if (range) /* jansson rejects overflow too; underflow to 0 or a subnormal is fine */
-    return fail_at(ps, start, "real number overflow");
+  double d;
+  if (overflow || !real_fast(u, e10, neg, &d)) {
+    /* strtod needs a NUL-terminated copy: the input is not terminated after the number */
+    size_t len = (size_t)(p - start);
+    char stack[JSONF_NUM_STACK], *tmp = stack;
+    if (len >= sizeof stack && !(tmp = malloc(len + 1)))
+      return fail_at(ps, start, "out of memory");
+    memcpy(tmp, start, len);
+    tmp[len] = '\0';
+    errno = 0;
+    d = strtod(tmp, NULL);
+    int range = errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL);
+    if (tmp != stack)
+      free(tmp);
+    if (range) /* jansson rejects overflow too; underflow to 0 or a subnormal is fine */
+      return fail_at(ps, start, "real number overflow");
+  }
   ps->p = p;
-  json_t *j = json_real(d);
-  return j ? j : fail_at(ps, start, "out of memory");
-}
-
-/* After an array element or object member: returns 1 at the closing
- * bracket (consumed), 0 after a ',' (consumed), -1 on an error (reported). */
-static int after_element(parser_t *ps, char close, const char *unterminated, const char *expected) {
-  skip_ws(ps);
-  if (ps->p >= ps->end) {
-    fail_at(ps, ps->p, unterminated);
+  jsonf_node_t *n = push(ps, JSONF_REAL);
+  if (!n)
     return -1;
-  }
-  if (*ps->p == close) {
-    ps->p++;
-    return 1;
-  }
-  if (*ps->p != ',') {
-    fail_at(ps, ps->p, expected);
-    return -1;
-  }
-  ps->p++;
+  n->v.d = d;
   return 0;
 }
 
-static json_t *parse_array(parser_t *ps) {
-  json_t *arr = json_array();
-  if (!arr)
-    return fail_at(ps, ps->p, "out of memory");
-  ps->p++;
-  skip_ws(ps);
-  if (ps->p < ps->end && *ps->p == ']') {
-    ps->p++;
-    return arr;
+static int dup_grow(jsonf_doc_t *d) {
+  size_t cap = d->dup_cap ? d->dup_cap * 2 : 64;
+  jsonf_dup_t *t = calloc(cap, sizeof(*t));
+  if (!t)
+    return -1;
+  for (size_t i = 0; i < d->dup_cap; i++) {
+    const jsonf_dup_t *e = &d->dup[i];
+    if (e->gen != d->gen)
+      continue;
+    size_t h = (d->nodes[e->key].hash ^ e->obj * 0x9E3779B9u) & (cap - 1);
+    while (t[h].gen == d->gen)
+      h = (h + 1) & (cap - 1);
+    t[h] = *e;
   }
-  for (;;) {
-    json_t *v = parse_value(ps);
-    if (!v)
-      goto fail;
-    if (json_array_append_new(arr, v) < 0) {
-      fail_at(ps, ps->p, "out of memory");
-      goto fail;
-    }
-    int end = after_element(ps, ']', "unterminated array", "expected ',' or ']'");
-    if (end < 0)
-      goto fail;
-    if (end)
-      return arr;
-  }
-fail:
-  json_decref(arr);
-  return NULL;
+  free(d->dup);
+  d->dup = t;
+  d->dup_cap = cap;
+  return 0;
 }
 
-static json_t *parse_object(parser_t *ps) {
-  json_t *obj = json_object();
-  if (!obj)
-    return fail_at(ps, ps->p, "out of memory");
-  ps->p++;
-  skip_ws(ps);
-  if (ps->p < ps->end && *ps->p == '}') {
-    ps->p++;
-    return obj;
+/* Records key node ki of object obj: 0, 1 when the object already has that
+ * key, -1 when out of memory. */
+static int dup_check(jsonf_doc_t *d, size_t obj, size_t ki) {
+  if ((d->dup_used + 1) * 2 > d->dup_cap && dup_grow(d) < 0)
+    return -1;
+  const jsonf_node_t *k = &d->nodes[ki];
+  size_t mask = d->dup_cap - 1, h = (k->hash ^ (uint32_t)obj * 0x9E3779B9u) & mask;
+  for (;; h = (h + 1) & mask) {
+    jsonf_dup_t *e = &d->dup[h];
+    if (e->gen != d->gen) {
+      *e = (jsonf_dup_t){d->gen, (uint32_t)obj, (uint32_t)ki};
+      d->dup_used++;
+      return 0;
+    }
+    const jsonf_node_t *o = &d->nodes[e->key];
+    if (e->obj == obj && o->hash == k->hash && o->len == k->len &&
+        memcmp(o->v.s, k->v.s, k->len) == 0)
+      return 1;
   }
-  for (;;) {
-    const char *key = NULL;
-    size_t klen = 0, koff = 0, top = ps->sb_len;
-    int in_sb;
-    const unsigned char *key_at = ps->p;
-    if (ps->p >= ps->end) {
-      fail_at(ps, ps->p, "unterminated object");
-      goto fail;
-    }
-    if (*ps->p != '"') {
-      fail_at(ps, ps->p, "expected string key");
-      goto fail;
-    }
-    if (parse_string(ps, &key, &klen, &koff, &in_sb) < 0)
-      goto fail;
-    skip_ws(ps);
-    if (ps->p >= ps->end || *ps->p != ':') {
-      fail_at(ps, ps->p, "expected ':'");
-      goto fail;
-    }
-    ps->p++;
-    json_t *v = parse_value(ps);
-    if (!v)
-      goto fail;
-    if (in_sb) /* the scratch stack may have moved while the value was parsed */
-      key = ps->sb + koff;
-    /* One hash lookup instead of getn + set: a duplicate key replaces the old
-     * value, so an unchanged size means the key was already there. */
-    size_t before = json_object_size(obj);
-    if (json_object_setn_new_nocheck(obj, key, klen, v) < 0) {
-      fail_at(ps, key_at, "out of memory");
-      goto fail;
-    }
-    ps->sb_len = top;
-    if (json_object_size(obj) == before) {
-      fail_at(ps, key_at, "duplicate object key");
-      goto fail;
-    }
-    int end = after_element(ps, '}', "unterminated object", "expected ',' or '}'");
-    if (end < 0)
-      goto fail;
-    if (end)
-      return obj;
-    skip_ws(ps);
-  }
-fail:
-  json_decref(obj);
-  return NULL;
 }
 
-static json_t *parse_literal(parser_t *ps, const char *word, size_t n, json_t *v) {
+/* Objects up to this many members find repeated keys through a 64-bit filter
+ * of their key hashes and a walk over their own keys when it may have seen the
+ * key; larger ones through the document's table. */
+#define DUP_LINEAR 32
+
+/* 1 when an earlier key of object obj (whose members so far end before key
+ * node ki) equals key ki. */
+static int dup_walk(const jsonf_doc_t *d, size_t obj, size_t ki) {
+  const jsonf_node_t *k = &d->nodes[ki], *o = &d->nodes[obj + 1];
+  for (; o < k; o = o + 1 + o[1].size)
+    if (o->hash == k->hash && o->len == k->len && memcmp(o->v.s, k->v.s, k->len) == 0)
+      return 1;
+  return 0;
+}
+
+static int parse_literal(parser_t *ps, const char *word, size_t n, jsonf_type_t type) {
   if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0)
     return fail_at(ps, ps->p, "invalid literal");
   ps->p += n;
-  return v;
+  return push(ps, type) ? 0 : -1;
 }
 
-static json_t *parse_value(parser_t *ps) {
-  skip_ws(ps);
-  if (ps->p >= ps->end)
-    return fail_at(ps, ps->p, "unexpected end of input");
-  switch (*ps->p) {
+#define SKIP_WS()                                                                                  \
+  do {                                                                                             \
+    if (p < end && *p <= ' ')                                                                      \
+      while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))                     \
+        p++;                                                                                       \
+  } while (0)
+#define FAIL(at, why)                                                                              \
+  do {                                                                                             \
+    ps->p = p;                                                                                     \
+    return fail_at(ps, at, why);                                                                   \
+  } while (0)
+/* Runs a helper that reads at ps->p and advances it. */
+#define CALL(expr)                                                                                 \
+  do {                                                                                             \
+    ps->p = p;                                                                                     \
+    if ((expr) < 0)                                                                                \
+      return -1;                                                                                   \
+    p = ps->p;                                                                                     \
+  } while (0)
+
+/* The reader proper: one value with everything in it, without a call per
+ * value. Open containers are frames on the document's stack (one per nesting
+ * level, up to max_depth). The checks and error positions are those of a
+ * recursive descent: a value, then for a container its members or items,
+ * each followed by ',' or the closing bracket. */
+static int parse_text(parser_t *ps) {
+  jsonf_doc_t *d = ps->d;
+  const unsigned char *p = ps->p, *end = ps->end;
+  size_t depth = 0;
+  jsonf_frame_t *f = NULL; /* the innermost open container */
+  jsonf_node_t *n;
+
+value:
+  SKIP_WS();
+  if (p >= end)
+    FAIL(p, "unexpected end of input");
+  switch (*p) {
   case '{':
   case '[': {
-    if (ps->depth >= ps->max_depth)
-      return fail_at(ps, ps->p, "maximum nesting depth exceeded");
-    ps->depth++;
-    json_t *v = *ps->p == '{' ? parse_object(ps) : parse_array(ps);
-    ps->depth--;
-    return v;
+    if (depth >= (size_t)(ps->max_depth > 0 ? ps->max_depth : 0))
+      FAIL(p, "maximum nesting depth exceeded");
+    if (depth == d->frames_cap && jsonf_doc_grow_frames(d) < 0)
+      FAIL(p, "out of memory");
+    int obj = *p == '{';
+    size_t at = d->count;
+    ps->p = p;
+    if (!push(ps, obj ? JSONF_OBJECT : JSONF_ARRAY))
+      return -1;
+    f = &d->frames[depth++];
+    f->at = (uint32_t)at;
+    f->count = 0;
+    f->seen = 0;
+    p++;
+    SKIP_WS();
+    if (p < end && *p == (obj ? '}' : ']')) {
+      p++;
+      goto close;
+    }
+    if (obj)
+      goto key;
+    goto value;
   }
-  case '"': {
-    const char *s = NULL;
-    size_t n = 0, off = 0, top = ps->sb_len;
-    int in_sb;
-    const unsigned char *at = ps->p;
-    if (parse_string(ps, &s, &n, &off, &in_sb) < 0)
-      return NULL;
-    json_t *v = json_stringn_nocheck(in_sb ? ps->sb + off : s, n);
-    ps->sb_len = top;
-    return v ? v : fail_at(ps, at, "out of memory");
-  }
+  case '"':
+    ps->p = p;
+    if (!(n = push(ps, JSONF_STRING)))
+      return -1;
+    CALL(parse_string(ps, n));
+    goto next;
   case 't':
-    return parse_literal(ps, "true", 4, json_true());
+    CALL(parse_literal(ps, "true", 4, JSONF_TRUE));
+    goto next;
   case 'f':
-    return parse_literal(ps, "false", 5, json_false());
+    CALL(parse_literal(ps, "false", 5, JSONF_FALSE));
+    goto next;
   case 'n':
-    return parse_literal(ps, "null", 4, json_null());
+    CALL(parse_literal(ps, "null", 4, JSONF_NULL));
+    goto next;
   default:
-    if (*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9'))
-      return parse_number(ps);
-    return fail_at(ps, ps->p, "unexpected character");
+    if (*p == '-' || (*p >= '0' && *p <= '9')) {
+      CALL(parse_number(ps));
+      goto next;
+    }
+    FAIL(p, "unexpected character");
   }
+
+key: /* at a member of f, an object */
+  f->key_at = p;
+  if (p >= end)
+    FAIL(p, "unterminated object");
+  if (*p != '"')
+    FAIL(p, "expected string key");
+  f->key = (uint32_t)d->count;
+  ps->p = p;
+  if (!(n = push(ps, JSONF_STRING)))
+    return -1;
+  CALL(parse_string(ps, n));
+  n->hash = jsonf_key_hash(n->v.s, n->len);
+  SKIP_WS();
+  if (p >= end || *p != ':')
+    FAIL(p, "expected ':'");
+  p++;
+  goto value;
+
+next: /* after a value: the next member or item of f, or its end */
+  if (!depth) {
+    ps->p = p;
+    return 0;
+  }
+  if (d->nodes[f->at].type == JSONF_OBJECT) {
+    /* After the value, as jansson's insert did: an error inside the value of a
+     * repeated key is the one reported. */
+    int dup = 0;
+    if (f->count < DUP_LINEAR) {
+      uint64_t bit = UINT64_C(1) << (d->nodes[f->key].hash >> 26);
+      if (f->seen & bit)
+        dup = dup_walk(d, f->at, f->key);
+      f->seen |= bit;
+    } else {
+      if (f->count == DUP_LINEAR) /* from now on through the table: enter the keys so far */
+        for (size_t o = f->at + 1; o < f->key && dup == 0; o = o + 1 + d->nodes[o + 1].size)
+          dup = dup_check(d, f->at, o);
+      if (dup == 0)
+        dup = dup_check(d, f->at, f->key);
+    }
+    if (dup != 0)
+      FAIL(f->key_at, dup < 0 ? "out of memory" : "duplicate object key");
+    f->count++;
+    SKIP_WS();
+    if (p >= end)
+      FAIL(p, "unterminated object");
+    if (*p == '}') {
+      p++;
+      goto close;
+    }
+    if (*p != ',')
+      FAIL(p, "expected ',' or '}'");
+    p++;
+    SKIP_WS();
+    goto key;
+  }
+  f->count++;
+  SKIP_WS();
+  if (p >= end)
+    FAIL(p, "unterminated array");
+  if (*p == ']') {
+    p++;
+    goto close;
+  }
+  if (*p != ',')
+    FAIL(p, "expected ',' or ']'");
+  p++;
+  goto value;
+
+close: /* f is complete (p is past its closing bracket) */
+  d->nodes[f->at].len = f->count;
+  d->nodes[f->at].size = (uint32_t)(d->count - f->at);
+  depth--;
+  f = depth ? &d->frames[depth - 1] : NULL;
+  goto next;
 }
 
-json_t *jsonf_parse(const char *buf, size_t len, int max_depth, char *errstr, size_t errstr_size) {
+#undef SKIP_WS
+#undef FAIL
+#undef CALL
+
+const jsonf_node_t *jsonf_doc_parse(jsonf_doc_t *d, const char *buf, size_t len, int max_depth,
+                                    char *errstr, size_t errstr_size) {
   static const char empty[1] = "";
   const unsigned char *b = (const unsigned char *)(buf ? buf : empty);
-  parser_t ps = {.p = b, .start = b, .end = b + (buf ? len : 0), .max_depth = max_depth};
-  json_t *v = parse_value(&ps);
-  if (v) {
-    skip_ws(&ps);
-    if (ps.p != ps.end) {
-      json_decref(v);
-      v = fail_at(&ps, ps.p, "unexpected data after the value");
+  parser_t ps = {.p = b, .start = b, .end = b + (buf ? len : 0), .max_depth = max_depth, .d = d};
+  jsonf_doc_trim(d);
+  d->count = 0;
+  d->sb_len = 0;
+  d->dup_used = 0;
+  if (++d->gen == 0) { /* after 2^32 parses: empty the table for real */
+    if (d->dup)
+      memset(d->dup, 0, d->dup_cap * sizeof(*d->dup));
+    d->gen = 1;
+  }
+  int rc;
+  if (buf && len > JSONF_MAX_INPUT) {
+    rc = fail_at(&ps, b, "input too large");
+  } else {
+    rc = parse_text(&ps);
+    if (rc == 0) {
+      skip_ws(&ps);
+      if (ps.p != ps.end)
+        rc = fail_at(&ps, ps.p, "unexpected data after the value");
     }
   }
-  free(ps.sb);
-  if (!v && errstr && errstr_size)
-    snprintf(errstr, errstr_size, "invalid JSON at byte %zu: %s", ps.err_at,
-             ps.reason ? ps.reason : "out of memory");
-  return v;
-}
-
-/* ------------------------------------------------------------------ writer */
-
-/* Makes room for n more bytes; geometric growth, capped so a runaway value cannot
- * take all memory (and so len + n never overflows). */
-static int buf_reserve(jsonf_buf_t *b, size_t n) {
-  if (b->cap - b->len >= n)
-    return 0;
-  if (n > JSONF_DUMP_CAP - b->len)
-    return -1;
-  size_t cap = b->cap < 256 ? 256 : b->cap;
-  while (cap - b->len < n)
-    cap *= 2;
-  if (cap > JSONF_DUMP_CAP)
-    cap = JSONF_DUMP_CAP;
-  char *nd = realloc(b->data, cap);
-  if (!nd)
-    return -1;
-  b->data = nd;
-  b->cap = cap;
-  return 0;
-}
-
-static inline int put(jsonf_buf_t *b, const char *s, size_t n) {
-  if (buf_reserve(b, n) < 0)
-    return -1;
-  memcpy(b->data + b->len, s, n);
-  b->len += n;
-  return 0;
-}
-
-/* Escape for each byte below 0x80: 0 = copy as is, 'u' = \u00XX (jansson prints
- * the hex in upper case), other = the letter after the backslash. */
-// clang-format off
-static const char esc[128] = {
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
-    ['"'] = '"', ['\\'] = '\\',
-};
-// clang-format on
-
-static int dump_string(const char *str, size_t n, jsonf_buf_t *b) {
-  static const char hex[] = "0123456789ABCDEF";
-  const unsigned char *p = (const unsigned char *)str, *end = p + n, *span = p;
-  if (buf_reserve(b, n + 2) < 0)
-    return -1;
-  b->data[b->len++] = '"';
-  for (;;) {
-    while (end - p >= 8 && !word_has_stop(p))
-      p += 8;
-    while (p < end && !str_stop[*p])
-      p++;
-    if (p >= end)
-      break;
-    if (*p >= 0x80) { /* jansson refuses to dump invalid UTF-8; so do we */
-      size_t k = utf8_seq(p, end);
-      if (!k)
-        return -1;
-      p += k;
-      continue;
-    }
-    if (put(b, (const char *)span, (size_t)(p - span)) < 0 || buf_reserve(b, 6) < 0)
-      return -1;
-    char *o = b->data + b->len, e = esc[*p];
-    o[0] = '\\';
-    if (e == 'u') {
-      memcpy(o + 1, "u00", 3);
-      o[4] = hex[*p >> 4];
-      o[5] = hex[*p & 15];
-      b->len += 6;
-    } else {
-      o[1] = e;
-      b->len += 2;
-    }
-    span = ++p;
-  }
-  if (put(b, (const char *)span, (size_t)(p - span)) < 0 || buf_reserve(b, 1) < 0)
-    return -1;
-  b->data[b->len++] = '"';
-  return 0;
-}
-
-/* Formats u in decimal at the end of tmp[24]; returns the start. */
-static char *fmt_u64(uint64_t u, char *tmp_end) {
-  char *s = tmp_end;
-  do {
-    *--s = (char)('0' + u % 10);
-    u /= 10;
-  } while (u);
-  return s;
-}
-
-static int dump_integer(json_int_t i, jsonf_buf_t *b) {
-  char tmp[24], *end = tmp + sizeof tmp;
-  uint64_t u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
-  char *s = fmt_u64(u, end);
-  if (i < 0)
-    *--s = '-';
-  return put(b, s, (size_t)(end - s));
-}
-
-/* Same text as jansson 2.14's jsonp_dtostr with its default precision: "%.17g", then
- * ".0" when there is neither '.' nor 'e', and the exponent without '+' or leading
- * zeros. Integral values below 1e17 print their digits under "%.17g", so they skip
- * snprintf (prices like 8500.0 are the common case). */
-static int dump_real(double d, jsonf_buf_t *b) {
-  char tmp[40];
-  if (!isfinite(d))
-    return -1;
-  if (fabs(d) < 1e17 && d == (double)(int64_t)d) {
-    char *end = tmp + 24, *s = fmt_u64((uint64_t)(d < 0 ? -d : d), end);
-    if (signbit(d))
-      *--s = '-';
-    memcpy(end, ".0", 2);
-    return put(b, s, (size_t)(end + 2 - s));
-  }
-  int n = snprintf(tmp, sizeof tmp, "%.17g", d);
-  if (n < 0 || (size_t)n >= sizeof tmp - 3)
-    return -1;
-  char *e = NULL;
-  int has_dot = 0;
-  for (int i = 0; i < n; i++) {
-    if (tmp[i] == ',') /* a locale's decimal comma, as jansson's from_locale */
-      tmp[i] = '.';
-    if (tmp[i] == '.')
-      has_dot = 1;
-    else if (tmp[i] == 'e')
-      e = tmp + i;
-  }
-  if (!has_dot && !e) {
-    memcpy(tmp + n, ".0", 2);
-    n += 2;
-  }
-  if (e) {
-    char *from = e + 1, *to = e + 1;
-    if (*from == '-')
-      from++, to++;
-    else if (*from == '+')
-      from++;
-    while (*from == '0' && from[1] != '\0')
-      from++;
-    size_t rest = (size_t)(tmp + n - from);
-    memmove(to, from, rest);
-    n = (int)(to - tmp + (ptrdiff_t)rest);
-  }
-  return put(b, tmp, (size_t)n);
-}
-
-static int dump_value(const json_t *v, jsonf_buf_t *b, int depth) {
-  switch (json_typeof(v)) {
-  case JSON_OBJECT: {
-    if (depth >= JSONF_DUMP_MAX_DEPTH || put(b, "{", 1) < 0)
-      return -1;
-    /* jansson's iterator API takes a non-const json_t but does not modify it */
-    json_t *obj = (json_t *)v;
-    int first = 1;
-    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
-      if (!first && put(b, ",", 1) < 0)
-        return -1;
-      first = 0;
-      if (dump_string(json_object_iter_key(it), json_object_iter_key_len(it), b) < 0 ||
-          put(b, ":", 1) < 0 || dump_value(json_object_iter_value(it), b, depth + 1) < 0)
-        return -1;
-    }
-    return put(b, "}", 1);
-  }
-  case JSON_ARRAY: {
-    size_t n = json_array_size(v);
-    if (depth >= JSONF_DUMP_MAX_DEPTH || put(b, "[", 1) < 0)
-      return -1;
-    for (size_t i = 0; i < n; i++) {
-      if ((i && put(b, ",", 1) < 0) || dump_value(json_array_get(v, i), b, depth + 1) < 0)
-        return -1;
-    }
-    return put(b, "]", 1);
-  }
-  case JSON_STRING:
-    return dump_string(json_string_value(v), json_string_length(v), b);
-  case JSON_INTEGER:
-    return dump_integer(json_integer_value(v), b);
-  case JSON_REAL:
-    return dump_real(json_real_value(v), b);
-  case JSON_TRUE:
-    return put(b, "true", 4);
-  case JSON_FALSE:
-    return put(b, "false", 5);
-  case JSON_NULL:
-    return put(b, "null", 4);
-  }
-  return -1;
-}
-
-int jsonf_dump(const json_t *v, jsonf_buf_t *out) {
-  size_t was = out->len;
-  if (!v || dump_value(v, out, 0) < 0) {
-    out->len = was;
-    return -1;
-  }
-  return 0;
-}
-
-char *jsonf_dumps(const json_t *v, size_t *len) {
-  jsonf_buf_t b = {0};
-  if (jsonf_dump(v, &b) < 0 || buf_reserve(&b, 1) < 0) {
-    free(b.data);
+  if (rc < 0) {
+    d->count = 0;
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, "invalid JSON at byte %zu: %s", ps.err_at,
+               ps.reason ? ps.reason : "out of memory");
     return NULL;
   }
-  b.data[b.len] = '\0';
-  if (len)
-    *len = b.len;
-  return b.data;
-}
-
-int jsonf_dump_string(const char *s, size_t n, jsonf_buf_t *out) {
-  size_t was = out->len;
-  if ((!s && n) || dump_string(s ? s : "", n, out) < 0) {
-    out->len = was;
-    return -1;
-  }
-  return 0;
-}
-
-int jsonf_buf_append(jsonf_buf_t *b, const char *s, size_t n) {
-  if (n && !s)
-    return -1;
-  return n ? put(b, s, n) : 0;
-}
-
-void jsonf_buf_free(jsonf_buf_t *b) {
-  if (!b)
-    return;
-  free(b->data);
-  b->data = NULL;
-  b->len = b->cap = 0;
+  return d->nodes;
 }

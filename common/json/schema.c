@@ -1,5 +1,10 @@
 /* schema — loading entry points and the per-message walk of a compiled schema.
  *
+ * Instances are jsonf documents (json/jsonf.h): the walk reads nodes laid out
+ * in one array, never a tree of allocated objects. A jansson instance is laid
+ * out as a document first (a per-thread scratch document), so every caller goes
+ * through the same walk and gets the same answer.
+ *
  * Error messages are "<instance JSON pointer>: <reason>" and carry only
  * schema-side facts (bounds, enum values, patterns): never instance values,
  * because validation errors end up in logs and dead letters and instance
@@ -20,6 +25,10 @@
 #include "core/utf8.h"
 #include "json/schema_internal.h"
 
+/* Schema documents nest deeper than messages ($defs, applicators), but a
+ * bound keeps compilation off the stack's edge. */
+#define SCHEMA_FILE_MAX_DEPTH 512
+
 /* Bounds the backtracking of one pattern match: contracts are trusted, but a
  * pathological pattern must not stall the stage loop. */
 #define SCHEMA_MATCH_LIMIT 1000000
@@ -38,38 +47,54 @@ typedef struct vctx {
   size_t depth;
   seg_t path[SCHEMA_MAX_DEPTH + 2];
   const schema_t *s;
+  /* schema_validate_derived: at the root object (node root), members whose
+   * bit is set in kept and whose property's bit is set in same are valid. */
+  const schema_node_t *root;
+  uint64_t kept, same;
 } vctx_t;
 
-/* ---- per-thread PCRE2 match data ------------------------------------------ */
+/* ---- per-thread scratch -------------------------------------------------- */
 
-/* One match data per thread, reused for every pattern: an ovector of one pair
- * is enough because only "did it match" matters (rc 0 still means a match). */
-static pthread_key_t md_key;
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
-static int md_key_ok;
+/* Per thread: one PCRE2 match data, reused for every pattern (an ovector of
+ * one pair is enough because only "did it match" matters; rc 0 still means a
+ * match), and the document jansson instances are laid out in. */
+typedef struct scratch {
+  pcre2_match_data *md;
+  jsonf_doc_t *doc;
+} scratch_t;
 
-static void md_free(void *p) {
-  pcre2_match_data_free(p);
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok;
+
+static void scratch_free(void *p) {
+  scratch_t *t = p;
+  pcre2_match_data_free(t->md);
+  jsonf_doc_destroy(t->doc);
+  free(t);
 }
 
-static void md_init(void) {
-  md_key_ok = pthread_key_create(&md_key, md_free) == 0;
+static void scratch_init(void) {
+  scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+static scratch_t *scratch(void) {
+  pthread_once(&scratch_once, scratch_init);
+  if (!scratch_key_ok)
+    return NULL;
+  scratch_t *t = pthread_getspecific(scratch_key);
+  if (!t && (t = calloc(1, sizeof(*t))) && pthread_setspecific(scratch_key, t) != 0) {
+    free(t);
+    t = NULL;
+  }
+  return t;
 }
 
 static pcre2_match_data *match_data(void) {
-  pcre2_match_data *md;
-  pthread_once(&md_once, md_init);
-  if (!md_key_ok)
-    return NULL;
-  md = pthread_getspecific(md_key);
-  if (!md) {
-    md = pcre2_match_data_create(1, NULL);
-    if (md && pthread_setspecific(md_key, md) != 0) {
-      pcre2_match_data_free(md);
-      md = NULL;
-    }
-  }
-  return md;
+  scratch_t *t = scratch();
+  if (t && !t->md)
+    t->md = pcre2_match_data_create(1, NULL);
+  return t ? t->md : NULL;
 }
 
 /* ---- errors ---------------------------------------------------------------- */
@@ -148,14 +173,14 @@ static int cmp_int_double(json_int_t i, double d) {
 }
 
 /* Compares instance number x with schema number b: -1, 0, 1 (2: incomparable). */
-static int num_cmp(const json_t *x, const schema_num_t *b) {
-  if (json_is_integer(x)) {
-    json_int_t i = json_integer_value(x);
+static int num_cmp(const jsonf_node_t *x, const schema_num_t *b) {
+  if (x->type == JSONF_INTEGER) {
+    int64_t i = x->v.i;
     if (b->is_int)
       return (i > b->i) - (i < b->i);
     return cmp_int_double(i, b->d);
   } else {
-    double d = json_real_value(x);
+    double d = x->v.d;
     if (b->is_int) {
       int r = cmp_int_double(b->i, d);
       return r == 2 ? 2 : -r;
@@ -166,38 +191,41 @@ static int num_cmp(const json_t *x, const schema_num_t *b) {
   }
 }
 
-int schema_json_equal(const json_t *a, const json_t *b) {
-  if (json_is_number(a) && json_is_number(b)) {
-    if (json_is_integer(a) && json_is_integer(b))
-      return json_integer_value(a) == json_integer_value(b);
-    if (json_is_integer(a))
-      return cmp_int_double(json_integer_value(a), json_real_value(b)) == 0;
-    if (json_is_integer(b))
-      return cmp_int_double(json_integer_value(b), json_real_value(a)) == 0;
-    return json_real_value(a) == json_real_value(b);
+static int is_number(const jsonf_node_t *x) {
+  return x->type == JSONF_INTEGER || x->type == JSONF_REAL;
+}
+
+int schema_value_equal(const jsonf_node_t *a, const jsonf_node_t *b) {
+  if (is_number(a) && is_number(b)) {
+    if (a->type == JSONF_INTEGER && b->type == JSONF_INTEGER)
+      return a->v.i == b->v.i;
+    if (a->type == JSONF_INTEGER)
+      return cmp_int_double(a->v.i, b->v.d) == 0;
+    if (b->type == JSONF_INTEGER)
+      return cmp_int_double(b->v.i, a->v.d) == 0;
+    return a->v.d == b->v.d;
   }
-  if (json_typeof(a) != json_typeof(b))
+  if (a->type != b->type)
     return 0;
-  switch (json_typeof(a)) {
-  case JSON_STRING:
-    return json_string_length(a) == json_string_length(b) &&
-           !memcmp(json_string_value(a), json_string_value(b), json_string_length(a));
-  case JSON_ARRAY:
-    if (json_array_size(a) != json_array_size(b))
+  switch (a->type) {
+  case JSONF_STRING:
+    return a->len == b->len && !memcmp(a->v.s, b->v.s, a->len);
+  case JSONF_ARRAY: {
+    if (a->len != b->len)
       return 0;
-    for (size_t i = 0; i < json_array_size(a); i++)
-      if (!schema_json_equal(json_array_get(a, i), json_array_get(b, i)))
+    const jsonf_node_t *x = a + 1, *y = b + 1;
+    for (uint32_t i = 0; i < a->len; i++, x += x->size, y += y->size)
+      if (!schema_value_equal(x, y))
         return 0;
     return 1;
-  case JSON_OBJECT: {
-    const char *k;
-    size_t kl;
-    json_t *va;
-    if (json_object_size(a) != json_object_size(b))
+  }
+  case JSONF_OBJECT: {
+    if (a->len != b->len)
       return 0;
-    json_object_keylen_foreach((json_t *)a, k, kl, va) {
-      json_t *vb = json_object_getn(b, k, kl);
-      if (!vb || !schema_json_equal(va, vb))
+    const jsonf_node_t *k = a + 1;
+    for (uint32_t i = 0; i < a->len; i++, k = k + 1 + k[1].size) {
+      const jsonf_node_t *vb = jsonf_object_get(b, k->v.s, k->len);
+      if (!vb || !schema_value_equal(k + 1, vb))
         return 0;
     }
     return 1;
@@ -209,32 +237,32 @@ int schema_json_equal(const json_t *a, const json_t *b) {
 
 /* ---- the walk ------------------------------------------------------------- */
 
-static int validate_node(vctx_t *v, const schema_node_t *n, const json_t *x);
+static int validate_node(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x);
 
-static unsigned type_bit(const json_t *x) {
-  switch (json_typeof(x)) {
-  case JSON_OBJECT:
+static unsigned type_bit(const jsonf_node_t *x) {
+  switch (x->type) {
+  case JSONF_OBJECT:
     return SCHEMA_T_OBJECT;
-  case JSON_ARRAY:
+  case JSONF_ARRAY:
     return SCHEMA_T_ARRAY;
-  case JSON_STRING:
+  case JSONF_STRING:
     return SCHEMA_T_STRING;
-  case JSON_INTEGER:
+  case JSONF_INTEGER:
     return SCHEMA_T_INTEGER | SCHEMA_T_NUMBER;
-  case JSON_REAL: {
+  case JSONF_REAL: {
     /* 2020-12: a number with a zero fractional part is an integer (1.0). */
-    double d = json_real_value(x);
+    double d = x->v.d;
     return (isfinite(d) && floor(d) == d) ? (SCHEMA_T_INTEGER | SCHEMA_T_NUMBER) : SCHEMA_T_NUMBER;
   }
-  case JSON_TRUE:
-  case JSON_FALSE:
+  case JSONF_TRUE:
+  case JSONF_FALSE:
     return SCHEMA_T_BOOLEAN;
   default:
     return SCHEMA_T_NULL;
   }
 }
 
-static int check_number(vctx_t *v, const schema_node_t *n, const json_t *x) {
+static int check_number(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x) {
   int r;
   if ((n->flags & SK_MINIMUM) && ((r = num_cmp(x, &n->minimum)) < 0 || r == 2))
     return verr(v, "must be >= %s", n->minimum.text);
@@ -275,12 +303,12 @@ static inline size_t code_points(const char *s, size_t len) {
   return len;
 }
 
-static int check_string(vctx_t *v, const schema_node_t *n, const json_t *x) {
-  const char *s = json_string_value(x);
-  size_t len = json_string_length(x);
+static int check_string(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x) {
+  const char *s = x->v.s;
+  size_t len = x->len;
 
   if (n->flags & (SK_MINLEN | SK_MAXLEN)) {
-    size_t cps = code_points(s, len);
+    size_t cps = (x->flags & JSONF_UTF8) ? utf8_count_valid(s, len) : code_points(s, len);
     if (cps == (size_t)-1)
       return verr(v, "must be valid UTF-8");
     if ((n->flags & SK_MINLEN) && cps < n->min_len)
@@ -322,26 +350,51 @@ static int check_string(vctx_t *v, const schema_node_t *n, const json_t *x) {
   return 0;
 }
 
-static int check_array(vctx_t *v, const schema_node_t *n, const json_t *x) {
-  size_t size = json_array_size(x), i;
+static int enum_match(const schema_node_t *n, const jsonf_node_t *x);
+
+/* validate_node for the common cases, without its frame: a node that is only
+ * a $ref is followed (counting the level as validate_node does), and a simple
+ * node meets a string or number with the same checks in the same order (type,
+ * enum, then the type's own), which is all validate_node would do for them. */
+static inline int validate_fast(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x) {
+  while ((n->flags & SK_PURE_REF) && v->eval + 1 < SCHEMA_MAX_EVAL_DEPTH) {
+    v->eval++;
+    int rc = validate_fast(v, n->ref, x);
+    v->eval--;
+    return rc;
+  }
+  if ((n->flags & SK_SIMPLE) && v->eval < SCHEMA_MAX_EVAL_DEPTH &&
+      (x->type == JSONF_STRING || x->type == JSONF_INTEGER)) {
+    unsigned tb = x->type == JSONF_STRING ? SCHEMA_T_STRING : SCHEMA_T_INTEGER | SCHEMA_T_NUMBER;
+    if (n->types && !(n->types & tb))
+      return verr(v, "%s", n->type_msg);
+    if ((n->flags & SK_ENUM) && !enum_match(n, x))
+      return verr(v, "%s", n->enum_msg);
+    return x->type == JSONF_STRING ? check_string(v, n, x) : check_number(v, n, x);
+  }
+  return validate_node(v, n, x);
+}
+
+static int check_array(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x) {
+  size_t size = x->len, i;
+  const jsonf_node_t *item = x + 1;
 
   if ((n->flags & SK_MINITEMS) && size < n->min_items)
     return verr(v, "must have at least %zu item%s", n->min_items, n->min_items == 1 ? "" : "s");
   if ((n->flags & SK_MAXITEMS) && size > n->max_items)
     return verr(v, "must have at most %zu item%s", n->max_items, n->max_items == 1 ? "" : "s");
-  for (i = 0; i < size && i < n->n_prefix; i++) {
+  for (i = 0; i < size && i < n->n_prefix; i++, item += item->size) {
     push_idx(v, i);
-    int rc = validate_node(v, n->prefix[i], json_array_get(x, i));
+    int rc = validate_node(v, n->prefix[i], item);
     v->depth--;
     if (rc < 0)
       return -1;
   }
   if (n->items) {
-    for (i = n->n_prefix; i < size; i++) {
+    for (; i < size; i++, item += item->size) {
       int rc;
       push_idx(v, i);
-      rc = n->items->boolean == 0 ? verr(v, "unexpected item")
-                                  : validate_node(v, n->items, json_array_get(x, i));
+      rc = n->items->boolean == 0 ? verr(v, "unexpected item") : validate_fast(v, n->items, item);
       v->depth--;
       if (rc < 0)
         return -1;
@@ -349,10 +402,13 @@ static int check_array(vctx_t *v, const schema_node_t *n, const json_t *x) {
   }
   if (n->flags & SK_UNIQUE) {
     /* Quadratic, but arrays in contracts are short and bounded by message size. */
-    for (i = 1; i < size; i++)
-      for (size_t j = 0; j < i; j++)
-        if (schema_json_equal(json_array_get(x, i), json_array_get(x, j)))
+    const jsonf_node_t *a = x + 1;
+    for (i = 0; i < size; i++, a += a->size) {
+      const jsonf_node_t *b = x + 1;
+      for (size_t j = 0; j < i; j++, b += b->size)
+        if (schema_value_equal(a, b))
           return verr(v, "must have unique items (items %zu and %zu are equal)", j, i);
+    }
   }
   return 0;
 }
@@ -377,9 +433,9 @@ static const schema_prop_t *prop_find(const schema_node_t *n, const char *k, siz
 }
 
 /* The first missing required property, reported as the general path does. */
-static int missing_required(vctx_t *v, const schema_node_t *n, const json_t *x) {
+static int missing_required(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x) {
   for (size_t i = 0; i < n->n_required; i++) {
-    if (!json_object_getn(x, n->required[i].s, n->required[i].len)) {
+    if (!jsonf_object_get(x, n->required[i].s, n->required[i].len)) {
       push_key(v, n->required[i].s, n->required[i].len);
       verr(v, "is required");
       v->depth--;
@@ -390,16 +446,14 @@ static int missing_required(vctx_t *v, const schema_node_t *n, const json_t *x) 
 }
 
 /* additionalProperties: instance order, as the general path. */
-static int check_additional(vctx_t *v, const schema_node_t *n, const json_t *x) {
-  for (void *it = json_object_iter((json_t *)x); it; it = json_object_iter_next((json_t *)x, it)) {
-    const char *k = json_object_iter_key(it);
-    size_t kl = json_object_iter_key_len(it);
+static int check_additional(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x) {
+  const jsonf_node_t *k = x + 1;
+  for (uint32_t i = 0; i < x->len; i++, k = k + 1 + k[1].size) {
     int rc;
-    if (prop_find(n, k, kl))
+    if (prop_find(n, k->v.s, k->len))
       continue;
-    push_key(v, k, kl);
-    rc = n->addl->boolean == 0 ? verr(v, "unexpected property")
-                               : validate_node(v, n->addl, json_object_iter_value(it));
+    push_key(v, k->v.s, k->len);
+    rc = n->addl->boolean == 0 ? verr(v, "unexpected property") : validate_node(v, n->addl, k + 1);
     v->depth--;
     if (rc < 0)
       return -1;
@@ -408,30 +462,34 @@ static int check_additional(vctx_t *v, const schema_node_t *n, const json_t *x) 
 }
 
 /* One pass over the instance with the compiled name table instead of one
- * jansson lookup per declared property; the checks then run in the general
- * path's order (required, properties in schema order, additional ones), so
- * the first error reported is the same. */
-static int check_object_fast(vctx_t *v, const schema_node_t *n, const json_t *x) {
-  const json_t *vals[64];
-  uint64_t seen = 0, todo;
+ * lookup per declared property; the checks then run in the general path's
+ * order (required, properties in schema order, additional ones), so the first
+ * error reported is the same. */
+static int check_object_fast(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x) {
+  const jsonf_node_t *vals[64];
+  uint64_t seen = 0, valid = 0, todo;
   int extra = 0;
+  const jsonf_node_t *k = x + 1;
+  uint64_t kept = n == v->root && v->depth == 0 ? v->kept : 0;
 
-  for (void *it = json_object_iter((json_t *)x); it; it = json_object_iter_next((json_t *)x, it)) {
-    int p = schema_prop_index(n, json_object_iter_key(it), json_object_iter_key_len(it));
+  for (uint32_t i = 0; i < x->len; i++, k = k + 1 + k[1].size) {
+    int p = schema_prop_index(n, k->hash, k->v.s, k->len);
     if (p < 0) {
       extra = 1;
       continue;
     }
-    vals[p] = json_object_iter_value(it);
+    vals[p] = k + 1;
     seen |= 1ull << p;
+    if (i < 64 && (kept >> i & 1))
+      valid |= (v->same >> p & 1) << p;
   }
   if ((seen & n->req_mask) != n->req_mask)
     return missing_required(v, n, x);
-  for (todo = seen; todo; todo &= todo - 1) {
+  for (todo = seen & ~valid; todo; todo &= todo - 1) {
     const schema_prop_t *p = &n->props[__builtin_ctzll(todo)];
     push_key(v, p->name, p->len);
     int rc = p->node->boolean == 0 ? verr(v, "is not allowed")
-                                   : validate_node(v, p->node, vals[__builtin_ctzll(todo)]);
+                                   : validate_fast(v, p->node, vals[__builtin_ctzll(todo)]);
     v->depth--;
     if (rc < 0)
       return -1;
@@ -441,7 +499,7 @@ static int check_object_fast(vctx_t *v, const schema_node_t *n, const json_t *x)
   return 0;
 }
 
-static int check_object(vctx_t *v, const schema_node_t *n, const json_t *x) {
+static int check_object(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x) {
   size_t i;
 
   if (n->prop_slots)
@@ -451,7 +509,7 @@ static int check_object(vctx_t *v, const schema_node_t *n, const json_t *x) {
     return -1;
   for (i = 0; i < n->n_props; i++) {
     const schema_prop_t *p = &n->props[i];
-    json_t *val = json_object_getn(x, p->name, p->len);
+    const jsonf_node_t *val = jsonf_object_get(x, p->name, p->len);
     if (!val)
       continue;
     push_key(v, p->name, p->len);
@@ -465,25 +523,24 @@ static int check_object(vctx_t *v, const schema_node_t *n, const json_t *x) {
   return 0;
 }
 
-static int enum_match(const schema_node_t *n, const json_t *x) {
+static int enum_match(const schema_node_t *n, const jsonf_node_t *x) {
   if (n->enum_strs) {
-    if (!json_is_string(x))
+    if (x->type != JSONF_STRING)
       return 0;
-    const char *s = json_string_value(x);
-    size_t len = json_string_length(x);
     for (size_t i = 0; i < n->n_enum_strs; i++)
-      if (n->enum_strs[i].len == len && !memcmp(n->enum_strs[i].s, s, len))
+      if (n->enum_strs[i].len == x->len && !memcmp(n->enum_strs[i].s, x->v.s, x->len))
         return 1;
     return 0;
   }
-  for (size_t i = 0; i < json_array_size(n->enum_vals); i++)
-    if (schema_json_equal(json_array_get(n->enum_vals, i), x))
+  const jsonf_node_t *arr = jsonf_doc_root(n->enum_doc), *e = arr + 1;
+  for (uint32_t i = 0; i < arr->len; i++, e += e->size)
+    if (schema_value_equal(e, x))
       return 1;
   return 0;
 }
 
 /* Runs sub-schema in quiet mode; returns 1 if x is valid against it. */
-static int matches(vctx_t *v, const schema_node_t *sub, const json_t *x) {
+static int matches(vctx_t *v, const schema_node_t *sub, const jsonf_node_t *x) {
   int saved = v->quiet, rc;
   v->quiet = 1;
   rc = validate_node(v, sub, x);
@@ -491,7 +548,7 @@ static int matches(vctx_t *v, const schema_node_t *sub, const json_t *x) {
   return rc == 0;
 }
 
-static int validate_node(vctx_t *v, const schema_node_t *n, const json_t *x) {
+static int validate_node(vctx_t *v, const schema_node_t *n, const jsonf_node_t *x) {
   unsigned tb;
   size_t i;
   int rc = 0;
@@ -507,7 +564,7 @@ static int validate_node(vctx_t *v, const schema_node_t *n, const json_t *x) {
     rc = verr(v, "%s", n->type_msg);
     goto out;
   }
-  if ((n->flags & SK_CONST) && !schema_json_equal(n->const_val, x)) {
+  if ((n->flags & SK_CONST) && !schema_value_equal(jsonf_doc_root(n->const_doc), x)) {
     rc = verr(v, "%s", n->const_msg);
     goto out;
   }
@@ -515,18 +572,18 @@ static int validate_node(vctx_t *v, const schema_node_t *n, const json_t *x) {
     rc = verr(v, "%s", n->enum_msg);
     goto out;
   }
-  switch (json_typeof(x)) {
-  case JSON_INTEGER:
-  case JSON_REAL:
+  switch (x->type) {
+  case JSONF_INTEGER:
+  case JSONF_REAL:
     rc = check_number(v, n, x);
     break;
-  case JSON_STRING:
+  case JSONF_STRING:
     rc = check_string(v, n, x);
     break;
-  case JSON_ARRAY:
+  case JSONF_ARRAY:
     rc = check_array(v, n, x);
     break;
-  case JSON_OBJECT:
+  case JSONF_OBJECT:
     rc = check_object(v, n, x);
     break;
   default:
@@ -566,16 +623,21 @@ out:
 }
 
 /* Refuses instances nested deeper than SCHEMA_MAX_DEPTH before the walk, so no
- * recursion (ours or jansson's equality) ever sees them. */
-static int depth_check(vctx_t *v, const json_t *x, size_t level) {
-  if (!json_is_object(x) && !json_is_array(x))
+ * recursion (ours or the equality's) ever sees them. */
+static int depth_check(vctx_t *v, const jsonf_node_t *x, size_t level) {
+  if (x->type != JSONF_OBJECT && x->type != JSONF_ARRAY)
     return 0;
   if (level > SCHEMA_MAX_DEPTH)
     return verr(v, "nesting too deep");
-  if (json_is_array(x)) {
-    for (size_t i = 0; i < json_array_size(x); i++) {
-      json_t *c = json_array_get(x, i);
-      if (json_is_object(c) || json_is_array(c)) {
+  /* A flat container (one node per child) holds no child with children, so
+   * nothing below it is deeper than level + 1. */
+  if (level < SCHEMA_MAX_DEPTH &&
+      x->size == 1 + (x->type == JSONF_OBJECT ? 2 * (size_t)x->len : x->len))
+    return 0;
+  if (x->type == JSONF_ARRAY) {
+    const jsonf_node_t *c = x + 1;
+    for (uint32_t i = 0; i < x->len; i++, c += c->size) {
+      if (c->type == JSONF_OBJECT || c->type == JSONF_ARRAY) {
         push_idx(v, i);
         int rc = depth_check(v, c, level + 1);
         v->depth--;
@@ -584,12 +646,11 @@ static int depth_check(vctx_t *v, const json_t *x, size_t level) {
       }
     }
   } else {
-    /* Iterators, not json_object_keylen_foreach: it looks every key up again. */
-    for (void *it = json_object_iter((json_t *)x); it;
-         it = json_object_iter_next((json_t *)x, it)) {
-      json_t *c = json_object_iter_value(it);
-      if (json_is_object(c) || json_is_array(c)) {
-        push_key(v, json_object_iter_key(it), json_object_iter_key_len(it));
+    const jsonf_node_t *k = x + 1;
+    for (uint32_t i = 0; i < x->len; i++, k = k + 1 + k[1].size) {
+      const jsonf_node_t *c = k + 1;
+      if (c->type == JSONF_OBJECT || c->type == JSONF_ARRAY) {
+        push_key(v, k->v.s, k->len);
         int rc = depth_check(v, c, level + 1);
         v->depth--;
         if (rc < 0)
@@ -602,8 +663,8 @@ static int depth_check(vctx_t *v, const json_t *x, size_t level) {
 
 /* ---- public API ----------------------------------------------------------- */
 
-int schema_validate(const schema_t *schema, const json_t *instance, char *errstr,
-                    size_t errstr_size) {
+static int validate_root(const schema_t *schema, const jsonf_node_t *instance, uint64_t kept,
+                         uint64_t same, char *errstr, size_t errstr_size) {
   vctx_t v;
 
   v.err = errstr;
@@ -612,6 +673,9 @@ int schema_validate(const schema_t *schema, const json_t *instance, char *errstr
   v.eval = 0;
   v.depth = 0;
   v.s = schema;
+  v.root = schema ? schema->root : NULL;
+  v.kept = kept;
+  v.same = same;
   if (!schema || !instance) {
     if (errstr && errstr_size)
       snprintf(errstr, errstr_size, ": no schema or no instance");
@@ -622,23 +686,47 @@ int schema_validate(const schema_t *schema, const json_t *instance, char *errstr
   return validate_node(&v, schema->root, instance);
 }
 
-schema_t *schema_load_json(const json_t *doc, char *errstr, size_t errstr_size) {
+int schema_validate_node(const schema_t *schema, const jsonf_node_t *instance, char *errstr,
+                         size_t errstr_size) {
+  return validate_root(schema, instance, 0, 0, errstr, errstr_size);
+}
+
+int schema_validate_derived(const schema_pair_t *p, const jsonf_node_t *instance, uint64_t kept,
+                            char *errstr, size_t errstr_size) {
+  return validate_root(p ? p->target : NULL, instance, kept, p ? p->same : 0, errstr, errstr_size);
+}
+
+int schema_validate(const schema_t *schema, const json_t *instance, char *errstr,
+                    size_t errstr_size) {
+  if (!schema || !instance)
+    return schema_validate_node(schema, NULL, errstr, errstr_size);
+  scratch_t *t = scratch();
+  if (t && !t->doc)
+    t->doc = jsonf_doc_new();
+  const jsonf_node_t *x = t && t->doc ? jsonf_doc_from_jansson(t->doc, instance) : NULL;
+  if (!x) {
+    /* Out of memory, or deeper than any parser produces (2048 levels). */
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, ": %s",
+               t && t->doc ? "nesting too deep" : "out of memory laying out the instance");
+    return -1;
+  }
+  return schema_validate_node(schema, x, errstr, errstr_size);
+}
+
+/* schema_load_json on a document the schema takes over (compiled nodes borrow
+ * its strings); doc may be NULL (out of memory). */
+static schema_t *load_owned(json_t *doc, char *errstr, size_t errstr_size) {
   schema_t *s;
   json_t *name;
 
-  if (!doc) {
-    if (errstr && errstr_size)
-      snprintf(errstr, errstr_size, "no schema document");
-    return NULL;
-  }
   if (!(s = calloc(1, sizeof(*s)))) {
+    json_decref(doc);
     if (errstr && errstr_size)
       snprintf(errstr, errstr_size, "out of memory");
     return NULL;
   }
-  /* Owned copy: compiled nodes borrow its strings, and the caller may free or
-   * change its document after loading. */
-  s->doc = json_deep_copy(doc);
+  s->doc = doc;
   s->mctx = pcre2_match_context_create(NULL);
   if (!s->doc || !s->mctx) {
     if (errstr && errstr_size)
@@ -664,9 +752,17 @@ schema_t *schema_load_json(const json_t *doc, char *errstr, size_t errstr_size) 
   return s;
 }
 
+schema_t *schema_load_json(const json_t *doc, char *errstr, size_t errstr_size) {
+  if (!doc) {
+    if (errstr && errstr_size)
+      snprintf(errstr, errstr_size, "no schema document");
+    return NULL;
+  }
+  /* Owned copy: the caller may free or change its document after loading. */
+  return load_owned(json_deep_copy(doc), errstr, errstr_size);
+}
+
 schema_t *schema_load_file(const char *path, char *errstr, size_t errstr_size) {
-  json_error_t jerr;
-  json_t *doc;
   schema_t *s;
   char inner[512];
 
@@ -675,14 +771,14 @@ schema_t *schema_load_file(const char *path, char *errstr, size_t errstr_size) {
       snprintf(errstr, errstr_size, "no schema path");
     return NULL;
   }
-  doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+  /* The one JSON reader (jsonf), as for messages: strict, duplicates refused. */
+  json_t *doc = jsonf_parse_file(path, SCHEMA_FILE_MAX_DEPTH, inner, sizeof(inner));
   if (!doc) {
     if (errstr && errstr_size)
-      snprintf(errstr, errstr_size, "%s: %s (line %d)", path, jerr.text, jerr.line);
+      snprintf(errstr, errstr_size, "%s: %s", path, inner);
     return NULL;
   }
-  s = schema_load_json(doc, inner, sizeof(inner));
-  json_decref(doc);
+  s = load_owned(doc, inner, sizeof(inner));
   if (!s && errstr && errstr_size)
     snprintf(errstr, errstr_size, "%s: %s", path, inner);
   return s;

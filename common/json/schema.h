@@ -1,4 +1,5 @@
-/* schema — JSON Schema (draft 2020-12 subset) validation of jansson documents.
+/* schema — JSON Schema (draft 2020-12 subset) validation of JSON values, as
+ * jsonf documents (the allocation-free form, json/jsonf.h) or jansson values.
  *
  * A schema file is compiled once at start-up into a tree of checks; validating a
  * message walks that tree only.  Supported keywords: type, required, properties,
@@ -20,6 +21,8 @@
 
 #include <jansson.h>
 #include <stddef.h>
+
+#include "json/jsonf.h"
 
 typedef struct schema schema_t;
 
@@ -46,10 +49,39 @@ schema_t *schema_load_json(const json_t *doc, char *errstr, size_t errstr_size);
 /* Frees a schema; NULL is accepted. */
 void schema_destroy(schema_t *schema);
 
-/* Returns 0 when instance is valid. Otherwise returns -1 and writes the first
- * failure as "<json-pointer>: <reason>", e.g. "/quantity: must be > 0" or
- * "/customer_phone: must be string" ("": the root). Thread-safe for concurrent
- * validations against one schema. */
+/* Returns 0 when the document value instance is valid. Otherwise returns -1
+ * and writes the first failure as "<json-pointer>: <reason>", e.g.
+ * "/quantity: must be > 0" or "/customer_phone: must be string" ("": the
+ * root). Allocates nothing. Thread-safe for concurrent validations against one
+ * schema. */
+int schema_validate_node(const schema_t *schema, const jsonf_node_t *instance, char *errstr,
+                         size_t errstr_size);
+
+/* Records derived from valid ones. privacy-shield validates a record against
+ * its source contract, changes a few top-level members and validates the
+ * result against the clean contract; a pair of the two schemas knows which
+ * top-level properties they check alike (compiled identically), so the
+ * members the shield did not touch are not checked twice. */
+typedef struct schema_pair schema_pair_t;
+
+/* Compares target's and source's top-level property schemas. Both are
+ * borrowed and must outlive the pair. NULL when out of memory or either is
+ * NULL. The caller frees it with schema_pair_destroy (NULL accepted). */
+schema_pair_t *schema_pair_new(const schema_t *target, const schema_t *source);
+void schema_pair_destroy(schema_pair_t *p);
+
+/* schema_validate_node(target, instance) for an object made from a record
+ * that was valid against the pair's source schema: bit i of kept (i < 64)
+ * says that the i-th member of instance has the name and the value it had in
+ * that record. Those members, where the two schemas check their property
+ * alike, are not checked again; every other check runs as schema_validate_node
+ * runs it, so the verdict and the error message are the same. */
+int schema_validate_derived(const schema_pair_t *p, const jsonf_node_t *instance, uint64_t kept,
+                            char *errstr, size_t errstr_size);
+
+/* Same for a jansson value, laid out as a document first (in a per-thread
+ * scratch document): the same walk, the same answers. A value nested deeper
+ * than 2048 levels fails with ": nesting too deep". */
 int schema_validate(const schema_t *schema, const json_t *instance, char *errstr,
                     size_t errstr_size);
 

@@ -353,13 +353,25 @@ static char *values_msg(const char *prefix, json_t *v, const char *summary) {
   return out;
 }
 
+/* const and enum values as documents, the form instances are compared in;
+ * their strings stay in the schema's own document copy. */
+static jsonf_doc_t *value_doc(const json_t *v) {
+  jsonf_doc_t *d = jsonf_doc_new();
+  if (d && !jsonf_doc_from_jansson(d, v)) {
+    jsonf_doc_destroy(d);
+    d = NULL;
+  }
+  return d;
+}
+
 static int read_enum(cctx_t *c, schema_node_t *n, json_t *v, const char *loc) {
   size_t count = json_array_size(v), i;
   char summary[64];
 
   if (!json_is_array(v))
     return fail(c, "\"enum\" must be an array at %s", loc);
-  n->enum_vals = v;
+  if (!(n->enum_doc = value_doc(v)))
+    return fail(c, "out of memory (or nesting over 2048) in \"enum\" at %s", loc);
   n->flags |= SK_ENUM;
   snprintf(summary, sizeof(summary), "must be one of %zu allowed values", count);
   n->enum_msg = values_msg("must be one of ", v, summary);
@@ -570,7 +582,8 @@ static int compile_keyword(cctx_t *c, schema_node_t *n, const entry_t *e, const 
   if (!strcmp(k, "enum"))
     return read_enum(c, n, v, loc);
   if (!strcmp(k, "const")) {
-    n->const_val = v;
+    if (!(n->const_doc = value_doc(v)))
+      return fail(c, "out of memory (or nesting over 2048) in \"const\" at %s", loc);
     n->flags |= SK_CONST;
     n->const_msg = values_msg("must be equal to ", v, "must be equal to the schema constant");
     return n->const_msg ? 0 : fail(c, "out of memory");
@@ -745,6 +758,8 @@ void schema_nodes_free(schema_t *s) {
     pcre2_code_free(n->pattern);
     free(n->fre);
     free(n->prop_slots);
+    jsonf_doc_destroy(n->const_doc);
+    jsonf_doc_destroy(n->enum_doc);
     free(n->enum_strs);
     free(n->enum_msg);
     free(n->const_msg);

@@ -1,14 +1,16 @@
 /* schema_fast — compile-time tables that let the per-message walk skip the
  * costly general paths on the contracts' common shapes:
  *
- *  - object nodes get an open-addressing table of their property names, so the
- *    walk iterates the instance once instead of one jansson (seeded, locked)
- *    hash lookup per declared and per required property;
+ *  - object nodes get an open-addressing table of their property names, keyed
+ *    by the hash the reader already stored in each key node, so the walk
+ *    iterates the instance once instead of one lookup per declared and per
+ *    required property;
  *  - simple anchored patterns such as ^[A-Z]{3}$ or
  *    ^[A-Za-z0-9_-]{1,16}:[0-9a-f]{64}$ become a list of ASCII class
  *    repetitions matched greedily;
  *  - SK_APPLY says whether a node has any in-place applicator, so leaf nodes
- *    skip five tests.
+ *    skip five tests; SK_SIMPLE and SK_PURE_REF let the walk check a leaf (or
+ *    follow a lone $ref) without the general node walk.
  *
  * Both are only ever used to prove success: a greedy match is a real match, and
  * anything the fast matcher does not accept goes to PCRE2, which therefore
@@ -235,6 +237,12 @@ int schema_fast_prepare(schema_node_t *n) {
 
   if (n->ref || n->n_all_of || n->n_any_of || n->n_one_of || n->not_node)
     n->flags |= SK_APPLY;
+  if (!(n->flags & (SK_APPLY | SK_CONST)))
+    n->flags |= SK_SIMPLE;
+  if (n->ref && n->flags == SK_APPLY && !n->types && !n->n_all_of && !n->n_any_of && !n->n_one_of &&
+      !n->not_node && !n->pattern && n->format == SCHEMA_FMT_NONE && !n->n_props &&
+      !n->n_required && !n->n_prefix && !n->items && !n->addl)
+    n->flags |= SK_PURE_REF;
   if (!n->props || n->n_props > 64)
     return 0;
   while (size < n->n_props * 2)
@@ -245,13 +253,14 @@ int schema_fast_prepare(schema_node_t *n) {
     return -1;
   n->prop_slot_mask = size - 1;
   for (size_t p = 0; p < n->n_props; p++) {
-    size_t i = (size_t)schema_key_hash(n->props[p].name, n->props[p].len) & n->prop_slot_mask;
+    size_t i = jsonf_key_hash(n->props[p].name, n->props[p].len) & n->prop_slot_mask;
     while (n->prop_slots[i])
       i = (i + 1) & n->prop_slot_mask;
     n->prop_slots[i] = (uint8_t)(p + 1);
   }
   for (size_t r = 0; r < n->n_required; r++) {
-    int p = schema_prop_index(n, n->required[r].s, n->required[r].len);
+    const schema_str_t *q = &n->required[r];
+    int p = schema_prop_index(n, jsonf_key_hash(q->s, q->len), q->s, q->len);
     if (p < 0) {
       /* A required name without a property schema: keep the general path. */
       free(n->prop_slots);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "json/jsonf.h"
 #include "json/schema.h"
 
 /* Instance nesting beyond this is refused ("nesting too deep"). */
@@ -90,6 +91,10 @@ enum {
   SK_ITEMS = 1u << 12,
   SK_NOT = 1u << 13,
   SK_APPLY = 1u << 14, /* any of $ref, allOf, anyOf, oneOf, not (schema_fast.c) */
+  /* Set by schema_fast_prepare: */
+  SK_SIMPLE = 1u << 15,   /* an object schema without applicators or const: the walk's
+                             checks apply without recursion */
+  SK_PURE_REF = 1u << 16, /* nothing but a $ref */
 };
 
 struct schema_node {
@@ -107,8 +112,8 @@ struct schema_node {
   const char *pattern_src;
   schema_format_t format;
 
-  json_t *const_val;       /* borrowed from the document copy */
-  json_t *enum_vals;       /* borrowed */
+  jsonf_doc_t *const_doc;  /* owned: the const value, as a document */
+  jsonf_doc_t *enum_doc;   /* owned: the enum array, as a document */
   schema_str_t *enum_strs; /* fast path when every enum value is a string */
   size_t n_enum_strs;
   char *enum_msg; /* "must be one of [...]" */
@@ -150,6 +155,13 @@ struct schema {
   pcre2_match_context *mctx;
 };
 
+/* Which of a target schema's top-level properties a source schema checks
+ * alike (schema_pair.c). */
+struct schema_pair {
+  const schema_t *target;
+  uint64_t same; /* bit p: the target root's property p */
+};
+
 /* Compiles pattern src[0..len) for schema_fre_match, or returns NULL when
  * it is not of the simple form (or on allocation failure): PCRE2 then does
  * all the work.  Caller frees the result. */
@@ -162,30 +174,6 @@ int schema_fre_match(const schema_fre_t *fre, const char *s, size_t len);
 /* Builds the object fast-path table of a compiled node; 0, or -1 when out of
  * memory. Leaves prop_slots NULL when the node does not qualify. */
 int schema_fast_prepare(schema_node_t *n);
-
-/* Hash of a property name for prop_slots: the first and last eight bytes and
- * the length, which tells contract property names apart; unseeded, which is
- * fine because the table only holds the schema's own names (an instance key
- * costs one probe sequence whatever it is). */
-static inline uint64_t schema_key_hash(const char *k, size_t kl) {
-  uint64_t a = 0, b = 0;
-  if (kl >= 8) {
-    memcpy(&a, k, 8);
-    memcpy(&b, k + kl - 8, 8);
-  } else if (kl >= 4) {
-    uint32_t x, y;
-    memcpy(&x, k, 4);
-    memcpy(&y, k + kl - 4, 4);
-    a = x;
-    b = y;
-  } else if (kl) {
-    a = (uint64_t)(unsigned char)k[0] | (uint64_t)(unsigned char)k[kl / 2] << 8 |
-        (uint64_t)(unsigned char)k[kl - 1] << 16;
-  }
-  a ^= b * 0x9E3779B97F4A7C15ull ^ kl;
-  a *= 0xff51afd7ed558ccdull;
-  return a ^ (a >> 29);
-}
 
 static inline int schema_key_eq(const char *a, const char *b, size_t len) {
   /* Property names are short: a few (overlapping) word compares beat a
@@ -219,9 +207,13 @@ static inline int schema_key_eq(const char *a, const char *b, size_t len) {
   return 1;
 }
 
-/* Index of property k[0..kl) of n, or -1; n->prop_slots must be set. */
-static inline int schema_prop_index(const schema_node_t *n, const char *k, size_t kl) {
-  size_t i = (size_t)schema_key_hash(k, kl) & n->prop_slot_mask;
+/* Index of property k[0..kl) of n, or -1; hash is jsonf_key_hash(k, kl) (key
+ * nodes carry it) and n->prop_slots must be set. The table only holds the
+ * schema's own names, so an instance key costs one probe sequence whatever it
+ * is, although the hash is unseeded. */
+static inline int schema_prop_index(const schema_node_t *n, uint32_t hash, const char *k,
+                                    size_t kl) {
+  size_t i = hash & n->prop_slot_mask;
   for (;;) {
     unsigned sl = n->prop_slots[i];
     if (!sl)
@@ -243,7 +235,7 @@ int schema_pii_parse(schema_t *s, char *errstr, size_t errstr_size);
 void schema_nodes_free(schema_t *s);
 
 /* JSON equality with numeric comparison (1 == 1.0), as JSON Schema defines it. */
-int schema_json_equal(const json_t *a, const json_t *b);
+int schema_value_equal(const jsonf_node_t *a, const jsonf_node_t *b);
 
 /* Resolves URI reference ref against base (RFC 3986 section 5.2, with dot
  * segment removal). Returns a malloc'd string, NULL on allocation failure. */

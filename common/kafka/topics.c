@@ -1,13 +1,11 @@
-/* topics — reads schemas/topics.yaml with libyaml's document API (the file is
- * small and a tree is simpler to validate than an event stream) into one
- * allocation per topic. */
+/* topics — reads schemas/topics.yaml (through json/yaml.h) into one
+ * allocation per topic and checks it. */
 #include "kafka/topics.h"
 
-#include <errno.h>
+#include "json/yaml.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #define TOPIC_NAME_MAX 249 /* Kafka's own limit */
 
@@ -29,76 +27,63 @@ int topics_name_valid(const char *name) {
   return 1;
 }
 
-static const char *scalar(yaml_node_t *node) {
-  if (!node || node->type != YAML_SCALAR_NODE)
-    return NULL;
-  const char *v = (const char *)node->data.scalar.value;
-  /* YAML's null, as PyYAML reads it. */
-  if (node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-      (!*v || !strcmp(v, "null") || !strcmp(v, "~") || !strcmp(v, "Null") || !strcmp(v, "NULL")))
-    return NULL;
-  return v;
+/* A member as text: strings as they are, integers and booleans as YAML wrote
+ * them; NULL for null or absent. (The file is read by json/yaml.h with YAML
+ * 1.2's core schema: "partitions: 6" is an integer, "ingest: true" a boolean.) */
+static const char *text_of(const json_t *v, char *buf, size_t size) {
+  if (json_is_string(v))
+    return json_string_value(v);
+  if (json_is_integer(v)) {
+    snprintf(buf, size, "%lld", (long long)json_integer_value(v));
+    return buf;
+  }
+  if (json_is_boolean(v))
+    return json_is_true(v) ? "true" : "false";
+  return NULL;
 }
 
-static int parse_int(const char *s, long lo, long hi, int *out) {
-  if (!s)
+static int parse_int(const json_t *v, long lo, long hi, int *out) {
+  if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
     return -1;
-  char *end = NULL;
-  errno = 0;
-  long v = strtol(s, &end, 10);
-  if (errno || end == s || *end || v < lo || v > hi)
-    return -1;
-  *out = (int)v;
+  *out = (int)json_integer_value(v);
   return 0;
 }
 
-static int parse_topic(yaml_document_t *doc, yaml_node_t *map, size_t idx, topic_info_t *t,
-                       char *errstr, size_t errstr_size) {
-  const char *name = NULL, *parts = NULL, *retention = NULL, *key = NULL, *schema = NULL,
-             *dlq = NULL, *ingest = NULL;
-  if (map->type != YAML_MAPPING_NODE) {
+static int parse_topic(const json_t *map, size_t idx, topic_info_t *t, char *errstr,
+                       size_t errstr_size) {
+  char kb[32];
+  if (!json_is_object(map)) {
     snprintf(errstr, errstr_size, "topics[%zu] is not a mapping", idx);
     return -1;
   }
-  for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-    const char *k = scalar(yaml_document_get_node(doc, p->key));
-    const char *v = scalar(yaml_document_get_node(doc, p->value));
-    if (!k)
-      continue;
-    if (!strcmp(k, "name"))
-      name = v;
-    else if (!strcmp(k, "partitions"))
-      parts = v;
-    else if (!strcmp(k, "retention_hours"))
-      retention = v;
-    else if (!strcmp(k, "key"))
-      key = v;
-    else if (!strcmp(k, "schema"))
-      schema = v;
-    else if (!strcmp(k, "dead_letters"))
-      dlq = v;
-    else if (!strcmp(k, "ingest"))
-      ingest = v;
-  }
+  const char *name = json_string_value(json_object_get(map, "name"));
+  const char *key = text_of(json_object_get(map, "key"), kb, sizeof(kb));
+  const char *schema = json_string_value(json_object_get(map, "schema"));
+  const char *dlq = json_string_value(json_object_get(map, "dead_letters"));
+  const json_t *retention = json_object_get(map, "retention_hours");
+  const json_t *ingest = json_object_get(map, "ingest");
   if (!name || !topics_name_valid(name)) {
     snprintf(errstr, errstr_size, "topics[%zu]: missing or invalid name", idx);
     return -1;
   }
-  if (parse_int(parts, 1, TOPICS_PARTITIONS_MAX, &t->partitions) != 0) {
+  if (parse_int(json_object_get(map, "partitions"), 1, TOPICS_PARTITIONS_MAX, &t->partitions) !=
+      0) {
     snprintf(errstr, errstr_size, "topic %s: partitions must be 1..%d", name,
              TOPICS_PARTITIONS_MAX);
     return -1;
   }
-  if (retention && parse_int(retention, 1, 1000000000, &t->retention_hours) != 0) {
+  if (retention && !json_is_null(retention) &&
+      parse_int(retention, 1, 1000000000, &t->retention_hours) != 0) {
     snprintf(errstr, errstr_size, "topic %s: retention_hours must be a positive number", name);
     return -1;
   }
-  if (ingest && strcmp(ingest, "true") && strcmp(ingest, "false")) {
+  if (ingest && !json_is_boolean(ingest) && !json_is_null(ingest)) {
     snprintf(errstr, errstr_size, "topic %s: ingest must be true or false", name);
     return -1;
   }
-  t->ingest = ingest && !strcmp(ingest, "true");
-  if (dlq && !topics_name_valid(dlq)) {
+  t->ingest = json_is_true(ingest);
+  if (json_object_get(map, "dead_letters") && !json_is_null(json_object_get(map, "dead_letters")) &&
+      (!dlq || !topics_name_valid(dlq))) {
     snprintf(errstr, errstr_size, "topic %s: dead_letters is not a topic name", name);
     return -1;
   }
@@ -110,23 +95,17 @@ static int parse_topic(yaml_document_t *doc, yaml_node_t *map, size_t idx, topic
   return 0;
 }
 
-static int load_doc(yaml_document_t *doc, topics_t *out, char *errstr, size_t errstr_size) {
-  yaml_node_t *root = yaml_document_get_root_node(doc), *seq = NULL;
-  if (!root || root->type != YAML_MAPPING_NODE) {
+static int load_doc(const json_t *root, topics_t *out, char *errstr, size_t errstr_size) {
+  if (!json_is_object(root)) {
     snprintf(errstr, errstr_size, "top level is not a mapping");
     return -1;
   }
-  for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
-       p++) {
-    const char *k = scalar(yaml_document_get_node(doc, p->key));
-    if (k && !strcmp(k, "topics"))
-      seq = yaml_document_get_node(doc, p->value);
-  }
-  if (!seq || seq->type != YAML_SEQUENCE_NODE) {
+  const json_t *seq = json_object_get(root, "topics");
+  if (!json_is_array(seq)) {
     snprintf(errstr, errstr_size, "no \"topics\" sequence");
     return -1;
   }
-  size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+  size_t n = json_array_size(seq);
   if (!(out->v = calloc(n ? n : 1, sizeof(*out->v)))) {
     snprintf(errstr, errstr_size, "out of memory");
     return -1;
@@ -134,8 +113,7 @@ static int load_doc(yaml_document_t *doc, topics_t *out, char *errstr, size_t er
   for (size_t i = 0; i < n; i++) {
     topic_info_t *t = &out->v[i];
     out->n = i + 1; /* so a half-filled entry is freed too */
-    yaml_node_t *node = yaml_document_get_node(doc, seq->data.sequence.items.start[i]);
-    if (parse_topic(doc, node, i, t, errstr, errstr_size) != 0)
+    if (parse_topic(json_array_get(seq, i), i, t, errstr, errstr_size) != 0)
       return -1;
     for (size_t j = 0; j < i; j++)
       if (!strcmp(out->v[j].name, t->name)) {
@@ -157,46 +135,20 @@ static int load_doc(yaml_document_t *doc, topics_t *out, char *errstr, size_t er
 }
 
 topics_t *topics_load(const char *path, char *errstr, size_t errstr_size) {
-  topics_t *t = calloc(1, sizeof(*t)); /* caller owns: topics_destroy() */
-  FILE *fp = path ? fopen(path, "rb") : NULL;
-  yaml_parser_t parser;
-  yaml_document_t doc;
-  int parser_ok = 0, doc_ok = 0, rc = -1;
-  if (!t) {
-    snprintf(errstr, errstr_size, "out of memory");
-    goto out;
-  }
-  if (!fp) {
-    snprintf(errstr, errstr_size, "%s: %s", path ? path : "(no path)", strerror(errno));
-    goto out;
-  }
-  if (!(parser_ok = yaml_parser_initialize(&parser))) {
-    snprintf(errstr, errstr_size, "cannot initialise the YAML parser");
-    goto out;
-  }
-  yaml_parser_set_input_file(&parser, fp);
-  if (!(doc_ok = yaml_parser_load(&parser, &doc))) {
-    snprintf(errstr, errstr_size, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-             parser.problem ? parser.problem : "YAML error");
-    goto out;
-  }
   char why[512];
-  if (load_doc(&doc, t, why, sizeof(why)) != 0) {
-    snprintf(errstr, errstr_size, "%s: %s", path, why);
-    goto out;
+  json_t *root = yaml_load_json_file(path ? path : "(no path)", why, sizeof(why));
+  if (!root) {
+    snprintf(errstr, errstr_size, "%s", why);
+    return NULL;
   }
-  rc = 0;
-out:
-  if (doc_ok)
-    yaml_document_delete(&doc);
-  if (parser_ok)
-    yaml_parser_delete(&parser);
-  if (fp)
-    fclose(fp);
-  if (rc != 0) {
+  topics_t *t = calloc(1, sizeof(*t)); /* caller owns: topics_destroy() */
+  if (!t || load_doc(root, t, why, sizeof(why)) != 0) {
+    snprintf(errstr, errstr_size, "%s: %s", path, t ? why : "out of memory");
+    json_decref(root);
     topics_destroy(t);
     return NULL;
   }
+  json_decref(root);
   return t;
 }
 

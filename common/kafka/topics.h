@@ -13,8 +13,9 @@
  * ingest: true on the topics raw records enter by (before privacy-shield).
  * Unknown keys are ignored (tools read more than this module does).
  *
- * Depends on libyaml only, so the dev broker compiles this file on its own.
- * Read-only after topics_load(): safe to share between threads.
+ * Depends on json/yaml.c, libyaml and jansson only, so the dev broker compiles
+ * these files on their own. Read-only after topics_load(): safe to share
+ * between threads.
  */
 #ifndef SENSORY_KAFKA_TOPICS_H
 #define SENSORY_KAFKA_TOPICS_H

@@ -198,6 +198,12 @@ static void rate_wait(http_client_t *h) {
 int http_client_request(http_client_t *h, const char *method, const char *url,
                         const char *const *headers, const char *body, http_resp_t *resp,
                         char *errstr, size_t errstr_size) {
+  return http_client_request_retry(h, method, url, NULL, headers, body, resp, errstr, errstr_size);
+}
+
+int http_client_request_retry(http_client_t *h, const char *method, const char *url,
+                              const char *retry_url, const char *const *headers, const char *body,
+                              http_resp_t *resp, char *errstr, size_t errstr_size) {
   memset(resp, 0, sizeof(*resp));
   struct curl_slist *hl = NULL;
   for (size_t i = 0; headers && headers[i]; i++) {
@@ -219,7 +225,7 @@ int http_client_request(http_client_t *h, const char *method, const char *url,
     free(h->link);
     h->link = NULL;
     h->retry_after[0] = '\0';
-    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_URL, attempt > 0 && retry_url ? retry_url : url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->o.timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->o.connect_timeout_ms);

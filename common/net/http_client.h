@@ -57,6 +57,15 @@ int http_client_request(http_client_t *h, const char *method, const char *url,
                         const char *const *headers, const char *body, http_resp_t *resp,
                         char *errstr, size_t errstr_size);
 
+/* Same as http_client_request, but every retry goes to retry_url instead of
+ * url (NULL: url): an API whose requests carry an idempotency key marks a
+ * resubmission in the URL, so the server answers it from the first
+ * execution instead of running it again (Snowflake's
+ * `?requestId=ID&retry=true`). */
+int http_client_request_retry(http_client_t *h, const char *method, const char *url,
+                              const char *retry_url, const char *const *headers, const char *body,
+                              http_resp_t *resp, char *errstr, size_t errstr_size);
+
 /* Frees what a request put into resp; NULL-safe, resp is zeroed. */
 void http_resp_free(http_resp_t *resp);
 

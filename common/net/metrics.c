@@ -49,8 +49,8 @@ struct metrics_histogram {
 
 typedef struct series {
   struct series *next;
-  char *label_name;  /* NULL when unlabelled */
-  char *label_value; /* raw; escaped when rendering */
+  char **labels; /* name, value, name, value, ...: nlabels pairs; raw, escaped when rendering */
+  size_t nlabels;
   union {
     struct metrics_counter c;
     struct metrics_gauge g;
@@ -112,6 +112,14 @@ metrics_t *metrics_new(const char *service) {
   return m;
 }
 
+static void series_free(series_t *s) {
+  for (size_t i = 0; s && i < 2 * s->nlabels; i++)
+    free(s->labels[i]);
+  if (s)
+    free(s->labels);
+  free(s);
+}
+
 void metrics_destroy(metrics_t *m) {
   if (!m)
     return;
@@ -120,9 +128,7 @@ void metrics_destroy(metrics_t *m) {
     fn = f->next;
     for (series_t *s = f->head, *sn; s; s = sn) {
       sn = s->next;
-      free(s->label_name);
-      free(s->label_value);
-      free(s);
+      series_free(s);
     }
     free(f->name);
     free(f->help);
@@ -144,17 +150,39 @@ static int valid_name(const char *s, int colon_ok) {
   return 1;
 }
 
-static int streq_null(const char *a, const char *b) {
-  return (!a && !b) || (a && b && strcmp(a, b) == 0);
+/* Counts the pairs of a NULL-terminated name, value list and checks the
+ * names; -1 when a name is invalid, reserved or repeated, a value missing, or
+ * there are more than METRICS_LABELS_MAX pairs. */
+static int check_labels(kind_t kind, const char *const *labels) {
+  size_t n = 0;
+  for (; labels && labels[2 * n]; n++) {
+    const char *name = labels[2 * n];
+    if (n == METRICS_LABELS_MAX || !labels[2 * n + 1] || !valid_name(name, 0) ||
+        strncmp(name, "__", 2) == 0 || (kind == KIND_HISTOGRAM && strcmp(name, "le") == 0))
+      return -1;
+    for (size_t j = 0; j < n; j++)
+      if (strcmp(labels[2 * j], name) == 0)
+        return -1;
+  }
+  return (int)n;
 }
 
-/* Finds or creates the series (name, label) of the given kind. */
+static int same_labels(const series_t *s, const char *const *labels, size_t n) {
+  if (s->nlabels != n)
+    return 0;
+  for (size_t i = 0; i < 2 * n; i++)
+    if (strcmp(s->labels[i], labels[i]) != 0)
+      return 0;
+  return 1;
+}
+
+/* Finds or creates the series (name, labels) of the given kind. */
 static series_t *lookup(metrics_t *m, kind_t kind, const char *name, const char *help,
-                        const char *label_name, const char *label_value) {
-  if (!m || !valid_name(name, 1) || (!label_name != !label_value) ||
-      (label_name && (!valid_name(label_name, 0) || strncmp(label_name, "__", 2) == 0 ||
-                      (kind == KIND_HISTOGRAM && strcmp(label_name, "le") == 0))))
+                        const char *const *labels) {
+  int nl = m ? check_labels(kind, labels) : -1;
+  if (!m || !valid_name(name, 1) || nl < 0)
     return NULL;
+  size_t n = (size_t)nl;
   size_t full_len = strlen(m->prefix) + 1 + strlen(name) + 1;
   char *full = malloc(full_len);
   if (!full)
@@ -170,7 +198,7 @@ static series_t *lookup(metrics_t *m, kind_t kind, const char *name, const char 
     goto out; /* one name, one type: the exposition format allows nothing else */
   if (f) {
     for (s = f->head; s; s = s->next)
-      if (streq_null(s->label_name, label_name) && streq_null(s->label_value, label_value))
+      if (same_labels(s, labels, n))
         goto out;
   } else {
     f = calloc(1, sizeof(*f)); /* owned by m */
@@ -194,13 +222,15 @@ static series_t *lookup(metrics_t *m, kind_t kind, const char *name, const char 
   s = calloc(1, sizeof(*s)); /* owned by f; zero bits are 0.0 and count 0 */
   if (!s)
     goto out;
-  if (label_name) {
-    s->label_name = strdup(label_name);
-    s->label_value = strdup(label_value);
-    if (!s->label_name || !s->label_value) {
-      free(s->label_name);
-      free(s->label_value);
-      free(s);
+  if (n) {
+    int bad = !(s->labels = calloc(2 * n, sizeof(*s->labels)));
+    for (size_t i = 0; !bad && i < 2 * n; i++)
+      bad = !(s->labels[i] = strdup(labels[i]));
+    s->nlabels = n;
+    if (bad) {
+      if (!s->labels)
+        s->nlabels = 0;
+      series_free(s);
       s = NULL;
       goto out;
     }
@@ -216,10 +246,32 @@ out:
   return s;
 }
 
+/* The single-pair form as a label list; NULL when both are NULL, and an
+ * invalid list when only one is. */
+#define ONE_LABEL(ln, lv)                                                                          \
+  ((ln) || (lv) ? (const char *const[]){(ln) ? (ln) : "", (lv), NULL} : NULL)
+
+metrics_counter_t *metrics_counter_labels(metrics_t *m, const char *name, const char *help,
+                                          const char *const *labels) {
+  series_t *s = lookup(m, KIND_COUNTER, name, help, labels);
+  return s ? &s->u.c : NULL;
+}
+
+metrics_gauge_t *metrics_gauge_labels(metrics_t *m, const char *name, const char *help,
+                                      const char *const *labels) {
+  series_t *s = lookup(m, KIND_GAUGE, name, help, labels);
+  return s ? &s->u.g : NULL;
+}
+
+metrics_histogram_t *metrics_histogram_labels(metrics_t *m, const char *name, const char *help,
+                                              const char *const *labels) {
+  series_t *s = lookup(m, KIND_HISTOGRAM, name, help, labels);
+  return s ? &s->u.h : NULL;
+}
+
 metrics_counter_t *metrics_counter(metrics_t *m, const char *name, const char *help,
                                    const char *label_name, const char *label_value) {
-  series_t *s = lookup(m, KIND_COUNTER, name, help, label_name, label_value);
-  return s ? &s->u.c : NULL;
+  return metrics_counter_labels(m, name, help, ONE_LABEL(label_name, label_value));
 }
 
 void metrics_counter_add(metrics_counter_t *c, uint64_t n) {
@@ -229,8 +281,7 @@ void metrics_counter_add(metrics_counter_t *c, uint64_t n) {
 
 metrics_gauge_t *metrics_gauge(metrics_t *m, const char *name, const char *help,
                                const char *label_name, const char *label_value) {
-  series_t *s = lookup(m, KIND_GAUGE, name, help, label_name, label_value);
-  return s ? &s->u.g : NULL;
+  return metrics_gauge_labels(m, name, help, ONE_LABEL(label_name, label_value));
 }
 
 void metrics_gauge_set(metrics_gauge_t *g, double v) {
@@ -240,8 +291,7 @@ void metrics_gauge_set(metrics_gauge_t *g, double v) {
 
 metrics_histogram_t *metrics_histogram(metrics_t *m, const char *name, const char *help,
                                        const char *label_name, const char *label_value) {
-  series_t *s = lookup(m, KIND_HISTOGRAM, name, help, label_name, label_value);
-  return s ? &s->u.h : NULL;
+  return metrics_histogram_labels(m, name, help, ONE_LABEL(label_name, label_value));
 }
 
 void metrics_histogram_observe(metrics_histogram_t *h, double seconds) {
@@ -343,23 +393,25 @@ static void fmt_double(double v, char *out, size_t out_size) {
     snprintf(out, out_size, "%.*g", prec, v);
 }
 
-/* Writes name{label="value"[,le="x"]} for one sample line (no value). */
+/* Writes name{label="value",...[,le="x"]} for one sample line (no value). */
 static void sb_series(sbuf_t *b, const char *name, const char *suffix, const series_t *s,
                       const char *le) {
   sb_puts(b, name);
   sb_puts(b, suffix);
-  if (!s->label_name && !le)
+  if (!s->nlabels && !le)
     return;
   sb_puts(b, "{");
-  if (s->label_name) {
-    sb_puts(b, s->label_name);
-    sb_puts(b, "=\"");
-    sb_escaped(b, s->label_value, 1);
-    sb_puts(b, "\"");
-    if (le)
+  for (size_t i = 0; i < s->nlabels; i++) {
+    if (i)
       sb_puts(b, ",");
+    sb_puts(b, s->labels[2 * i]);
+    sb_puts(b, "=\"");
+    sb_escaped(b, s->labels[2 * i + 1], 1);
+    sb_puts(b, "\"");
   }
   if (le) {
+    if (s->nlabels)
+      sb_puts(b, ",");
     sb_puts(b, "le=\"");
     sb_puts(b, le);
     sb_puts(b, "\"");

@@ -3,8 +3,9 @@
  *
  * Metric names follow "<service>_<what>_total" etc.; the service name is given
  * once to metrics_new() with dashes turned into underscores. Series are
- * registered at start-up or on first use (one label pair at most, e.g.
- * topic="clean.social"); label values must never carry personal data.
+ * registered at start-up or on first use, with up to METRICS_LABELS_MAX label
+ * pairs (topic="clean.social", partition="3"); label values must never carry
+ * personal data.
  * Updates are lock-free atomics and safe from any thread; registration,
  * readiness changes and rendering take one mutex. Nothing here logs: errors
  * come back to the caller.
@@ -47,6 +48,19 @@ void metrics_destroy(metrics_t *m);
  * histograms (which also reserve the label name "le"). */
 metrics_counter_t *metrics_counter(metrics_t *m, const char *name, const char *help,
                                    const char *label_name, const char *label_value);
+/* Most label pairs of one series. */
+#define METRICS_LABELS_MAX 4
+
+/* The same with several labels: labels is a NULL-terminated list of name,
+ * value pairs ({"topic", t, "partition", "3", NULL}; NULL: none). Names must
+ * be distinct; the same pairs in the same order are the same series. */
+metrics_counter_t *metrics_counter_labels(metrics_t *m, const char *name, const char *help,
+                                          const char *const *labels);
+metrics_gauge_t *metrics_gauge_labels(metrics_t *m, const char *name, const char *help,
+                                      const char *const *labels);
+metrics_histogram_t *metrics_histogram_labels(metrics_t *m, const char *name, const char *help,
+                                              const char *const *labels);
+
 /* Adds n to the counter; lock-free, any thread. */
 void metrics_counter_add(metrics_counter_t *c, uint64_t n);
 

@@ -17,8 +17,8 @@
  *
  * Threads: a hasher is read-only after pii_hasher_new(); pii_hash_identifier
  * and pii_scrub_text may be called concurrently on one hasher (each call
- * duplicates the precomputed keyed HMAC context). Nothing here logs; error
- * strings never contain the key or the value being hashed.
+ * copies the precomputed keyed SHA-256 states onto its own stack). Nothing
+ * here logs; error strings never contain the key or the value being hashed.
  */
 #ifndef SENSORY_PII_H
 #define SENSORY_PII_H
@@ -94,5 +94,13 @@ int pii_hash_identifier(const pii_hasher_t *h, const char *kind, const char *val
  * longer spaced digit run. */
 char *pii_scrub_text(const pii_hasher_t *h, const char *text, size_t len, size_t *out_len,
                      pii_counts_t *counts);
+
+/* The same scrubbing into the caller's buffer out (out_size bytes; out may be
+ * NULL when out_size is 0), without allocating and without a terminating NUL.
+ * Returns the length of the scrubbed text: when it exceeds out_size, out holds
+ * only a prefix, nothing was added to *counts, and the caller calls again with
+ * at least that much room. Returns (size_t)-1 when h is NULL or a MAC fails. */
+size_t pii_scrub_into(const pii_hasher_t *h, const char *text, size_t len, char *out,
+                      size_t out_size, pii_counts_t *counts);
 
 #endif

@@ -21,20 +21,36 @@
 #define DOMAIN_MAX 253
 #define LABEL_MAX 63
 
+/* Character classes, one table lookup each (strchr per character was most
+ * of the cost of normalising an address). */
+enum { C_ALPHA = 1, C_DIGIT = 2, C_LOCAL = 4, C_DOMAIN = 8 };
+#define LETTER (C_ALPHA | C_LOCAL | C_DOMAIN)
+#define DIGIT (C_DIGIT | C_LOCAL | C_DOMAIN)
+// clang-format off
+static const unsigned char cclass[256] = {
+    ['a' ... 'z'] = LETTER, ['A' ... 'Z'] = LETTER, ['0' ... '9'] = DIGIT,
+    ['.'] = C_LOCAL | C_DOMAIN, ['-'] = C_LOCAL | C_DOMAIN,
+    ['!'] = C_LOCAL, ['#'] = C_LOCAL, ['$'] = C_LOCAL, ['%'] = C_LOCAL, ['&'] = C_LOCAL,
+    ['\''] = C_LOCAL, ['*'] = C_LOCAL, ['+'] = C_LOCAL, ['='] = C_LOCAL, ['?'] = C_LOCAL,
+    ['^'] = C_LOCAL, ['_'] = C_LOCAL, ['`'] = C_LOCAL, ['{'] = C_LOCAL, ['|'] = C_LOCAL,
+    ['}'] = C_LOCAL, ['~'] = C_LOCAL,
+};
+// clang-format on
+
 static int is_alnum(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  return cclass[c] & (C_ALPHA | C_DIGIT);
 }
 
 static int is_local(unsigned char c) {
-  return is_alnum(c) || (c && strchr(".!#$%&'*+-=?^_`{|}~", c) != NULL);
+  return cclass[c] & C_LOCAL;
 }
 
 static int is_domain(unsigned char c) {
-  return is_alnum(c) || c == '-' || c == '.';
+  return cclass[c] & C_DOMAIN;
 }
 
 static int is_alpha(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  return cclass[c] & C_ALPHA;
 }
 
 static int local_ok(const char *s, size_t n) {

@@ -31,6 +31,7 @@
 #include "kafka/topics.h"
 #include "net/metrics.h"
 #include "privacy/dlq.h"
+#include "json/jsonf.h"
 
 /* The stage loop's own settings (the shared ones — brokers, log level, keys,
  * metrics address — are the start-up's: app/app.h). */
@@ -87,7 +88,10 @@ void stage_fail_from_schema(stage_fail_t *fail, const char *code, const char *pr
 
 typedef struct stage_out stage_out_t;
 
-enum { STAGE_OUTPUT_PRIMARY = 0, STAGE_OUTPUT_SIDE = 1 };
+/* Output kinds. The bits above STAGE_OUTPUT_KIND_MASK are the stage's own
+ * bookkeeping (whether it owns an output's bytes): a transport compares
+ * kind & STAGE_OUTPUT_KIND_MASK. */
+enum { STAGE_OUTPUT_PRIMARY = 0, STAGE_OUTPUT_SIDE = 1, STAGE_OUTPUT_KIND_MASK = 0xff };
 
 /* Adds one output for the current input. topic/key/payload are copied.
  * kind: STAGE_OUTPUT_PRIMARY (stdout on stdio) or STAGE_OUTPUT_SIDE. key may
@@ -98,6 +102,15 @@ int stage_emit(stage_out_t *out, int kind, const char *topic, const char *key, s
 /* Same, taking ownership of a malloc'd payload (avoids a copy on the hot path). */
 int stage_emit_owned(stage_out_t *out, int kind, const char *topic, const char *key, size_t key_len,
                      char *payload, size_t len);
+
+/* Same, copying nothing: topic, key and payload are borrowed and must stay
+ * valid until the transform is called again (the stage writes or copies them
+ * before that). For a single-message transform that keeps its output buffers
+ * from message to message, so that emitting allocates nothing; a batch
+ * transform must not use it. Returns 0, or -1 on allocation failure (the
+ * first outputs of a result only). */
+int stage_emit_ref(stage_out_t *out, int kind, const char *topic, const char *key, size_t key_len,
+                   const char *payload, size_t len);
 
 /* STAGE_FATAL: the program cannot go on (out of memory; a store that cannot
  * work at all: a missing table, permission denied). The stage stops with
@@ -112,6 +125,15 @@ enum { STAGE_OK = 0, STAGE_DEAD_LETTER = -1, STAGE_RETRY = 1, STAGE_FATAL = 2 };
  * STAGE_FATAL (see above). */
 typedef int (*stage_transform_fn)(void *ctx, const stage_msg_t *msg, json_t *doc, stage_out_t *out,
                                   stage_fail_t *fail);
+
+/* A document transform: the contract of stage_transform_fn, but the message
+ * comes as a jsonf document (json/jsonf.h) instead of a jansson value: doc is
+ * the root object, read-only and valid during the call only (the document is
+ * reused for the next message). Size, UTF-8 and JSON checks and their
+ * dead-letter reasons are the same as for every stage. For transforms whose
+ * hot path must not allocate (privacy-shield). */
+typedef int (*stage_doc_fn)(void *ctx, const stage_msg_t *msg, const jsonf_node_t *doc,
+                            stage_out_t *out, stage_fail_t *fail);
 
 /* One message of a batch handed to a batch transform. The transform sets
  * status (STAGE_OK, STAGE_DEAD_LETTER with *fail filled, STAGE_RETRY or
@@ -227,8 +249,10 @@ typedef struct stage_options {
   const char *service;            /* "privacy-shield" */
   const char *version;            /* build version */
   stage_transform_fn transform;   /* one message at a time, or: */
+  stage_doc_fn transform_doc;     /* the same, as a document (transform unused), or: */
   stage_batch_fn transform_batch; /* batches (transform is then unused), or: */
   const stage_sink_t *sink;       /* a store (neither transform is used) */
+  jsonf_doc_t *doc;               /* transform_doc's document; NULL: stage_run makes one */
   size_t batch_max;               /* most messages per batch (default 32) */
   int batch_linger_ms;            /* longest wait for a batch to fill (default 5) */
   void *ctx;

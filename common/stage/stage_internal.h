@@ -28,8 +28,8 @@ typedef struct stage_topic_metrics {
   char *topic;
   metrics_counter_t *in, *out, *dead;
   metrics_histogram_t *latency;
-  metrics_gauge_t *lag;
-  metrics_counter_t *written; /* sink mode: records the store committed */
+  metrics_counter_t *written;      /* sink mode: records the store committed */
+  metrics_histogram_t *end_to_end; /* sink mode: record timestamp to store commit */
 } stage_topic_metrics_t;
 
 typedef struct stage_runtime {

@@ -159,7 +159,8 @@ static int produce_one(kctx_t *k, tracker_t *t, const char *topic, const char *k
   /* Back-pressure for up to 10 minutes: far beyond any healthy broker's
    * delivery time, short enough that a wedged producer ends the process. */
   rd_kafka_resp_err_t err =
-      kafka_produce(k->producer, topic, key, key_len, payload, len, NULL, 0, t, 600000);
+      kafka_produce(k->producer, topic, key, key_len, payload, len, NULL,
+                    t->msg.timestamp_ms > 0 ? t->msg.timestamp_ms : 0, t, 600000);
   if (!err)
     t->pending++;
   return (int)err;
@@ -630,29 +631,31 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
   }
 }
 
-/* Statistics carry per-partition consumer lag: sum it per topic into a gauge. */
+/* Statistics carry each partition's consumer lag: one gauge per assigned
+ * partition (a partition this member no longer owns reads 0: its new owner
+ * reports it). Per topic is sum by (topic) in PromQL. */
 static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
   (void)rk;
   kctx_t *k = opaque;
-  json_t *root = json_loadb(json, len, 0, NULL);
-  json_t *topics = json_object_get(root, "topics");
+  metrics_t *m = k->rt->opts->metrics;
+  json_t *root = m ? json_loadb(json, len, 0, NULL) : NULL;
   const char *name;
   json_t *t;
-  json_object_foreach(topics, name, t) {
-    json_int_t lag = 0;
-    int known = 0;
+  json_object_foreach(json_object_get(root, "topics"), name, t) {
     const char *pid;
     json_t *p;
     json_object_foreach(json_object_get(t, "partitions"), pid, p) {
-      json_int_t l = json_integer_value(json_object_get(p, "consumer_lag"));
-      if (strcmp(pid, "-1") != 0 && l >= 0 && json_is_true(json_object_get(p, "desired"))) {
-        lag += l;
-        known = 1;
-      }
+      if (strcmp(pid, "-1") == 0)
+        continue; /* librdkafka's internal unassigned partition */
+      json_int_t lag = json_integer_value(json_object_get(p, "consumer_lag"));
+      int owned = json_is_true(json_object_get(p, "desired"));
+      const char *const labels[] = {"topic", name, "partition", pid, NULL};
+      metrics_gauge_set(metrics_gauge_labels(m, "consumer_lag",
+                                             "Messages behind the partition end, per partition "
+                                             "this member consumes (librdkafka statistics)",
+                                             labels),
+                        owned && lag > 0 ? (double)lag : 0);
     }
-    stage_topic_metrics_t *tm = known ? stage_metrics_for(k->rt, name) : NULL;
-    if (tm)
-      metrics_gauge_set(tm->lag, (double)lag);
   }
   json_decref(root);
   return 0;

@@ -202,12 +202,16 @@ int sink_batch_write(stage_runtime_t *rt, sink_batch_t *b, const char *reason) {
                                         "Batches written, by why they were flushed", "reason",
                                         reason),
                         1);
+  int64_t now = clock_wall_ms();
   for (size_t i = 0; i < b->n; i++) {
     stage_sink_record_t *r = &b->recs[i];
     stage_topic_metrics_t *tm =
         r->status == STAGE_DEAD_LETTER ? NULL : stage_metrics_for(rt, r->msg->topic);
-    if (tm)
-      metrics_counter_add(tm->written, 1);
+    if (!tm)
+      continue;
+    metrics_counter_add(tm->written, 1);
+    if (r->msg->timestamp_ms > 0 && now >= r->msg->timestamp_ms)
+      metrics_histogram_observe(tm->end_to_end, (double)(now - r->msg->timestamp_ms) / 1000.0);
   }
   return STAGE_OK;
 }

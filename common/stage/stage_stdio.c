@@ -137,7 +137,7 @@ static int deliver(stage_runtime_t *rt, FILE *side, FILE *dlq, stage_topic_metri
   for (size_t i = 0; i < res->out.count; i++) {
     const stage_item_t *it = &res->out.items[i];
     int werr = 0;
-    if (it->kind == STAGE_OUTPUT_PRIMARY)
+    if ((it->kind & STAGE_OUTPUT_KIND_MASK) == STAGE_OUTPUT_PRIMARY)
       werr = fwrite(it->payload, 1, it->len, stdout) != it->len || putchar('\n') == EOF;
     else if (side)
       werr = write_side(side, it) != 0;
@@ -146,7 +146,7 @@ static int deliver(stage_runtime_t *rt, FILE *side, FILE *dlq, stage_topic_metri
       return 1;
     }
     rt->out++;
-    stage_topic_metrics_t *otm = stage_metrics_for(rt, it->topic);
+    stage_topic_metrics_t *otm = rt->opts->metrics ? stage_metrics_for(rt, it->topic) : NULL;
     if (otm && otm->out)
       metrics_counter_add(otm->out, 1);
   }
@@ -304,7 +304,7 @@ int stage_run_stdio(stage_runtime_t *rt) {
     }
     if (n == 0)
       break;
-    double t0 = clock_mono();
+    double t0 = in_tm && in_tm->latency ? clock_mono() : 0;
     for (size_t i = 0; i < n; i++)
       stage_result_reset(&res[i]);
     if (stage_handle_batch(rt, msgs, full, n, res) != 0) {

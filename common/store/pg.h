@@ -15,8 +15,10 @@
  * Failures: an I/O error or a server shutdown drops the connection; the next
  * call reconnects after a back-off (100 ms doubling to 5 s). Not thread-safe:
  * one client per thread. Nothing here logs; errstr never holds the password
- * or row values (PostgreSQL's DETAIL lines quote values, so they are never
- * copied into errstr).
+ * or row values: PostgreSQL's DETAIL lines quote values, so they are never
+ * copied into errstr, and in the primary message of a data exception (class
+ * 22: `invalid input syntax for type integer: "x"`) every quoted part is
+ * replaced by "?". Constraint messages (class 23) quote only names.
  */
 #ifndef SENSORY_STORE_PG_H
 #define SENSORY_STORE_PG_H
@@ -94,6 +96,15 @@ void pg_buf_free(pg_buf_t *b);
  * 0 when none, -1 on error (errstr). */
 int pg_offsets_load(pg_t *p, const char *sink, const char *topic, int32_t partition,
                     int64_t *next_offset, char *errstr, size_t errstr_size);
+
+/* Inside the caller's transaction: locks the sink_offsets rows of the
+ * ranges with partition >= 0 (SELECT ... FOR UPDATE) and fills next[i] with
+ * the stored next offset of ranges[i], -1 when none is stored (or the
+ * partition is -1). Two writers of one partition (a zombie after a
+ * rebalance) are serialised by this lock, so the second sees the first's
+ * offsets and skips what it wrote. */
+pg_class_t pg_offsets_lock(pg_t *p, const char *sink, const stage_sink_range_t *ranges, size_t n,
+                           int64_t *next, char sqlstate[6], char *errstr, size_t errstr_size);
 
 /* Inside the caller's transaction: raises the stored next offset of every
  * range with partition >= 0 to last + 1 (never lowers it). */

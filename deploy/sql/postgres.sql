@@ -1,10 +1,21 @@
 -- Sensory warehouse tables, PostgreSQL dialect (the local default sink).
--- Same tables and columns as snowflake.sql; keep the two files in step.
--- Idempotent: safe to apply on every start. Primary keys are chosen so a
--- replayed Kafka message upserts the same row instead of adding a duplicate.
--- No raw PII: customer identifiers arrive as keyed hashes ("k1:<hex>").
+-- Same tables and columns as snowflake.sql; keep the two files in step (a unit
+-- test compares them, and both with the sink's row mapping).
+--
+-- This file is the one copy of the schema. `snowflake-sink --init-schema`
+-- embeds it and applies it as versioned migrations: each "-- migration: N name"
+-- line starts migration N, applied once and recorded in schema_migrations
+-- (component "warehouse"); the lines before the first marker are prepended to
+-- every migration. Every statement is idempotent as well, so the whole file can
+-- also be applied with psql (deploy/lib.sh start_postgres does).
+-- Never edit an applied migration: add a new one at the end.
+--
+-- Primary keys are chosen so a replayed Kafka message upserts the same row
+-- instead of adding a duplicate. No raw PII: customer identifiers arrive as
+-- keyed hashes ("k1:<hex>").
 SET client_min_messages = warning; -- keep re-runs quiet about "already exists"
 
+-- migration: 1 warehouse_tables
 CREATE TABLE IF NOT EXISTS orders (
     order_id             TEXT           NOT NULL,
     platform             TEXT           NOT NULL CHECK (platform IN ('shopify', 'daraz')),
@@ -73,3 +84,23 @@ CREATE TABLE IF NOT EXISTS privacy_audit (
     ingested_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (topic, "partition", "offset")
 );
+
+-- migration: 2 price_history_and_risk_features
+-- One row per product, platform and price it was sold at: when that price was
+-- first and last seen in the orders stream (order event times). Derived by the
+-- sink from each batch of orders; independent of arrival order and replays.
+CREATE TABLE IF NOT EXISTS price_history (
+    platform        TEXT           NOT NULL,
+    product_id      TEXT           NOT NULL,
+    price           NUMERIC(14, 2) NOT NULL,
+    currency        CHAR(3)        NOT NULL,
+    first_seen_at   TIMESTAMPTZ    NOT NULL,
+    last_seen_at    TIMESTAMPTZ    NOT NULL,
+    first_order_id  TEXT           NOT NULL,
+    updated_at      TIMESTAMPTZ    NOT NULL DEFAULT now(),
+    PRIMARY KEY (platform, product_id, price, currency)
+);
+-- risk-svc's decision id and the feature snapshot it scored (absent in older
+-- decisions: NULL).
+ALTER TABLE risk_decisions ADD COLUMN IF NOT EXISTS decision_id TEXT;
+ALTER TABLE risk_decisions ADD COLUMN IF NOT EXISTS features JSONB;

@@ -2,8 +2,6 @@
 
 #include "core/clock.h"
 
-#include "core/hex.h"
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +9,7 @@
 #include <unistd.h>
 
 #include "bert.h"
+#include "core/uuid.h"
 #include "tokenizer.h"
 #include "json/schema.h"
 
@@ -235,27 +234,7 @@ out:
 /* ---- records ----------------------------------------------------------- */
 
 void embedder_uuid5(const uint8_t ns[16], const char *name, size_t len, char out[37]) {
-  uint8_t md[EVP_MAX_MD_SIZE];
-  unsigned int mdlen = 0;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  /* SHA-1 cannot fail on valid input; an allocation failure leaves md
-   * zeroed, which still yields a well-formed (if constant) UUID. */
-  memset(md, 0, sizeof(md));
-  if (ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 && EVP_DigestUpdate(ctx, ns, 16) == 1 &&
-      EVP_DigestUpdate(ctx, name, len) == 1)
-    EVP_DigestFinal_ex(ctx, md, &mdlen);
-  EVP_MD_CTX_free(ctx);
-  md[6] = (uint8_t)((md[6] & 0x0f) | 0x50); /* version 5 */
-  md[8] = (uint8_t)((md[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-  /* 8-4-4-4-12 digits: bytes 0-3, 4-5, 6-7, 8-9, 10-15. */
-  static const int from[] = {0, 4, 6, 8, 10, 16};
-  size_t o = 0;
-  for (int g = 0; g < 5; g++) {
-    if (g)
-      out[o++] = '-';
-    hex_encode(md + from[g], (size_t)(from[g + 1] - from[g]), out + o, 13, HEX_LOWER);
-    o += 2 * (size_t)(from[g + 1] - from[g]);
-  }
+  uuid_v5(ns, name, len, out);
 }
 
 static void fail_set(stage_fail_t *fail, const char *code, const char *path, const char *msg) {
@@ -293,11 +272,17 @@ static int emit_record(const embedder_t *e, json_t *doc, const float *vec, stage
       json_decref(v);
       v = NULL;
     }
+  /* What the vector store shows and filters on besides the vector: the
+   * pseudonymised content, hashtags and mentioned product ids (never an
+   * author hash or any other identifier). */
+  json_t *tags = json_object_get(doc, "hashtags"), *pids = json_object_get(doc, "product_mentions");
   json_t *rec = json_pack(
-      "{s:s, s:O, s:s, s:o?, s:O, s:O*, s:O*, s:O*}", "id", id, "post_id", pid, "model",
-      e->model_id, "vector", v, "enriched_text", json_object_get(doc, "enriched_text"), "platform",
-      json_object_get(doc, "platform"), "timestamp", json_object_get(doc, "timestamp"),
-      "engagement", json_object_get(doc, "engagement_count"));
+      "{s:s, s:O, s:s, s:o?, s:O, s:O*, s:O*, s:O*, s:O*, s:o, s:o}", "id", id, "post_id", pid,
+      "model", e->model_id, "vector", v, "enriched_text", json_object_get(doc, "enriched_text"),
+      "platform", json_object_get(doc, "platform"), "timestamp", json_object_get(doc, "timestamp"),
+      "engagement", json_object_get(doc, "engagement_count"), "content",
+      json_object_get(doc, "content"), "hashtags", tags ? json_incref(tags) : json_array(),
+      "product_ids", pids ? json_incref(pids) : json_array());
   if (!rec || !v)
     return -1;
   /* 9 significant digits round-trip every float32 exactly. */

@@ -66,7 +66,8 @@ int main(int argc, char **argv) {
   log_event(LOG_LEVEL_INFO, "ready", json_pack("{s:s}", "key_id", pii_hasher_key_id(hasher)),
             "privacy policy loaded");
 
-  stage_options_t opts = {.transform = shield_transform, .ctx = shield, .seal_dead_letters = 1};
+  stage_options_t opts = {
+      .transform_doc = shield_transform_doc, .ctx = shield, .seal_dead_letters = 1};
   app_stage_options(&app, &opts);
   app.exit_code = stage_run(&app.stage, &opts);
 out:

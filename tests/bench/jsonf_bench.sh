@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds tests/bench/jsonf_bench.c (-O2, like the Release build) and prints ns per
-# message and callgrind instructions per message for jansson and jsonf, parse and
-# dump, on generated market (order) and social records. Not part of ctest.
+# message and callgrind instructions per message for jansson, jsonf to and from
+# jansson, and jsonf documents, parse and dump, on generated market (order) and
+# social records. Not part of ctest.
 #   tests/bench/jsonf_bench.sh [COUNT]      (default 20000; callgrind uses 2000)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -10,7 +11,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 gcc -O2 -std=gnu11 -Wall -Wextra -Werror -I"$root/common" -o "$work/jsonf_bench" \
-  "$root/tests/bench/jsonf_bench.c" "$root/common/json/jsonf.c" -ljansson -lm
+  "$root/tests/bench/jsonf_bench.c" "$root"/common/json/jsonf*.c -ljansson -lm -lpthread
 
 for kind in market social; do
   /usr/bin/python3 "$root/tests/tools/gen_records.py" --kind "$kind" --count "$count" --seed 1 >"$work/$kind.jsonl"
@@ -18,7 +19,7 @@ for kind in market social; do
   echo "== $kind"
   "$work/jsonf_bench" "$work/$kind.jsonl" 10
   if command -v valgrind >/dev/null; then
-    for op in jansson-parse jsonf-parse jansson-dump jsonf-dump; do
+    for op in jansson-parse jsonf-parse jansson-dump jsonf-dump doc-parse doc-dump; do
       fn=one_${op//-/_}
       valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" --toggle-collect="$fn" \
         "$work/jsonf_bench" "$work/$kind.small.jsonl" 1 "$op" >/dev/null 2>&1

@@ -24,6 +24,10 @@
 #     the same privacy work, once with python3-jsonschema validation and once
 #     with a hand-written check.
 #  5. Ratios and peak RSS of each, then a markdown table.
+#  6. callgrind: instructions per message of privacy-shield --stdio over the
+#     first BENCH_CG_N records of the same generated market and social inputs,
+#     start-up included (the whole process), and the start-up alone (empty
+#     input). Instruction counts do not depend on the load of the machine.
 # "from start" includes the consumer-group join (~3 s on the dev broker for all
 # three); "steady" is BENCH_N / (time of the N-th output - time of the first),
 # the processing rate without the join.
@@ -37,7 +41,8 @@
 #   BENCH_STDIO_N=100000  records per --stdio input file (market and social)
 #   BENCH_REPS=5          --stdio repetitions (median)
 #   BENCH_E2E_REPS=3      end-to-end repetitions per contender (median)
-#   BENCH_PARTS="stdio shield kcat python"   what to run
+#   BENCH_PARTS="stdio shield kcat python callgrind"   what to run
+#   BENCH_CG_N=5000       records per callgrind run (market and social)
 #   BENCH_PEER_VALIDATORS="jsonschema hand"
 #   BENCH_SHIELD_X="-X k=v ..."  extra librdkafka settings for privacy-shield e2e
 #   BENCH_KEEP=1          keep the work directory (inputs, logs, *.trace: seconds
@@ -61,7 +66,8 @@ N="${BENCH_N:-160000}"
 STDIO_N="${BENCH_STDIO_N:-100000}"
 REPS="${BENCH_REPS:-5}"
 E2E_REPS="${BENCH_E2E_REPS:-3}"
-PARTS="${BENCH_PARTS:-stdio shield kcat python}"
+PARTS="${BENCH_PARTS:-stdio shield kcat python callgrind}"
+CG_N="${BENCH_CG_N:-5000}"
 VALIDATORS="${BENCH_PEER_VALIDATORS:-jsonschema hand}"
 read -r -a SHIELD_X <<<"${BENCH_SHIELD_X:-}"
 OUT_TOPICS=clean.social,sink.snowflake.orders
@@ -87,6 +93,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+want callgrind && ! command -v valgrind >/dev/null && die "valgrind is missing (apt-get install valgrind)"
 for cmd in taskset /usr/bin/time kcat; do
   command -v "$cmd" >/dev/null || die "$cmd is missing (apt-get install util-linux time kcat)"
 done
@@ -146,6 +153,27 @@ if want stdio; then
   $PY "$TOOLS/gen_records.py" --kind social --count "$STDIO_N" --seed 22 >"$W/social.jsonl"
   stdio_one market source.market.shopify "$W/market.jsonl"
   stdio_one social source.social.tiktok "$W/social.jsonl"
+fi
+
+# ---- 6. callgrind instruction counts ------------------------------------------
+cg_one() { # NAME TOPIC FILE: total instructions of one --stdio run
+  valgrind --tool=callgrind --callgrind-out-file="$W/cg.$1.out" \
+    "$SHIELD" --stdio --topic "$2" --dlq-file "$W/dlq.cg.$1.jsonl" --metrics-addr "" \
+    <"$3" >/dev/null 2>>"$W/cg.log" || die "privacy-shield under callgrind failed (see $W/cg.log)"
+  awk '/^(summary|totals):/ {print $2; exit}' "$W/cg.$1.out"
+}
+if want callgrind; then
+  say "callgrind: $CG_N market orders and $CG_N social posts"
+  $PY "$TOOLS/gen_records.py" --kind market --count "$CG_N" --seed 21 >"$W/cg.market.jsonl"
+  $PY "$TOOLS/gen_records.py" --kind social --count "$CG_N" --seed 22 >"$W/cg.social.jsonl"
+  : >"$W/cg.empty.jsonl"
+  R[cg_start]="$(cg_one empty source.market.shopify "$W/cg.empty.jsonl")"
+  R[cg_market]="$(cg_one market source.market.shopify "$W/cg.market.jsonl")"
+  R[cg_social]="$(cg_one social source.social.tiktok "$W/cg.social.jsonl")"
+  for k in market social; do
+    [[ ! -s "$W/dlq.cg.$k.jsonl" ]] || die "callgrind $k: unexpected dead letters"
+  done
+  say "callgrind: start-up ${R[cg_start]}, market ${R[cg_market]}, social ${R[cg_social]} instructions"
 fi
 
 # ---- 2-4. end to end over the dev broker --------------------------------------
@@ -253,6 +281,16 @@ if want stdio; then
   echo "| combined | $(fmt "${R[stdio_all_n]}") | ${R[stdio_all_s]} | $(fmt "${R[stdio_all_rate]}") | $(mbs $((R[stdio_market_bytes] + R[stdio_social_bytes])) "${R[stdio_all_s]}") | $(mib "$(printf '%s\n' "${R[stdio_market_rss]}" "${R[stdio_social_rss]}" | sort -n | tail -n 1)") MiB |"
   echo
 fi
+if want callgrind; then
+  echo "**callgrind, --stdio, $(fmt "$CG_N") records per input, file in, /dev/null out (instruction counts; start-up included)**"
+  echo
+  echo "| input | instructions per message | same without start-up | start-up (empty input) |"
+  echo "|---|---:|---:|---:|"
+  for k in market social; do
+    echo "| $k | $(fmt "$((R[cg_$k] / CG_N))") | $(fmt "$(((R[cg_$k] - R[cg_start]) / CG_N))") | $(fmt "${R[cg_start]}") |"
+  done
+  echo
+fi
 declare -A LABEL=([shield]="privacy-shield" [kcat]="kcat passthrough (2 consumer→producer pipelines)"
   [python_jsonschema]="Python peer, python3-jsonschema" [python_hand]="Python peer, hand-written validation")
 rows=()
@@ -279,6 +317,12 @@ echo "| target | measured | verdict |"
 echo "|---|---:|---|"
 if want stdio; then
   echo "| --stdio ≥ 150,000 msg/s on one core (combined mix) | $(fmt "${R[stdio_all_rate]}") msg/s | $(verdict "${R[stdio_all_rate]}" ">=" 150000) |"
+fi
+if want callgrind; then
+  declare -A UNIT=([market]=order [social]=post)
+  for k in market social; do
+    echo "| callgrind ≤ 20,000 instructions per ${UNIT[$k]} (issue 7; start-up included) | $(fmt "$((R[cg_$k] / CG_N))") | $(verdict "$((R[cg_$k] / CG_N))" "<" 20001) |"
+  done
 fi
 if [[ -n "${R[shield_done]:-}" && -n "${R[kcat_done]:-}" ]]; then
   r1="$(ratio "${R[shield_rate]}" "${R[kcat_rate]}")"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds tests/bench/schema_bench.c (-O2, like the Release build) against a built
 # libsensory_common.a and prints, for source and clean contracts of orders and
-# posts, ns per validation and callgrind instructions per validation. The clean
+# posts, ns per validation and callgrind instructions per validation, of jansson
+# values (schema_validate) and of jsonf documents (schema_validate_node). The clean
 # records come from running privacy-shield --stdio on the generated ones. Not
 # part of ctest.
 #   tests/bench/schema_bench.sh [BUILD_DIR] [COUNT]   (defaults: build, 20000;
@@ -35,10 +36,15 @@ run() { # schema records label
   "$work/schema_bench" "$schema" "$recs" 10 | sed "s|^[^ ]*|$label|"
   if command -v valgrind >/dev/null; then
     head -n 2000 "$recs" >"$work/small.jsonl"
-    valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" --toggle-collect=one_validate \
-      "$work/schema_bench" "$schema" "$work/small.jsonl" 1 cg >/dev/null 2>&1
-    ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$work/cg.out")
-    printf '%-28s %7d instructions/message (callgrind, 2000 records)\n' "$label" $((ir / 2000))
+    for mode in cg cgdoc; do
+      fn=one_validate
+      [ $mode = cgdoc ] && fn=one_validate_doc
+      valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" --toggle-collect=$fn \
+        "$work/schema_bench" "$schema" "$work/small.jsonl" 1 $mode >/dev/null 2>&1
+      ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$work/cg.out")
+      printf '%-28s %7d instructions/message, %s (callgrind, 2000 records)\n' "$label" $((ir / 2000)) \
+        "$([ $mode = cg ] && echo jansson || echo document)"
+    done
   fi
   if [ -n "${SCHEMA_BENCH_CHECK:-}" ]; then
     mkdir -p "$SCHEMA_BENCH_CHECK"

@@ -83,16 +83,17 @@ check_eq "tiktok: next window after a finished one" "saree=20240131" "$(summary 
 check "no secret in any log" no_secrets run1
 check "no secret in the re-run log" no_secrets run2
 
-# Per-source rate limit: 5 requests/s → the five cities at least 0.2 s apart.
+# Per-source rate limit: 5 requests/s → the five cities' requests start 0.2 s
+# apart, so they span at least 0.8 s. (Arrival times jitter on a loaded
+# machine, so the span is checked, not each gap; unlimited, they take ~0.01 s.)
 n0="$(requests weather)"
 scr rl --sources weather --weather-rate-per-sec 5 --redis-prefix rl
 check_eq "rate limit: exit 0" 0 "$SCR_RC"
-check "rate limit: weather requests >= 0.19 s apart" $PY - "$MOCK_LOG" "$n0" <<'PY'
+check "rate limit: five weather requests span >= 0.75 s" $PY - "$MOCK_LOG" "$n0" <<'PY'
 import json, sys
 t = [d["t"] for d in map(json.loads, open(sys.argv[1]))
      if d.get("family") == "weather" and d["n"] > int(sys.argv[2])]
-gaps = [b - a for a, b in zip(t, t[1:])]
-sys.exit(0 if len(t) == 5 and min(gaps) >= 0.19 else 1)
+sys.exit(0 if len(t) == 5 and t[-1] - t[0] >= 0.75 else 1)
 PY
 
 # A stored TikTok window whose search_id expired: restarted once from its

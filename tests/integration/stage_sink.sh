@@ -100,6 +100,9 @@ port="$(<"$T/sink-c.port")"
 code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")"
 check_eq "/readyz while the store is down" 503 "$code"
 check "the stage paused and retried" grep -q '"event":"store_unavailable"' "$T/logs/sink-c.log"
+lag="$(curl -s "http://127.0.0.1:$port/metrics" |
+  awk '/^test_sink_consumer_lag\{topic="sink.snowflake.orders",partition="[0-9]+"\}/ {s += $2} END {print s + 0}')"
+check "consumer lag per partition shows the records waiting ($lag)" test "$lag" -gt 0
 rm -f "$TEST_SINK_DOWN_FILE"
 want2=$((want1 + $(expected $((N1 + 1)) $N2)))
 check "the records arrive after the outage" wait_rows "$want2" 120
@@ -112,6 +115,8 @@ check_eq "/readyz after the store is back" 200 "$code"
 metrics="$(curl -s "http://127.0.0.1:$port/metrics")"
 check "flush reasons exported" grep -q 'test_sink_sink_flushes_total{reason=' <<<"$metrics"
 check "store retries counted" grep -Eq '^test_sink_sink_write_retries_total [1-9]' <<<"$metrics"
+check "end-to-end latency observed per written record" \
+  grep -Eq '^test_sink_end_to_end_seconds_count\{topic="sink.snowflake.orders"\} [1-9]' <<<"$metrics"
 
 # --- 3. poison: one dead letter each, with its code ------------------------------
 want_dead=$(($(poison 1 $N1) + $(poison $((N1 + 1)) $N2)))

@@ -33,6 +33,43 @@ printf 'itest-hmac-key-0123456789abcdef\n' >"$T/hmac.key"
 export SCHEMAS_DIR="$SENSORY_SOURCE_DIR/schemas"
 export PRIVACY_HMAC_KEY_FILE="$T/hmac.key" DLQ_KEY_FILE="$T/dlq.key"
 
+# stop_programs: TERM every program the test started besides the stack
+# (dev broker, Redis, PostgreSQL) and wait: each drains and commits while the
+# broker is still up, so the next part of a test starts from a known state.
+stop_programs() {
+  local f name pid
+  for f in "$T"/pids/*.pid; do
+    [[ -f "$f" ]] || continue
+    name="$(basename "$f" .pid)"
+    case "$name" in dev-broker | redis | postgres) continue ;; esac
+    if pid="$(recorded_pid "$T" "$name")"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+}
+
+# metric_sum METRIC NAME: the sum of METRIC's series (e.g.
+# snowflake_sink_messages_in_total over its topics) from service NAME's /metrics.
+metric_sum() {
+  curl -s "http://127.0.0.1:$(<"$T/$2.port")/metrics" |
+    awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {print s + 0}'
+}
+
+# wait_sink_done NAME PREFIX WANT [TIMEOUT]: until sink NAME (metric prefix
+# PREFIX, e.g. snowflake_sink) has written or dead-lettered WANT records.
+wait_sink_done() {
+  local deadline=$((SECONDS + ${4:-120})) have=0
+  while ((SECONDS < deadline)); do
+    have=$(($(metric_sum "$2_records_written_total" "$1") + $(metric_sum "$2_dead_letters_total" "$1")))
+    ((have >= $3)) && return 0
+    sleep 0.5
+  done
+  echo "wait_sink_done: $1 has done $have of $3 records" >&2
+  return 1
+}
+
 # start_svc NAME PROGRAM [ARGS...]: a streaming service over the dev broker in
 # the background, recorded as NAME; its metrics port goes to $T/NAME.port.
 start_svc() {

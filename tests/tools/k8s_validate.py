@@ -53,6 +53,10 @@ ALLOWED_ENV = {
     # scraper-ingest API credentials (files of the Secret sensory-scraper-tokens)
     "SHOPIFY_TOKEN_FILE", "DARAZ_APP_SECRET_FILE", "DARAZ_ACCESS_TOKEN_FILE",
     "WEATHER_API_KEY_FILE", "FACEBOOK_TOKEN_FILE", "TIKTOK_TOKEN_FILE",
+    # weaviate-sink (common/store/weaviate.h, pg.h, services/weaviate-sink/post_sink.c)
+    "WEAVIATE_API_KEY_FILE", "WEAVIATE_URL", "SINK_BACKEND", "DATABASE_PASSWORD_FILE",
+    # risk-svc API keys (file of the Secret sensory-risk-api-keys)
+    "RISK_API_KEYS_FILE",
 }
 # Environment variables of one program's own settings (its conf_entry_t .env).
 SERVICE_ENV = {
@@ -95,11 +99,41 @@ ALLOWED_CONFIG_KEYS = {
         "redis.connect_timeout_ms", "redis.command_timeout_ms", "cache.size", "cache.ttl_ms", "missing.log_interval_ms",
         "missing.log_ids",
     },
+    "snowflake-sink": {
+        "kafka.brokers", "kafka.group_id", "input.topics", "log.level", "metrics.addr",
+        "dlq.key_file", "message.max_bytes", "commit.interval_ms", "shutdown.timeout_ms",
+        "schemas.dir", "sink.backend", "sink.tables", "sink.batch_records", "sink.batch_bytes",
+        "sink.batch_age_ms", "database.url", "database.password_file",
+        "database.connect_timeout_ms", "database.statement_timeout_ms", "snowflake.account",
+        "snowflake.user", "snowflake.private_key_file", "snowflake.private_key_passphrase_file",
+        "snowflake.url", "snowflake.database", "snowflake.schema", "snowflake.warehouse",
+        "snowflake.role", "snowflake.statement_timeout_s", "snowflake.request_timeout_ms",
+        "snowflake.jwt_lifetime_s", "snowflake.retries", "snowflake.retry_after_max_s",
+    },
     "embedder": {
         "kafka.brokers", "kafka.group_id", "input.topics", "schemas.dir", "dlq.key_file",
         "log.level", "metrics.addr", "message.max_bytes", "model.dir", "model.id",
         "model.max_tokens", "batch.max_messages", "batch.max_tokens", "batch.linger_ms",
         "cache.entries", "threads",
+    },
+    "weaviate-sink": {
+        "kafka.brokers", "kafka.group_id", "input.topics", "schemas.dir", "dlq.key_file",
+        "log.level", "metrics.addr", "message.max_bytes", "sink.backend",
+        "sink.batch.max_records", "sink.batch.max_bytes", "sink.batch.max_age_ms",
+        "weaviate.url", "weaviate.api_key_file", "weaviate.class", "weaviate.consistency_level",
+        "weaviate.timeout_ms", "weaviate.connect_timeout_ms", "weaviate.retries",
+        "weaviate.batch_objects", "weaviate.max_request_bytes", "weaviate.object_retries",
+        "weaviate.startup_wait_ms", "database.url", "database.password_file",
+        "database.connect_timeout_ms", "database.statement_timeout_ms",
+    },
+    "risk-svc": {
+        "kafka.brokers", "kafka.group_id", "input.topics", "schemas.dir", "dlq.key_file",
+        "log.level", "metrics.addr", "message.max_bytes", "privacy.hmac_key_file",
+        "privacy.key_id", "redis.url", "redis.password_file", "redis.connect_timeout_ms",
+        "redis.command_timeout_ms", "http.addr", "http.threads", "http.max_body",
+        "risk.api_keys_file", "risk.rate_limit", "risk.rate_burst", "risk.fail_mode",
+        "rules.file", "decisions.topic", "decisions.queue_max", "history.prefix",
+        "history.order_ttl_days", "history.customer_ttl_days", "history.velocity_max",
     },
 }
 # The env variable of a YAML key (same table entry). Env beats the file, so a
@@ -109,7 +143,14 @@ CONFIG_KEY_ENV = {
     "privacy.hmac_key_file": "PRIVACY_HMAC_KEY_FILE", "privacy.key_id": "PRIVACY_KEY_ID",
     "dlq.key_file": "DLQ_KEY_FILE", "log.level": "LOG_LEVEL", "metrics.addr": "METRICS_ADDR",
     "redis.url": "REDIS_URL", "redis.password_file": "REDIS_PASSWORD_FILE",
-    "database.url": "DATABASE_URL", "threads": "EMBEDDER_THREADS",
+    "database.url": "DATABASE_URL",
+    "weaviate.api_key_file": "WEAVIATE_API_KEY_FILE", "weaviate.url": "WEAVIATE_URL",
+    "sink.backend": "SINK_BACKEND", "database.password_file": "DATABASE_PASSWORD_FILE",
+    "database.url": "DATABASE_URL", "risk.api_keys_file": "RISK_API_KEYS_FILE",
+    "database.password_file": "DATABASE_PASSWORD_FILE", "sink.backend": "SINK_BACKEND",
+    "snowflake.private_key_file": "SNOWFLAKE_PRIVATE_KEY_FILE",
+    "snowflake.private_key_passphrase_file": "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE_FILE",
+    "threads": "EMBEDDER_THREADS",
 }
 # Sensory's own keys under "kafka." (everything else there goes to librdkafka).
 SENSORY_KAFKA_KEYS = {"kafka.brokers", "kafka.group_id"}
@@ -121,8 +162,12 @@ KNOWN_SECRETS = {
     "sensory-dlq-key": {"dlq.key"},
     "sensory-scraper-tokens": {"shopify.token", "daraz.app_secret", "daraz.access_token",
                                "openweather.key", "facebook.token", "tiktok.token"},
+    "sensory-weaviate-api-key": {"api.key"},
     "sensory-kafka-cluster-ca-cert": {"ca.crt"},  # Strimzi cluster CA (copied)
     "privacy-shield": {"password"},  # Strimzi KafkaUser secret
+    # snowflake-sink's store: PostgreSQL password or the Snowflake key pair
+    "sensory-warehouse": {"database.password", "snowflake.p8", "snowflake.passphrase"},
+    "sensory-risk-api-keys": {"api-keys.txt"},  # risk-svc: NAME SCOPES SHA256HEX lines
 }
 
 IMAGE = "ghcr.io/sensory/sensory"
@@ -632,6 +677,10 @@ class Context:
         self.deprecated = set()  # "Kind apiVersion" of deprecated CRD versions in use
 
 
+# Programs whose readiness probe is /healthz on purpose (see the manifest).
+READY_WHEN_ALIVE = {"risk-svc": "/healthz"}
+
+
 def service_of_container(c):
     cmd = (c.get("command") or [None])[0] or ""
     return os.path.basename(cmd) if cmd.startswith("/usr/local/bin/") else c.get("name")
@@ -688,7 +737,10 @@ def check_pod(o, spec, objs, ctx, errs, prod):
         ports = {p.get("name"): p for p in c.get("ports") or []}
         if o.get("kind") in ("Deployment", "StatefulSet", "DaemonSet") and \
                 c in (spec.get("containers") or []):
-            for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+            # An API that answers degraded without its dependencies (risk-svc,
+            # fail-open) must stay in its Service: it is ready when alive.
+            ready = READY_WHEN_ALIVE.get(service_of_container(c), "/readyz")
+            for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", ready)):
                 pr = c.get(probe)
                 if not pr:
                     errs.append(f"{cw}: {probe} missing")

@@ -2,6 +2,7 @@
 """Kafka helper for integration tests and benchmarks (Debian's python3-confluent-kafka).
 
   kafka_tool.py produce  -b BROKERS < lines      lines: topic<TAB>key<TAB>value
+                         [--rate N] [--null-value S]  (value S: a tombstone)
   kafka_tool.py consume  -b BROKERS --topics a,b [--expect N] [--idle S] [--timeout S]
                          [--out FILE]            writes {"topic","key","value"} lines
   kafka_tool.py count    -b BROKERS --topics a,b  end offsets summed (no consuming)
@@ -43,7 +44,9 @@ def cmd_produce(a):
         topic, key, value = line.split(b"\t", 2)
         while True:
             try:
-                p.produce(topic.decode(), value=value, key=key or None, on_delivery=dr)
+                tomb = a.null_value is not None and value == a.null_value.encode()
+                p.produce(topic.decode(), value=None if tomb else value, key=key or None,
+                          on_delivery=dr)
                 break
             except BufferError:
                 p.poll(0.05)
@@ -141,6 +144,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--out")
     ap.add_argument("--rate", type=float, help="produce: messages per second at most")
+    ap.add_argument("--null-value", help="produce: a value equal to this is sent as a "
+                    "tombstone (null value)")
     a = ap.parse_args()
     return {"produce": cmd_produce, "consume": cmd_consume, "count": cmd_count,
             "committed": cmd_committed}[a.cmd](a)

@@ -31,6 +31,27 @@ static void test_format(void **state) {
   }
 }
 
+/* The date of the last second is cached per thread: the milliseconds of the
+ * same second, the next second and an earlier one all come out right, and a
+ * short buffer is cut as snprintf would cut it. */
+static void test_format_cache_and_cut(void **state) {
+  (void)state;
+  char out[CLOCK_RFC3339_MAX];
+  clock_format_ms(1796772548123, out, sizeof(out));
+  clock_format_ms(1796772548999, out, sizeof(out));
+  assert_string_equal(out, "2026-12-08T23:29:08.999Z");
+  clock_format_ms(1796772549000, out, sizeof(out));
+  assert_string_equal(out, "2026-12-08T23:29:09.000Z");
+  clock_format_ms(1796772548007, out, sizeof(out));
+  assert_string_equal(out, "2026-12-08T23:29:08.007Z");
+  char small[11];
+  clock_format_ms(1796772548007, small, sizeof(small));
+  assert_string_equal(small, "2026-12-08");
+  memset(small, 'x', sizeof(small));
+  clock_format_ms(1796772548007, small, 0);
+  assert_int_equal(small[0], 'x');
+}
+
 static void test_parse(void **state) {
   (void)state;
   static const struct {
@@ -88,9 +109,8 @@ static void test_clocks(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_format),
-      cmocka_unit_test(test_parse),
-      cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_format), cmocka_unit_test(test_format_cache_and_cut),
+      cmocka_unit_test(test_parse),  cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_clocks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

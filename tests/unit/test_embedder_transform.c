@@ -134,7 +134,13 @@ static void test_record(void **state) {
   assert_string_equal(json_string_value(json_object_get(rec, "platform")), "facebook");
   assert_string_equal(json_string_value(json_object_get(rec, "timestamp")), "2026-11-21T10:00:00Z");
   assert_int_equal(json_integer_value(json_object_get(rec, "engagement")), 7);
-  assert_int_equal(json_object_size(rec), 8); /* nothing else (schema: no extra fields) */
+  /* What the vector store shows: the pseudonymised content, hashtags and
+   * product ids (absent in the post: empty), never the author hash. */
+  assert_string_equal(json_string_value(json_object_get(rec, "content")), "Price too high");
+  assert_int_equal(json_array_size(json_object_get(rec, "hashtags")), 0);
+  assert_int_equal(json_array_size(json_object_get(rec, "product_ids")), 0);
+  assert_null(json_object_get(rec, "author_hash"));
+  assert_int_equal(json_object_size(rec), 11); /* nothing else (schema: no extra fields) */
   json_t *v = json_object_get(rec, "vector"), *want = json_object_get(g, "vector");
   assert_int_equal(json_array_size(v), (size_t)embedder_dim(emb));
   assert_int_equal(json_array_size(v), json_array_size(want));

@@ -132,6 +132,50 @@ static void test_histogram(void **state) {
   metrics_destroy(m);
 }
 
+/* Several labels per series: per partition, per route and status. */
+static void test_label_sets(void **state) {
+  (void)state;
+  metrics_t *m = metrics_new("privacy-shield");
+  const char *const p0[] = {"topic", "clean.social", "partition", "0", NULL};
+  const char *const p1[] = {"topic", "clean.social", "partition", "1", NULL};
+  metrics_gauge_t *g0 = metrics_gauge_labels(m, "consumer_lag", "Lag.", p0);
+  metrics_gauge_t *g1 = metrics_gauge_labels(m, "consumer_lag", "Lag.", p1);
+  assert_non_null(g0);
+  assert_ptr_not_equal(g0, g1);
+  assert_ptr_equal(g0, metrics_gauge_labels(m, "consumer_lag", "Lag.", p0)); /* same series */
+  metrics_gauge_set(g0, 7);
+  metrics_gauge_set(g1, 0);
+  const char *const rs[] = {"route", "/api/v1/risk-score", "status", "200", NULL};
+  metrics_histogram_t *h = metrics_histogram_labels(m, "request_seconds", "Latency.", rs);
+  metrics_histogram_observe(h, 0.002);
+  /* The single-pair form and a one-pair list are one series. */
+  metrics_counter_t *c = metrics_counter(m, "in_total", "In.", "topic", "a");
+  const char *const a[] = {"topic", "a", NULL};
+  assert_ptr_equal(c, metrics_counter_labels(m, "in_total", "In.", a));
+  /* Refused: repeated, reserved and invalid names, a missing value, too many pairs. */
+  const char *const dup[] = {"topic", "a", "topic", "b", NULL};
+  const char *const le[] = {"status", "200", "le", "1", NULL};
+  const char *const bad[] = {"9x", "a", NULL};
+  const char *const novalue[] = {"topic", NULL};
+  const char *const five[] = {"a", "1", "b", "2", "c", "3", "d", "4", "e", "5", NULL};
+  assert_null(metrics_counter_labels(m, "x_total", "x", dup));
+  assert_null(metrics_histogram_labels(m, "y_seconds", "y", le));
+  assert_null(metrics_counter_labels(m, "x_total", "x", bad));
+  assert_null(metrics_counter_labels(m, "x_total", "x", novalue));
+  assert_null(metrics_counter_labels(m, "x_total", "x", five));
+  assert_null(metrics_counter(m, "x_total", "x", NULL, "only-a-value"));
+  char *text = metrics_render(m);
+  assert_line(text, "privacy_shield_consumer_lag{topic=\"clean.social\",partition=\"0\"} 7");
+  assert_line(text, "privacy_shield_consumer_lag{topic=\"clean.social\",partition=\"1\"} 0");
+  assert_line(text, "privacy_shield_request_seconds_bucket{route=\"/api/v1/risk-score\","
+                    "status=\"200\",le=\"0.0025\"} 1");
+  assert_line(text, "privacy_shield_request_seconds_count{route=\"/api/v1/risk-score\","
+                    "status=\"200\"} 1");
+  assert_int_equal(count_substr(text, "# TYPE privacy_shield_consumer_lag gauge"), 1);
+  free(text);
+  metrics_destroy(m);
+}
+
 static void test_escaping(void **state) {
   (void)state;
   metrics_t *m = metrics_new("svc");
@@ -367,13 +411,10 @@ static void test_serve_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_counter_gauge),
-      cmocka_unit_test(test_histogram),
-      cmocka_unit_test(test_escaping),
-      cmocka_unit_test(test_concurrency),
-      cmocka_unit_test(test_http),
-      cmocka_unit_test(test_ready_conditions),
-      cmocka_unit_test(test_routes_on_program_server),
+      cmocka_unit_test(test_counter_gauge),    cmocka_unit_test(test_histogram),
+      cmocka_unit_test(test_label_sets),       cmocka_unit_test(test_escaping),
+      cmocka_unit_test(test_concurrency),      cmocka_unit_test(test_http),
+      cmocka_unit_test(test_ready_conditions), cmocka_unit_test(test_routes_on_program_server),
       cmocka_unit_test(test_serve_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

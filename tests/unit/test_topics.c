@@ -68,7 +68,7 @@ static void test_refusals(void **state) {
       {"topics: {}\n", "no \"topics\" sequence"},
       {"- a\n", "top level is not a mapping"},
       {"topics:\n  - just-a-string\n", "is not a mapping"},
-      {"topics: [\n", ":2: did not find expected node content"}, /* line number */
+      {"topics: [\n", "line 2: did not find expected node content"},
   };
   char path[] = "/tmp/test_topics_XXXXXX";
   int fd = mkstemp(path);

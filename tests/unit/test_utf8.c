@@ -62,6 +62,31 @@ static void test_length_and_valid(void **state) {
   assert_int_equal(utf8_length("a\0b", 3), 3);
 }
 
+/* utf8_count_valid agrees with utf8_length on valid text of every length
+ * from 0 to 64, mixing 1- to 4-byte characters at every offset. */
+static void test_count_valid(void **state) {
+  (void)state;
+  static const char *const chars[] = {"a", "\xc3\xa9", "\xe0\xa7\xa7", "\xf0\x9f\x98\x80"};
+  uint64_t r = 88172645463325252ULL;
+  for (int round = 0; round < 2000; round++) {
+    char buf[300];
+    size_t len = 0, want = 0;
+    size_t target = (size_t)(round % 65);
+    while (len < target) {
+      r ^= r << 13;
+      r ^= r >> 7;
+      r ^= r << 17;
+      const char *c = chars[r % 4];
+      size_t n = strlen(c);
+      memcpy(buf + len, c, n);
+      len += n;
+      want++;
+    }
+    assert_int_equal(utf8_length(buf, len), want);
+    assert_int_equal(utf8_count_valid(buf, len), want);
+  }
+}
+
 static void test_encode_roundtrip(void **state) {
   static const uint32_t cps[] = {0,     'x',    0x7F,   0x80,    0x7FF,
                                  0x800, 0x09E6, 0xFFFD, 0x10000, 0x10FFFF};
@@ -80,9 +105,8 @@ static void test_encode_roundtrip(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_decode_valid),
-      cmocka_unit_test(test_decode_invalid),
-      cmocka_unit_test(test_length_and_valid),
+      cmocka_unit_test(test_decode_valid),     cmocka_unit_test(test_decode_invalid),
+      cmocka_unit_test(test_length_and_valid), cmocka_unit_test(test_count_valid),
       cmocka_unit_test(test_encode_roundtrip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
