@@ -517,7 +517,10 @@ static int sink_messages(kctx_t *k, rd_kafka_message_t **ms, size_t n) {
     }
     stage_result_reset(&res);
     int added = sink_batch_add(k->rt, k->batch, &t->msg, m->len, t, &res);
-    if (added < 0 || (added == 0 && produce_result(k, t, &res) != 0)) {
+    /* A record refused before it joins the batch is dead-lettered durably
+     * now: a later batch's store commit (with its offsets) must never pass a
+     * record whose dead letter could still be lost. */
+    if (added < 0 || (added == 0 && sink_reject(k, t, &res) != 0)) {
       rc = -1;
       continue;
     }
@@ -541,8 +544,9 @@ static int in_partitions(void *ctx, void *tag) {
 
 /* On assignment: start each partition at the store's position when the store
  * holds one ahead of the group's committed offset (the crash window between
- * the store's commit and Kafka's). */
-static void seek_to_store(kctx_t *k, rd_kafka_topic_partition_list_t *parts) {
+ * the store's commit and Kafka's). Returns how many partitions it moved. */
+static int seek_to_store(kctx_t *k, rd_kafka_topic_partition_list_t *parts) {
+  int moved = 0;
   const stage_sink_t *sink = k->rt->opts->sink;
   rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
   rd_kafka_resp_err_t err = rd_kafka_committed(k->consumer, committed, 10000);
@@ -559,6 +563,7 @@ static void seek_to_store(kctx_t *k, rd_kafka_topic_partition_list_t *parts) {
     int64_t group = err ? -1 : committed->elems[i].offset;
     if (stored > group) {
       p->offset = stored;
+      moved++;
       log_event(LOG_LEVEL_INFO, "seek_to_store",
                 json_pack("{s:s,s:i,s:I,s:I}", "topic", p->topic, "partition", p->partition,
                           "store_offset", (json_int_t)stored, "group_offset", (json_int_t)group),
@@ -566,6 +571,7 @@ static void seek_to_store(kctx_t *k, rd_kafka_topic_partition_list_t *parts) {
     }
   }
   rd_kafka_topic_partition_list_destroy(committed);
+  return moved;
 }
 
 /* ---- consumer callbacks ----------------------------------------------------------- */
@@ -582,9 +588,21 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     log_event(LOG_LEVEL_INFO, "assigned", json_pack("{s:i}", "partitions", parts->cnt),
               "assigned %d partitions", parts->cnt);
-    if (k->batch && k->rt->opts->sink->stored_offset)
-      seek_to_store(k, parts);
+    int sought = k->batch && k->rt->opts->sink->stored_offset && seek_to_store(k, parts) > 0;
     rd_kafka_assign(rk, parts);
+    if (sought) {
+      /* The store's position becomes the group's at the next commit, also for
+       * a partition that gets no new record (else its lag would stay). */
+      rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
+      for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].offset >= 0)
+          rd_kafka_topic_partition_list_add(l, parts->elems[i].topic, parts->elems[i].partition)
+              ->offset = parts->elems[i].offset;
+      rd_kafka_resp_err_t e = rd_kafka_offsets_store(k->consumer, l);
+      if (e)
+        log_warn("offset_store", "store positions not stored: %s", rd_kafka_err2str(e));
+      rd_kafka_topic_partition_list_destroy(l);
+    }
     if (k->paused) /* assigned during an outage: wait like the rest */
       rd_kafka_pause_partitions(rk, parts);
     metrics_set_ready(k->rt->opts->metrics, 1);

@@ -10,7 +10,9 @@
 #  3. poison in the middle of batches: a record prepare() refuses and a row
 #     the store rejects each become exactly one dead letter with its code,
 #     and the good records around them are written;
-#  4. --stdio: a file loads into the store; blank lines skipped, poison to the
+#  4. after a seek to the store's offsets, the group's commit follows them
+#     even for partitions that get no new record;
+#  5. --stdio: a file loads into the store; blank lines skipped, poison to the
 #     dead-letter file, exit 0.
 set -euo pipefail
 source "$SENSORY_SOURCE_DIR/tests/tools/itest.sh"
@@ -135,8 +137,33 @@ check_eq "prepare() refusals" "$($PY -c "print(sum(1 for n in range(1,$last+1) i
 check_eq "store rejections" "$($PY -c "print(sum(1 for n in range(1,$last+1) if n%97 and n%89==0))")" "$rejected"
 check "committed everything" wait_committed $G $TOPIC $((N1 + N2)) 60
 
-# --- 4. --stdio --------------------------------------------------------------------
+# --- 4. an idle partition after a seek to the store ------------------------------
+# The store holds every record, Kafka nothing (killed before any commit); no
+# new record arrives after the restart: the group must still move to the
+# store's positions (else its lag would never go away).
+pid="$(recorded_pid "$T" sink-c)"
+kill -TERM "$pid"
+wait "$pid" || true
+rm -f "$T/pids/sink-c.pid"
+unset TEST_SINK_DOWN_FILE
+G2=test-sink-idle
+export TEST_SINK_DIR="$T/store-idle"
+KAFKA_GROUP_ID=$G2 COMMIT_INTERVAL_MS=600000 start_svc sink-d test-sink
+check "a fresh group writes every record" wait_rows "$want2" 120
+pid="$(recorded_pid "$T" sink-d)"
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+rm -f "$T/pids/sink-d.pid"
+check_eq "killed before any Kafka commit" 0 "$(committed $G2 $TOPIC)"
+KAFKA_GROUP_ID=$G2 start_svc sink-e test-sink
+check "the group reaches the store's positions without new records" \
+  wait_committed $G2 $TOPIC $((N1 + N2)) 60
+read -r rows distinct < <(store_rows)
+check_eq "and reads nothing twice" "$want2" "$rows"
+
+# --- 5. --stdio --------------------------------------------------------------------
 gen 10001 500 | cut -f3 | sed '5a\\' >"$T/file.jsonl" # a blank line in it
+export TEST_SINK_DIR="$T/store"
 rm -rf "$T/store" && mkdir "$T/store"
 rc=0
 METRICS_ADDR= "$SENSORY_BIN/test-sink" --stdio --topic $TOPIC --dlq-file "$T/file-dlq.jsonl" \
