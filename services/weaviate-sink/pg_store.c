@@ -335,22 +335,25 @@ again:
   if (run(p, "BEGIN", "BEGIN", sqlstate, errstr, sizeof(errstr)) != PG_OK)
     goto out;
   /* Records below a partition's stored offset are in the table already
-   * (a crash between COMMIT and the Kafka commit, or a hand-over): each
-   * range's stored offset is read once, inside this transaction. */
-  for (size_t r = 0; r < batch->nranges; r++) {
-    const stage_sink_range_t *rg = &batch->ranges[r];
-    next[r] = -1;
-    if (rg->partition < 0)
-      continue;
-    int have = pg_offsets_load(p->pg, p->sink_name, rg->topic, rg->partition, &next[r], errstr,
-                               sizeof(errstr));
-    if (have < 0) {
-      log_event(LOG_LEVEL_WARN, "store_retry", json_pack("{s:s}", "backend", backend),
-                "cannot read stored offsets: %s; the batch will be retried", errstr);
+   * (a crash between COMMIT and the Kafka commit, or a hand-over): the
+   * ranges' sink_offsets rows are locked and read once, inside this
+   * transaction, so a second writer of a partition (a zombie after a
+   * rebalance) waits for this one and then skips what it wrote. */
+  {
+    pg_class_t lc = pg_offsets_lock(p->pg, p->sink_name, batch->ranges, batch->nranges, next,
+                                    sqlstate, errstr, sizeof(errstr));
+    if (lc == PG_FATAL) {
+      log_event(LOG_LEVEL_ERROR, "store_fatal",
+                json_pack("{s:s,s:s}", "backend", backend, "sqlstate", sqlstate),
+                "cannot lock stored offsets: %s; stopping", errstr);
+      rc = STAGE_FATAL;
       goto rollback;
     }
-    if (have == 0)
-      next[r] = -1;
+    if (lc != PG_OK) {
+      log_event(LOG_LEVEL_WARN, "store_retry", json_pack("{s:s}", "backend", backend),
+                "cannot lock stored offsets: %s; the batch will be retried", errstr);
+      goto rollback;
+    }
   }
   na = 0;
   for (size_t i = 0; i < n; i++) {
