@@ -75,7 +75,8 @@ struct metrics {
     int ok;
   } cond[COND_MAX]; /* readiness conditions, under lock */
   size_t ncond;
-  httpd_t *httpd; /* metrics_serve's own server, or NULL */
+  uint64_t ready_changes; /* /readyz flips between ready and not ready, under lock */
+  httpd_t *httpd;         /* metrics_serve's own server, or NULL */
 };
 
 static uint64_t dbl_bits(double v) {
@@ -176,11 +177,17 @@ static int same_labels(const series_t *s, const char *const *labels, size_t n) {
   return 1;
 }
 
+/* The readiness families metrics_render() writes itself. */
+static int reserved_name(const char *name) {
+  return strcmp(name, "ready") == 0 || strcmp(name, "ready_condition") == 0 ||
+         strcmp(name, "readiness_changes_total") == 0;
+}
+
 /* Finds or creates the series (name, labels) of the given kind. */
 static series_t *lookup(metrics_t *m, kind_t kind, const char *name, const char *help,
                         const char *const *labels) {
   int nl = m ? check_labels(kind, labels) : -1;
-  if (!m || !valid_name(name, 1) || nl < 0)
+  if (!m || !valid_name(name, 1) || nl < 0 || reserved_name(name))
     return NULL;
   size_t n = (size_t)nl;
   size_t full_len = strlen(m->prefix) + 1 + strlen(name) + 1;
@@ -419,6 +426,53 @@ static void sb_series(sbuf_t *b, const char *name, const char *suffix, const ser
   sb_puts(b, "}");
 }
 
+static int all_ok(const metrics_t *m);
+
+/* /readyz as series, so alerts and dashboards see what the probes see:
+ * <prefix>_ready (1 while /readyz answers 200), _ready_condition{condition}
+ * and _readiness_changes_total (every flip, also those between two scrapes:
+ * readiness flapping). Only once a condition exists: a program without
+ * readiness (a CronJob pushing its metrics) has nothing to report. Under
+ * m->lock. */
+static void render_readiness(const metrics_t *m, sbuf_t *b) {
+  static const struct {
+    const char *name, *type, *help;
+  } fam[] = {
+      {"ready", "gauge", "1 while /readyz answers 200 (every readiness condition ok)"},
+      {"ready_condition", "gauge", "1 while the readiness condition is ok"},
+      {"readiness_changes_total", "counter", "Times /readyz changed between ready and not ready"},
+  };
+  if (m->ncond == 0)
+    return;
+  for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
+    const char *what[] = {"# HELP ", "# TYPE "};
+    for (size_t j = 0; j < 2; j++) {
+      sb_puts(b, what[j]);
+      sb_puts(b, m->prefix);
+      sb_puts(b, "_");
+      sb_puts(b, fam[k].name);
+      sb_puts(b, " ");
+      sb_puts(b, j == 0 ? fam[k].help : fam[k].type);
+      sb_puts(b, "\n");
+    }
+    size_t rows = k == 1 ? m->ncond : 1;
+    for (size_t i = 0; i < rows; i++) {
+      sb_puts(b, m->prefix);
+      sb_puts(b, "_");
+      sb_puts(b, fam[k].name);
+      if (k == 1) { /* condition names are [a-z0-9_.-]: nothing to escape */
+        sb_puts(b, "{condition=\"");
+        sb_puts(b, m->cond[i].name);
+        sb_puts(b, "\"}");
+      }
+      if (k == 2)
+        sb_printf(b, " %llu\n", (unsigned long long)m->ready_changes);
+      else
+        sb_printf(b, " %d\n", k == 0 ? all_ok(m) : m->cond[i].ok);
+    }
+  }
+}
+
 char *metrics_render(metrics_t *m) {
   sbuf_t b = {0};
   char num[40];
@@ -469,6 +523,7 @@ char *metrics_render(metrics_t *m) {
       }
     }
   }
+  render_readiness(m, &b);
   pthread_mutex_unlock(&m->lock);
   if (b.failed) {
     free(b.buf);
@@ -490,11 +545,20 @@ static int valid_condition(const char *name) {
   return 1;
 }
 
+/* Ready = at least one condition and all of them ok. Under m->lock. */
+static int all_ok(const metrics_t *m) {
+  for (size_t i = 0; i < m->ncond; i++)
+    if (!m->cond[i].ok)
+      return 0;
+  return m->ncond > 0;
+}
+
 int metrics_ready_condition(metrics_t *m, const char *name, int ok) {
   if (!m || !valid_condition(name))
     return -1;
   int rc = 0;
   pthread_mutex_lock(&m->lock);
+  int was = all_ok(m);
   size_t i = 0;
   while (i < m->ncond && strcmp(m->cond[i].name, name) != 0)
     i++;
@@ -507,6 +571,8 @@ int metrics_ready_condition(metrics_t *m, const char *name, int ok) {
     m->ncond++;
   }
   m->cond[i].ok = ok != 0;
+  if (all_ok(m) != was)
+    m->ready_changes++;
 out:
   pthread_mutex_unlock(&m->lock);
   return rc;

@@ -352,6 +352,54 @@ static void test_ready_conditions(void **state) {
   metrics_destroy(m);
 }
 
+/* Readiness as series: what the probes see, for alerts (flapping, degraded). */
+static void test_ready_series(void **state) {
+  (void)state;
+  metrics_t *m = metrics_new("risk-svc");
+  char *text = metrics_render(m);
+  /* no condition yet (a CronJob's registry): no readiness series at all */
+  assert_null(strstr(text, "risk_svc_ready"));
+  assert_null(strstr(text, "readiness_changes"));
+  free(text);
+  /* the names are the registry's own: a program cannot register them */
+  assert_null(metrics_gauge(m, "ready", "x", NULL, NULL));
+  assert_null(metrics_gauge(m, "ready_condition", "x", "condition", "kafka"));
+  assert_null(metrics_counter(m, "readiness_changes_total", "x", NULL, NULL));
+
+  assert_int_equal(metrics_ready_condition(m, "redis", 0), 0);
+  metrics_set_ready(m, 1);
+  text = metrics_render(m);
+  assert_line(text, "# TYPE risk_svc_ready gauge");
+  assert_line(text, "risk_svc_ready 0");
+  assert_line(text, "# TYPE risk_svc_ready_condition gauge");
+  assert_line(text, "risk_svc_ready_condition{condition=\"redis\"} 0");
+  assert_line(text, "risk_svc_ready_condition{condition=\"kafka\"} 1");
+  assert_line(text, "# TYPE risk_svc_readiness_changes_total counter");
+  assert_line(text, "risk_svc_readiness_changes_total 0"); /* never ready yet */
+  free(text);
+
+  /* ready, then flapping: every flip counts, also with no scrape in between;
+   * setting a condition to what it is already changes nothing */
+  assert_int_equal(metrics_ready_condition(m, "redis", 1), 0);
+  assert_int_equal(metrics_ready_condition(m, "redis", 1), 0);
+  metrics_set_ready(m, 0);
+  metrics_set_ready(m, 1);
+  assert_int_equal(metrics_ready_condition(m, "redis", 0), 0);
+  metrics_set_ready(m, 0); /* still not ready: no flip */
+  text = metrics_render(m);
+  assert_line(text, "risk_svc_ready 0");
+  assert_line(text, "risk_svc_ready_condition{condition=\"kafka\"} 0");
+  assert_line(text, "risk_svc_readiness_changes_total 4");
+  free(text);
+  assert_int_equal(metrics_ready_condition(m, "redis", 1), 0);
+  metrics_set_ready(m, 1);
+  text = metrics_render(m);
+  assert_line(text, "risk_svc_ready 1");
+  assert_line(text, "risk_svc_readiness_changes_total 5");
+  free(text);
+  metrics_destroy(m);
+}
+
 /* A program's own route next to /metrics, /healthz and /readyz on one server. */
 static void on_score(void *ctx, const httpd_request_t *req, httpd_response_t *resp) {
   (void)ctx;
@@ -411,10 +459,15 @@ static void test_serve_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_counter_gauge),    cmocka_unit_test(test_histogram),
-      cmocka_unit_test(test_label_sets),       cmocka_unit_test(test_escaping),
-      cmocka_unit_test(test_concurrency),      cmocka_unit_test(test_http),
-      cmocka_unit_test(test_ready_conditions), cmocka_unit_test(test_routes_on_program_server),
+      cmocka_unit_test(test_counter_gauge),
+      cmocka_unit_test(test_histogram),
+      cmocka_unit_test(test_label_sets),
+      cmocka_unit_test(test_escaping),
+      cmocka_unit_test(test_concurrency),
+      cmocka_unit_test(test_http),
+      cmocka_unit_test(test_ready_conditions),
+      cmocka_unit_test(test_ready_series),
+      cmocka_unit_test(test_routes_on_program_server),
       cmocka_unit_test(test_serve_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
