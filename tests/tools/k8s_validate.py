@@ -40,6 +40,9 @@ import tempfile
 import jsonschema
 import yaml
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import k8s_access  # noqa: E402  (ACLs, NetworkPolicies, KEDA, monitoring)
+
 # ---------------------------------------------------------------------------
 # Data: what the services accept. MUST match the config tables in common/ and
 # services/*/ (conf_entry_t: yaml key + env). When $SENSORY_BIN/<service>
@@ -126,6 +129,9 @@ ALLOWED_CONFIG_KEYS = {
         "weaviate.startup_wait_ms", "database.url", "database.password_file",
         "database.connect_timeout_ms", "database.statement_timeout_ms",
     },
+    "dlq-replay": {
+        "kafka.brokers", "log.level", "dlq.key_file", "timeout_ms", "max_attempts", "group",
+    },
     "risk-svc": {
         "kafka.brokers", "kafka.group_id", "input.topics", "schemas.dir", "dlq.key_file",
         "log.level", "metrics.addr", "message.max_bytes", "privacy.hmac_key_file",
@@ -203,7 +209,7 @@ MERGE_KEYS = {
 
 SUPPORTED_KUSTOMIZATION_FIELDS = {
     "apiVersion", "kind", "resources", "namespace", "labels", "commonLabels",
-    "commonAnnotations", "images", "replicas", "patches",
+    "commonAnnotations", "images", "replicas", "patches", "configMapGenerator",
 }
 
 
@@ -215,9 +221,12 @@ class RenderError(Exception):
 # YAML helpers
 # ---------------------------------------------------------------------------
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the CRDs are large
+
+
 def load_yaml_docs(path):
     with open(path, encoding="utf-8") as f:
-        return [d for d in yaml.safe_load_all(f) if d is not None]
+        return [d for d in yaml.load_all(f, Loader=_LOADER) if d is not None]
 
 
 def obj_id(o):
@@ -414,6 +423,35 @@ def find_kustomization(d):
     return None
 
 
+def generate_configmaps(kdir, kfile, gens):
+    """configMapGenerator, the subset used here: files (KEY=PATH or PATH) and
+    literals, options.labels, and disableNameSuffixHash (required: the hash
+    suffix kustomize appends is not reproduced)."""
+    out = []
+    for g in gens:
+        opts = g.get("options") or {}
+        unknown = set(g) - {"name", "files", "literals", "options"}
+        if unknown or set(opts) - {"disableNameSuffixHash", "labels"}:
+            raise RenderError(f"{kfile}: configMapGenerator fields {sorted(unknown)} / options "
+                              f"{sorted(opts)} not supported by the offline renderer")
+        if opts.get("disableNameSuffixHash") is not True:
+            raise RenderError(f"{kfile}: configMapGenerator {g.get('name')} needs "
+                              "options.disableNameSuffixHash: true here")
+        data = {}
+        for f in g.get("files") or []:
+            key, _, path = f.partition("=") if "=" in f else (os.path.basename(f), "", f)
+            with open(os.path.join(kdir, path), encoding="utf-8") as fh:
+                data[key] = fh.read()
+        for lit in g.get("literals") or []:
+            key, _, val = lit.partition("=")
+            data[key] = val
+        md = {"name": g["name"]}
+        if opts.get("labels"):
+            md["labels"] = dict(opts["labels"])
+        out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": md, "data": data})
+    return out
+
+
 def render(kdir, extra_patches=(), seen_kfiles=None):
     """Renders the kustomization in kdir; returns a list of objects.
     extra_patches: additional patch file names (relative to kdir) to apply.
@@ -438,6 +476,7 @@ def render(kdir, extra_patches=(), seen_kfiles=None):
             objs.extend(load_yaml_docs(p))
         else:
             raise RenderError(f"{kfile}: resource {r} does not exist")
+    objs.extend(generate_configmaps(kdir, kfile, k.get("configMapGenerator") or []))
     ids = [obj_id(o) for o in objs]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
@@ -468,6 +507,16 @@ def render(kdir, extra_patches=(), seen_kfiles=None):
             continue
         for pdoc in body:
             if pdoc is None:
+                continue
+            if pdoc.get("$patch") == "delete" and not target:
+                pmd = pdoc.get("metadata") or {}
+                keep = [o for o in objs if not (
+                    o.get("kind") == pdoc.get("kind")
+                    and o.get("apiVersion") == pdoc.get("apiVersion")
+                    and (o.get("metadata") or {}).get("name") == pmd.get("name"))]
+                if len(keep) == len(objs):
+                    raise RenderError(f"{kfile}: delete patch for {fmt_id(pdoc)} matches nothing")
+                objs[:] = keep
                 continue
             hit = False
             for i, o in enumerate(objs):
@@ -551,11 +600,28 @@ def crd_to_jsonschema(node):
     return out
 
 
+class AllOf:
+    """Validates against several schemas; each error names the file."""
+
+    def __init__(self, validators):
+        self.validators = validators
+
+    def iter_errors(self, doc):
+        for v, src in self.validators:
+            for e in v.iter_errors(doc):
+                if len(self.validators) > 1:
+                    e.message = f"[{src}] {e.message}"
+                yield e
+
+
 class Schemas:
     def __init__(self, root):
         self.root = root
         self.core_dir = os.path.join(root, "v1.30.10-standalone-strict")
-        self.crds = {}  # (group, version, kind) -> (schema, source file, deprecated)
+        # (group, version, kind) -> [(schema, source file, deprecated)]: every
+        # CRD file (operator release) serving that version; an object must be
+        # valid for all of them (an older and a newer KEDA or Strimzi).
+        self.crds = {}
         for p in sorted(glob.glob(os.path.join(root, "crds", "*.yaml"))):
             for crd in load_yaml_docs(p):
                 spec = crd.get("spec") or {}
@@ -563,12 +629,9 @@ class Schemas:
                     key = (spec["group"], ver["name"], spec["names"]["kind"])
                     sch = (ver.get("schema") or {}).get("openAPIV3Schema")
                     if sch and ver.get("served", True):
-                        # Later files (newer operator releases) win for a version
-                        # served by both; record the deprecation of any.
-                        prev = self.crds.get(key)
-                        self.crds[key] = (crd_to_jsonschema(sch), os.path.basename(p),
-                                          bool(ver.get("deprecated")) or
-                                          bool(prev and prev[2]))
+                        self.crds.setdefault(key, []).append(
+                            (crd_to_jsonschema(sch), os.path.basename(p),
+                             bool(ver.get("deprecated"))))
         self._cache = {}
 
     def for_object(self, o):
@@ -576,11 +639,12 @@ class Schemas:
         g, v = api_group_version(o.get("apiVersion"))
         kind = o.get("kind") or ""
         if (g, v, kind) in self.crds:
-            sch, src, _ = self.crds[(g, v, kind)]
+            entries = self.crds[(g, v, kind)]
             key = ("crd", g, v, kind)
             if key not in self._cache:
-                self._cache[key] = jsonschema.Draft7Validator(sch)
-            return self._cache[key], f"{src} {v}"
+                self._cache[key] = AllOf([(jsonschema.Draft7Validator(sch), src)
+                                          for sch, src, _ in entries])
+            return self._cache[key], "+".join(src for _, src, _ in entries) + f" {v}"
         name = kind.lower() + (f"-{g.split('.')[0]}" if g else "") + f"-{v}.json"
         path = os.path.join(self.core_dir, name)
         if not os.path.isfile(path):
@@ -593,8 +657,7 @@ class Schemas:
 
     def crd_deprecated(self, o):
         g, v = api_group_version(o.get("apiVersion"))
-        e = self.crds.get((g, v, o.get("kind")))
-        return bool(e and e[2])
+        return any(dep for _, _, dep in self.crds.get((g, v, o.get("kind"))) or [])
 
     def kustomization_validator(self):
         with open(os.path.join(self.root, "kustomization.json"), encoding="utf-8") as f:
@@ -675,6 +738,7 @@ class Context:
         self.config_use = {}  # service -> set of config keys used (for --help check)
         self.env_use = {}  # service -> set of env names used
         self.deprecated = set()  # "Kind apiVersion" of deprecated CRD versions in use
+        self.workloads = []  # k8s_access.Workload of the rendering being checked
 
 
 # Programs whose readiness probe is /healthz on purpose (see the manifest).
@@ -838,7 +902,15 @@ def check_pod(o, spec, objs, ctx, errs, prod):
             else:
                 _, cmname, key = files[cfg_path]
                 cm = configmaps[f"ConfigMap/{ns + '/' if ns else ''}{cmname}"]
-                check_service_config(cw, svc, cm["data"][key], env, c, files, ctx, errs)
+                flat = check_service_config(cw, svc, cm["data"][key], env, c, files, ctx, errs)
+                if flat is not None and c in (spec.get("containers") or []):
+                    tpl = o
+                    for part in POD_TEMPLATE_PATHS[o["kind"]]:
+                        tpl = tpl[part]
+                    ctx.workloads.append(k8s_access.Workload(
+                        svc=svc, obj=o, container=c, config=flat, args=args, env=env,
+                        labels=(tpl.get("metadata") or {}).get("labels") or {},
+                        namespace=ns))
         elif o.get("kind") in ("Deployment", "CronJob", "Job"):
             errs.append(f"{cw}: no --config /etc/sensory/{svc}.yaml argument")
 
@@ -889,7 +961,7 @@ def check_service_config(cw, svc, text, env, c, files, ctx, errs):
         flat = flatten_config(yaml.safe_load(text) or {})
     except (yaml.YAMLError, ValueError) as e:
         errs.append(f"{cw}: config {svc}.yaml does not parse: {e}")
-        return
+        return None
     allowed = ALLOWED_CONFIG_KEYS.get(svc)
     if allowed is None:
         errs.append(f"{cw}: no ALLOWED_CONFIG_KEYS entry for service {svc}")
@@ -918,6 +990,7 @@ def check_service_config(cw, svc, text, env, c, files, ctx, errs):
     for t in (flat.get("input.topics") or "").split(","):
         if t.strip() and t.strip() not in ctx.topics:
             errs.append(f"{cw}: input topic {t.strip()} is not in schemas/topics.yaml")
+    return flat
 
 
 def check_topics(objs, ctx, errs, strict_replication):
@@ -961,6 +1034,7 @@ def labels_match(selector, labels):
 def check_objects(objs, schemas, ctx, label, prod, strict_replication):
     """All per-object checks of one rendering. Returns a list of error strings."""
     errs = []
+    ctx.workloads = []
     for o in objs:
         w = fmt_id(o)
         md = o.get("metadata") or {}
@@ -1004,7 +1078,7 @@ def check_objects(objs, schemas, ctx, label, prod, strict_replication):
                 if p["spec"].get("minAvailable") is not None and \
                         str(p["spec"]["minAvailable"]) == str(o["spec"].get("replicas", 1)):
                     errs.append(f"{fmt_id(p)}: minAvailable == replicas blocks every drain")
-        if o["kind"] == "Service":
+        if o["kind"] == "Service" and (o.get("spec") or {}).get("type") != "ExternalName":
             sel = (o.get("spec") or {}).get("selector") or {}
             pods = [x for x in objs if x.get("kind") == "Deployment" and labels_match(
                 sel, ((x["spec"].get("template") or {}).get("metadata") or {}).get("labels")
@@ -1012,6 +1086,7 @@ def check_objects(objs, schemas, ctx, label, prod, strict_replication):
             if not pods:
                 errs.append(f"{w}: selector matches no pod template")
     check_topics(objs, ctx, errs, strict_replication)
+    errs += k8s_access.check_rendering(objs, ctx.workloads, ctx.topics, prod, ctx.repo)
     return errs
 
 
@@ -1249,6 +1324,37 @@ def validate_tree(kdir, schemas, ctx, prod, strict_replication, extra_patches=()
     return objs, errs
 
 
+def validate_template(path, base_dir, schemas, ctx):
+    """Schema and pod policy of a Job template, and the base's NetworkPolicies
+    and KafkaUser for its program."""
+    try:
+        base = render(base_dir)
+        tpl = load_yaml_docs(path)
+    except (RenderError, OSError, yaml.YAMLError) as e:
+        return [f"render: {e}"]
+    errs = []
+    ctx.workloads = []
+    for o in tpl:
+        v, desc = schemas.for_object(o)
+        errs += [f"{fmt_id(o)}: schema {desc}: {e}" for e in schema_errors(v, o)] if v else \
+            [f"{fmt_id(o)}: {desc}"]
+        if (o.get("metadata") or {}).get("namespace") != "sensory":
+            errs.append(f"{fmt_id(o)}: namespace must be sensory")
+        spec = pod_spec_of(o)
+        if spec is None:
+            errs.append(f"{fmt_id(o)}: not a workload")
+            continue
+        check_pod(o, spec, base + [o], ctx, errs, prod=True)
+    errs += k8s_access.check_netpols(base, ctx.workloads)
+    users = {u["metadata"]["name"] for u in base if u.get("kind") == "KafkaUser"}
+    for w in ctx.workloads:
+        if w.svc not in users:
+            errs.append(f"{w.where}: no KafkaUser {w.svc} in the base")
+    if not ctx.workloads:
+        errs.append("no container with a --config file")
+    return errs
+
+
 def normalise(objs):
     return {obj_id(o): json.loads(json.dumps(o, sort_keys=True, default=str)) for o in objs}
 
@@ -1309,6 +1415,11 @@ def help_check(bin_dir, ctx, report):
             env = pairs.get(key)
             if env and (env in ctx.env_use.get(svc, set()) or env in ctx.image_env):
                 errs.append(f"{key} is shadowed by env {env} (from --help)")
+        want = k8s_access.DEFAULT_INPUTS.get(svc)
+        m = re.search(r"yaml: input\.topics\s+env: \S+\s+default: (\S+)", text)
+        if want and (not m or m.group(1) != want):
+            errs.append(f"input.topics default of {svc} is {m.group(1) if m else None}, "
+                        "tests/tools/k8s_access.py DEFAULT_INPUTS says " + want)
         for env in sorted(ctx.env_use.get(svc, ())):
             if KAFKA_ENV_RE.match(env) and env not in text:
                 continue  # KAFKA_<PROPERTY> pass-through
@@ -1395,6 +1506,12 @@ def run_all(args):
     print(f"     {total} rendered objects validated across {len(variants)} renderings")
     for what in sorted(ctx.deprecated):
         print(f"NOTE {what} is a deprecated API version (still served); see k8s/README.md")
+
+    # Job templates operators copy (k8s/jobs/): not resources, validated with
+    # the base they run next to (its ConfigMaps, NetworkPolicies, KafkaUsers).
+    for tpl in sorted(glob.glob(os.path.join(repo, "k8s", "jobs", "*.yaml"))):
+        report.check(f"{os.path.relpath(tpl, repo)}: Job template valid against the base",
+                     validate_template(tpl, os.path.join(repo, "k8s", "base"), schemas, ctx))
 
     # Secret template: well-formed, placeholders only, not a resource.
     tpl = os.path.join(repo, "k8s", "base", "secret-template.yaml")
