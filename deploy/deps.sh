@@ -18,6 +18,8 @@ packages=(
   python3-cryptography
   # embedder: BLAS for the model
   libopenblas-dev
+  # promtool: the monitoring rules' PromQL and alert tests (tests/integration/metrics_rules.sh)
+  prometheus
 )
 # Benchmark-only packages, with SENSORY_DEPS_BENCH=1, so the test run does not
 # install what it never uses: PyTorch (~1 GB) for the embedder's peer and golden
