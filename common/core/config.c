@@ -1,4 +1,5 @@
 #include "core/config.h"
+#include "core/array.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -36,14 +37,8 @@ static int flat_set(flat_t *f, const char *key, const char *value) {
       return 0;
     }
   }
-  if (f->count == f->cap) {
-    size_t cap = f->cap ? f->cap * 2 : 16;
-    conf_kv_t *items = realloc(f->items, cap * sizeof(*items));
-    if (!items)
-      return -1;
-    f->items = items;
-    f->cap = cap;
-  }
+  if (array_reserve(&f->items, &f->cap, f->count + 1, sizeof(*f->items), 16) != 0)
+    return -1;
   f->items[f->count].key = strdup(key);
   f->items[f->count].value = strdup(value);
   if (!f->items[f->count].key || !f->items[f->count].value) {

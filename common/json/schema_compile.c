@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "json/schema_internal.h"
 
 #define DRAFT_2020_12 "https://json-schema.org/draft/2020-12/schema"
@@ -102,15 +103,9 @@ static int name_add(cctx_t *c, char *uri, json_t *js, const char *loc) {
       return -1;
     }
   }
-  if (c->n_names == c->cap_names) {
-    size_t cap = c->cap_names ? c->cap_names * 2 : 8;
-    named_t *n = realloc(c->names, cap * sizeof(*n));
-    if (!n) {
-      free(uri);
-      return fail(c, "out of memory");
-    }
-    c->names = n;
-    c->cap_names = cap;
+  if (array_reserve(&c->names, &c->cap_names, c->n_names + 1, sizeof(*c->names), 8) != 0) {
+    free(uri);
+    return fail(c, "out of memory");
   }
   c->names[c->n_names].uri = uri;
   c->names[c->n_names++].js = js;

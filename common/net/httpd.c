@@ -7,6 +7,7 @@
  * is complete; the handler runs in that last call.
  */
 #include "net/httpd.h"
+#include "core/array.h"
 
 #include "json/jsonf.h"
 
@@ -565,15 +566,9 @@ int httpd_route(httpd_t *h, const char *method, const char *path, int flags, siz
       return -1;
     }
   }
-  if (h->nroutes == h->cap) {
-    size_t cap = h->cap ? h->cap * 2 : 8;
-    route_t *nr = realloc(h->routes, cap * sizeof(*nr));
-    if (!nr) {
-      snprintf(errstr, errstr_size, "httpd: out of memory");
-      return -1;
-    }
-    h->routes = nr;
-    h->cap = cap;
+  if (array_reserve(&h->routes, &h->cap, h->nroutes + 1, sizeof(*h->routes), 8) != 0) {
+    snprintf(errstr, errstr_size, "httpd: out of memory");
+    return -1;
   }
   route_t *r = &h->routes[h->nroutes];
   memset(r, 0, sizeof(*r));

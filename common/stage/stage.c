@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/array.h"
 #include "core/log.h"
 #include "core/signals.h"
 #include "core/utf8.h"
@@ -100,14 +101,8 @@ void stage_fail_from_schema(stage_fail_t *fail, const char *code, const char *pr
 #define OUT_BORROWED 0x100
 
 static stage_item_t *out_slot(stage_out_t *out) {
-  if (out->count == out->cap) {
-    size_t cap = out->cap ? out->cap * 2 : 4;
-    stage_item_t *items = realloc(out->items, cap * sizeof(*items));
-    if (!items)
-      return NULL;
-    out->items = items;
-    out->cap = cap;
-  }
+  if (array_reserve(&out->items, &out->cap, out->count + 1, sizeof(*out->items), 4) != 0)
+    return NULL;
   return &out->items[out->count];
 }
 
@@ -202,14 +197,8 @@ stage_topic_metrics_t *stage_metrics_for(stage_runtime_t *rt, const char *topic)
   for (size_t i = 0; i < rt->tm_count; i++)
     if (strcmp(rt->tm[i].topic, topic) == 0)
       return &rt->tm[i];
-  if (rt->tm_count == rt->tm_cap) {
-    size_t cap = rt->tm_cap ? rt->tm_cap * 2 : 8;
-    stage_topic_metrics_t *tm = realloc(rt->tm, cap * sizeof(*tm));
-    if (!tm)
-      return NULL;
-    rt->tm = tm;
-    rt->tm_cap = cap;
-  }
+  if (array_reserve(&rt->tm, &rt->tm_cap, rt->tm_count + 1, sizeof(*rt->tm), 8) != 0)
+    return NULL;
   stage_topic_metrics_t *t = &rt->tm[rt->tm_count];
   memset(t, 0, sizeof(*t));
   if (!(t->topic = strdup(topic)))

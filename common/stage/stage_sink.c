@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/log.h"
 #include "stage/stage_internal.h"
 
@@ -157,14 +158,8 @@ static int build_ranges(sink_batch_t *b) {
            !(b->ranges[j].partition == m->partition && strcmp(b->ranges[j].topic, m->topic) == 0))
       j++;
     if (j == b->nranges) {
-      if (b->nranges == b->ranges_cap) {
-        size_t cap = b->ranges_cap ? b->ranges_cap * 2 : 8;
-        stage_sink_range_t *r = realloc(b->ranges, cap * sizeof(*r));
-        if (!r)
-          return -1;
-        b->ranges = r;
-        b->ranges_cap = cap;
-      }
+      if (array_reserve(&b->ranges, &b->ranges_cap, b->nranges + 1, sizeof(*b->ranges), 8) != 0)
+        return -1;
       b->ranges[b->nranges++] = (stage_sink_range_t){
           .topic = m->topic, .partition = m->partition, .first = m->offset, .last = m->offset};
       continue;

@@ -1,4 +1,5 @@
 #include "tokenizer.h"
+#include "core/array.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -347,13 +348,8 @@ static int emit(enc_t *e, int32_t id) {
 }
 
 static int norm_push(enc_t *e, uint32_t cp) {
-  if (e->norm_len == e->norm_cap) {
-    size_t cap = e->norm_cap ? e->norm_cap * 2 : 256;
-    uint32_t *p = realloc(e->norm, cap * sizeof(*p));
-    if (!p)
-      return -1;
-    e->norm = p, e->norm_cap = cap;
-  }
+  if (array_reserve(&e->norm, &e->norm_cap, e->norm_len + 1, sizeof(*e->norm), 256) != 0)
+    return -1;
   e->norm[e->norm_len++] = cp;
   return 0;
 }

@@ -1,4 +1,5 @@
 #include "shield.h"
+#include "core/array.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,14 +285,8 @@ static long apply_policy(shield_t *s, const route_t *r, const jsonf_node_t *root
  * NULL, text[at, at + len) (re-read after text grows). 0, or -1 when out of
  * memory. */
 static int scrub_one(shield_t *s, const char *v, size_t at, size_t len, pii_counts_t *counts) {
-  if (s->spans_len == s->spans_cap) {
-    size_t cap = s->spans_cap ? s->spans_cap * 2 : 16;
-    span_t *sp = realloc(s->spans, cap * sizeof(*sp));
-    if (!sp)
-      return -1;
-    s->spans = sp;
-    s->spans_cap = cap;
-  }
+  if (array_reserve(&s->spans, &s->spans_cap, s->spans_len + 1, sizeof(*s->spans), 16) != 0)
+    return -1;
   span_t *sp = &s->spans[s->spans_len++];
   size_t before = counts->phones + counts->emails, room = len + 64;
   for (;;) {

@@ -1,6 +1,7 @@
 /* risk_backtest — replay and comparison of two rule sets over an order
  * history (see risk_backtest.h). */
 #include "risk_backtest.h"
+#include "core/array.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,14 +59,9 @@ static int merchant_index(risk_backtest_t *b, const char *id, uint32_t *out) {
     *out = (uint32_t)json_integer_value(i);
     return 0;
   }
-  if (b->nmerchants == b->capmerchants) {
-    size_t nc = b->capmerchants ? b->capmerchants * 2 : 64;
-    char **g = realloc(b->merchants, nc * sizeof(*g));
-    if (!g)
-      return -1;
-    b->merchants = g;
-    b->capmerchants = nc;
-  }
+  if (array_reserve(&b->merchants, &b->capmerchants, b->nmerchants + 1, sizeof(*b->merchants),
+                    64) != 0)
+    return -1;
   if (!(b->merchants[b->nmerchants] = strdup(id)) ||
       json_object_set_new(b->merchant_ids, id, json_integer((json_int_t)b->nmerchants)) != 0)
     return -1;
@@ -100,16 +96,10 @@ int risk_backtest_add(risk_backtest_t *b, const json_t *order, char *errstr, siz
     }
   }
   if (rc == 1) {
-    if (b->n == b->cap) {
-      size_t nc = b->cap ? b->cap * 2 : 4096;
-      bt_event_t *g = realloc(b->ev, nc * sizeof(*g));
-      if (!g) {
-        snprintf(errstr, errstr_size, "out of memory");
-        json_decref(inner);
-        return -1;
-      }
-      b->ev = g;
-      b->cap = nc;
+    if (array_reserve(&b->ev, &b->cap, b->n + 1, sizeof(*b->ev), 4096) != 0) {
+      snprintf(errstr, errstr_size, "out of memory");
+      json_decref(inner);
+      return -1;
     }
     e.seq = (uint32_t)b->n;
     b->ev[b->n++] = e;

@@ -3,6 +3,7 @@
  * pseudonym to an index, orders by "pseudonym|platform:order_id" to a flag
  * word. */
 #include "risk_model.h"
+#include "core/array.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -68,14 +69,8 @@ static customer_t *get(risk_model_t *m, const char *phash) {
   customer_t *c = find(m, phash);
   if (c)
     return c;
-  if (m->n == m->cap) {
-    size_t nc = m->cap ? m->cap * 2 : 256;
-    customer_t *g = realloc(m->cust, nc * sizeof(*g));
-    if (!g)
-      return NULL;
-    m->cust = g;
-    m->cap = nc;
-  }
+  if (array_reserve(&m->cust, &m->cap, m->n + 1, sizeof(*m->cust), 256) != 0)
+    return NULL;
   c = &m->cust[m->n];
   memset(c, 0, sizeof(*c));
   snprintf(c->phash, sizeof(c->phash), "%s", phash);
@@ -87,14 +82,8 @@ static customer_t *get(risk_model_t *m, const char *phash) {
 
 /* Velocity: insert t, drop entries older than t - 7 d, keep the newest max. */
 static int vel_add(customer_t *c, int64_t t, int64_t max) {
-  if (c->nvel == c->capvel) {
-    size_t nc = c->capvel ? c->capvel * 2 : 8;
-    int64_t *g = realloc(c->vel, nc * sizeof(*g));
-    if (!g)
-      return -1;
-    c->vel = g;
-    c->capvel = nc;
-  }
+  if (array_reserve(&c->vel, &c->capvel, c->nvel + 1, sizeof(*c->vel), 8) != 0)
+    return -1;
   size_t i = c->nvel;
   while (i > 0 && c->vel[i - 1] > t) {
     c->vel[i] = c->vel[i - 1];

@@ -116,7 +116,7 @@ static const conf_entry_t entries[] = {
       "first run only: YYYYMMDD to start from (default: 7 days ago)"),
     I("tiktok.max_count", NULL, "100", tiktok_max_count, 1, 100, "videos per page"),
     D("tiktok.rate_per_sec", NULL, "1", tiktok_rate, "request rate limit"),
-    {NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL},
+    {.key = NULL},
 };
 
 const conf_entry_t *scr_config_entries(void) {

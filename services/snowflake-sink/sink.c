@@ -2,6 +2,7 @@
  * contracts, the topic → table routes, the metric series and the scratch
  * arrays of one batch; borrows the store. */
 #include "sink.h"
+#include "core/array.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -178,14 +179,8 @@ static void hold(sink_t *s, const stage_msg_t *msg) {
         s->held[i].offset = msg->offset;
       return;
     }
-  if (s->nheld == s->held_cap) {
-    size_t cap = s->held_cap ? s->held_cap * 2 : 16;
-    held_t *h = realloc(s->held, cap * sizeof(*h));
-    if (!h)
-      return; /* only a narrower window for re-reading: not worth failing */
-    s->held = h;
-    s->held_cap = cap;
-  }
+  if (array_reserve(&s->held, &s->held_cap, s->nheld + 1, sizeof(*s->held), 16) != 0)
+    return; /* only a narrower window for re-reading: not worth failing */
   if ((s->held[s->nheld].topic = strdup(msg->topic)) != NULL) {
     s->held[s->nheld].partition = msg->partition;
     s->held[s->nheld].offset = msg->offset;

@@ -24,16 +24,42 @@ typedef struct demo {
 } demo_t;
 
 static const conf_entry_t demo_entries[] = {
-    {"kafka.brokers", "KAFKA_BROKERS", CONF_STRING, "localhost:9092", offsetof(demo_t, brokers), 0,
-     0, 0, "brokers"},
-    {"input.topics", "TEST_INPUT_TOPICS", CONF_STRING, "a,b", offsetof(demo_t, topics), 0, 0, 0,
-     "topics"},
-    {"batch.size", "TEST_BATCH_SIZE", CONF_INT, "32", offsetof(demo_t, batch), 0, 1, 1000, "batch"},
-    {"feature.flag", NULL, CONF_BOOL, "false", offsetof(demo_t, flag), 0, 0, 0, "flag"},
-    {"ratio", NULL, CONF_DOUBLE, "0.5", offsetof(demo_t, ratio), 0, 0, 0, "ratio"},
-    {"secret.file", "TEST_SECRET_FILE", CONF_STRING, NULL, offsetof(demo_t, secret_file), 0, 0, 0,
-     "secret"},
-    {NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL},
+    {.key = "kafka.brokers",
+     .env = "KAFKA_BROKERS",
+     .type = CONF_STRING,
+     .def = "localhost:9092",
+     .offset = offsetof(demo_t, brokers),
+     .doc = "brokers"},
+    {.key = "input.topics",
+     .env = "TEST_INPUT_TOPICS",
+     .type = CONF_STRING,
+     .def = "a,b",
+     .offset = offsetof(demo_t, topics),
+     .doc = "topics"},
+    {.key = "batch.size",
+     .env = "TEST_BATCH_SIZE",
+     .type = CONF_INT,
+     .def = "32",
+     .offset = offsetof(demo_t, batch),
+     .min = 1,
+     .max = 1000,
+     .doc = "batch"},
+    {.key = "feature.flag",
+     .type = CONF_BOOL,
+     .def = "false",
+     .offset = offsetof(demo_t, flag),
+     .doc = "flag"},
+    {.key = "ratio",
+     .type = CONF_DOUBLE,
+     .def = "0.5",
+     .offset = offsetof(demo_t, ratio),
+     .doc = "ratio"},
+    {.key = "secret.file",
+     .env = "TEST_SECRET_FILE",
+     .type = CONF_STRING,
+     .offset = offsetof(demo_t, secret_file),
+     .doc = "secret"},
+    {.key = NULL},
 };
 
 static char yaml_path[256];
@@ -185,9 +211,13 @@ static void test_required(void **state) {
     char *key_file;
   } req_t;
   static const conf_entry_t req_entries[] = {
-      {"privacy.hmac_key_file", "TEST_HMAC_KEY_FILE", CONF_STRING, NULL, offsetof(req_t, key_file),
-       1, 0, 0, "key"},
-      {NULL, NULL, 0, NULL, 0, 0, 0, 0, NULL},
+      {.key = "privacy.hmac_key_file",
+       .env = "TEST_HMAC_KEY_FILE",
+       .type = CONF_STRING,
+       .offset = offsetof(req_t, key_file),
+       .required = 1,
+       .doc = "key"},
+      {.key = NULL},
   };
   req_t q = {0};
   conf_section_t s = {req_entries, &q};
