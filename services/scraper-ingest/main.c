@@ -32,16 +32,6 @@
 #define SENSORY_VERSION "dev"
 #endif
 
-enum {
-  EXIT_OK = 0,
-  EXIT_INTERNAL = 1,
-  EXIT_CONFIG = 2,
-  EXIT_UNREACHABLE = 3,
-  EXIT_PARTIAL = 4,
-  EXIT_KAFKA = 5,
-  EXIT_STATE = 6
-};
-
 static const char usage[] =
     "usage: scraper-ingest [--config FILE] --sources shopify,daraz,weather,facebook,tiktok\n"
     "       scraper-ingest [--config FILE] --from file:PATH --topic source.market.shopify\n"
@@ -55,71 +45,6 @@ static const char usage[] =
     "exit codes: 0 ok (locked sources are skipped), 1 internal error, 2 config error,\n"
     "3 source unreachable, 4 partial failure, 5 Kafka unreachable (cursors kept),\n"
     "6 Redis unreachable or lock lost (cursors kept).";
-
-/* Worst outcome wins; a skipped (locked) source is not a failure. */
-static int exit_code_for(const scr_stats_t *st, size_t n) {
-  int any_ok = 0, unreachable = 0, partial = 0, kafka = 0, state = 0;
-  for (size_t i = 0; i < n; i++) {
-    switch (st[i].status) {
-    case SCR_SRC_OK:
-    case SCR_SRC_LOCKED:
-      any_ok = 1;
-      break;
-    case SCR_SRC_UNREACHABLE:
-      unreachable = 1;
-      break;
-    case SCR_SRC_CONFIG:
-    case SCR_SRC_PARTIAL:
-      partial = 1;
-      break;
-    case SCR_SRC_KAFKA:
-      kafka = 1;
-      break;
-    case SCR_SRC_STATE:
-      state = 1;
-      break;
-    }
-  }
-  if (kafka)
-    return EXIT_KAFKA;
-  if (state)
-    return EXIT_STATE;
-  if (unreachable && !any_ok && !partial)
-    return EXIT_UNREACHABLE;
-  if (unreachable || partial)
-    return EXIT_PARTIAL;
-  return EXIT_OK;
-}
-
-/* Runs one source under its lock and fills st. */
-static void run_one(scr_run_t *run, scr_stats_t *st, const char *lock_name,
-                    const scr_source_def_t *def, const char *path, const char *topic) {
-  char err[512];
-  st->started = clock_mono();
-  int locked = 0;
-  if (run->state) {
-    int got = scr_state_lock(run->state, lock_name, run->cfg->lock_ttl_ms, err, sizeof(err));
-    if (got < 0) {
-      st->status = SCR_SRC_STATE;
-      snprintf(st->error, sizeof(st->error), "%s", err);
-    } else if (got == 0) {
-      st->status = SCR_SRC_LOCKED;
-      snprintf(st->error, sizeof(st->error), "another run holds the lock; skipped");
-    }
-    locked = got == 1;
-  }
-  if (st->status == SCR_SRC_OK) {
-    if (def)
-      def->run(run, st);
-    else
-      scr_src_file(run, st, path, topic);
-  }
-  if (locked && scr_state_unlock(run->state, err, sizeof(err)) != 0 && st->status == SCR_SRC_OK) {
-    st->status = SCR_SRC_STATE;
-    snprintf(st->error, sizeof(st->error), "unlock: %s", err);
-  }
-  st->duration = clock_mono() - st->started;
-}
 
 int main(int argc, char **argv) {
   scr_config_t cfg = {0};
@@ -242,7 +167,7 @@ int main(int argc, char **argv) {
     char lock[4096];
     stats[k].source = "file";
     snprintf(lock, sizeof(lock), "file:%s:%s", cfg.topic, path);
-    run_one(&run, &stats[k], lock, NULL, path, cfg.topic);
+    scr_source_run(&run, &stats[k], lock, NULL, path, cfg.topic);
     scr_report_log(&stats[k]);
     k++;
   }
@@ -253,7 +178,7 @@ int main(int argc, char **argv) {
       k++;
       break;
     }
-    run_one(&run, &stats[k], def->name, def, NULL, NULL);
+    scr_source_run(&run, &stats[k], def->name, def, NULL, NULL);
     scr_report_log(&stats[k]);
     /* Kafka is shared: once it fails, later sources would fail the same way. */
     if (stats[k].status == SCR_SRC_KAFKA) {
@@ -262,7 +187,7 @@ int main(int argc, char **argv) {
     }
   }
   nstats = k;
-  code = exit_code_for(stats, nstats);
+  code = scr_exit_code(stats, nstats);
 
 out:
   if (app.metrics && stats) {

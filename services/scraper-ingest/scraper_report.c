@@ -155,3 +155,38 @@ int scr_report_push(metrics_t *m, const char *url, const char *group, long timeo
   free(text);
   return rc;
 }
+
+/* Worst outcome wins; a skipped (locked) source is not a failure. */
+int scr_exit_code(const scr_stats_t *st, size_t n) {
+  int any_ok = 0, unreachable = 0, partial = 0, kafka = 0, state = 0;
+  for (size_t i = 0; i < n; i++) {
+    switch (st[i].status) {
+    case SCR_SRC_OK:
+    case SCR_SRC_LOCKED:
+      any_ok = 1;
+      break;
+    case SCR_SRC_UNREACHABLE:
+      unreachable = 1;
+      break;
+    case SCR_SRC_CONFIG:
+    case SCR_SRC_PARTIAL:
+      partial = 1;
+      break;
+    case SCR_SRC_KAFKA:
+      kafka = 1;
+      break;
+    case SCR_SRC_STATE:
+      state = 1;
+      break;
+    }
+  }
+  if (kafka)
+    return EXIT_KAFKA;
+  if (state)
+    return EXIT_STATE;
+  if (unreachable && !any_ok && !partial)
+    return EXIT_UNREACHABLE;
+  if (unreachable || partial)
+    return EXIT_PARTIAL;
+  return EXIT_OK;
+}

@@ -32,4 +32,20 @@ int scr_report_write_file(metrics_t *m, const char *path, char *errstr, size_t e
 int scr_report_push(metrics_t *m, const char *url, const char *group, long timeout_ms, char *errstr,
                     size_t errstr_size);
 
+/* The exit codes of a run (also in --help and the README): the worst
+ * source's outcome. */
+typedef enum {
+  EXIT_OK = 0,
+  EXIT_INTERNAL = 1,
+  EXIT_CONFIG = 2,
+  EXIT_UNREACHABLE = 3,
+  EXIT_PARTIAL = 4,
+  EXIT_KAFKA = 5,
+  EXIT_STATE = 6
+} scr_exit_t;
+
+/* The run's exit code from every source's outcome: the worst one wins; a
+ * skipped (locked) source is not a failure. */
+int scr_exit_code(const scr_stats_t *st, size_t n);
+
 #endif

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
+
 static const scr_source_def_t sources[] = {
     {"shopify", offsetof(scr_config_t, shopify_topic), scr_src_shopify},
     {"daraz", offsetof(scr_config_t, daraz_topic), scr_src_daraz},
@@ -163,4 +165,33 @@ void scr_hashtags_from_text(const char *text, json_t *arr) {
 void scr_set_str(json_t *rec, const char *key, const char *s) {
   if (s && *s)
     json_object_set_new(rec, key, json_string(s));
+}
+
+void scr_source_run(scr_run_t *run, scr_stats_t *st, const char *lock_name,
+                    const scr_source_def_t *def, const char *path, const char *topic) {
+  char err[512];
+  st->started = clock_mono();
+  int locked = 0;
+  if (run->state) {
+    int got = scr_state_lock(run->state, lock_name, run->cfg->lock_ttl_ms, err, sizeof(err));
+    if (got < 0) {
+      st->status = SCR_SRC_STATE;
+      snprintf(st->error, sizeof(st->error), "%s", err);
+    } else if (got == 0) {
+      st->status = SCR_SRC_LOCKED;
+      snprintf(st->error, sizeof(st->error), "another run holds the lock; skipped");
+    }
+    locked = got == 1;
+  }
+  if (st->status == SCR_SRC_OK) {
+    if (def)
+      def->run(run, st);
+    else
+      scr_src_file(run, st, path, topic);
+  }
+  if (locked && scr_state_unlock(run->state, err, sizeof(err)) != 0 && st->status == SCR_SRC_OK) {
+    st->status = SCR_SRC_STATE;
+    snprintf(st->error, sizeof(st->error), "unlock: %s", err);
+  }
+  st->duration = clock_mono() - st->started;
 }

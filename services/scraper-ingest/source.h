@@ -32,6 +32,12 @@ const scr_source_def_t *scr_source_find(const char *name);
 /* The topic a source's records go to (its <name>.topic setting). */
 const char *scr_source_topic(const scr_source_def_t *def, const scr_config_t *cfg);
 
+/* Runs one source under its lock (def, or the file source at path for topic
+ * when def is NULL) and fills st: a source another run holds is skipped
+ * (SCR_SRC_LOCKED), a lock that cannot be taken or released is SCR_SRC_STATE. */
+void scr_source_run(scr_run_t *run, scr_stats_t *st, const char *lock_name,
+                    const scr_source_def_t *def, const char *path, const char *topic);
+
 /* File / stdin source: path "-" is stdin (no cursor). */
 void scr_src_file(scr_run_t *run, scr_stats_t *st, const char *path, const char *topic);
 
