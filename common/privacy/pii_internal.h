@@ -9,9 +9,11 @@
 
 #include "privacy/pii.h"
 
-/* Most phone matches one digit run can yield (a run of space-separated
- * numbers); a longer run yields none (see pii_phone_scan_run). */
-#define PII_RUN_MAX_MATCHES 16
+/* Most phone matches one call of pii_phone_scan_run can yield (a run of
+ * space-separated numbers; a longer run is read in windows). Must be at
+ * least the groups of a window (pii_phone.c checks): a match left out for
+ * want of room would stay in clear text. */
+#define PII_RUN_MAX_MATCHES 32
 
 typedef struct pii_phone_match {
   size_t start, end;       /* byte span in the text, [start, end) */

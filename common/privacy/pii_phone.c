@@ -360,11 +360,14 @@ static int right_glued(const char *s, size_t len, size_t end) {
   return 0;
 }
 
+/* Every match of a run has at least one group of its own: with room for
+ * RUN_MAX_GROUPS matches none is ever left out. */
+_Static_assert(PII_RUN_MAX_MATCHES >= RUN_MAX_GROUPS, "room for one match per group");
+
 size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match_t *m, size_t cap,
                           size_t *n_out) {
   group_t g[RUN_MAX_GROUPS];
   size_t ng = 0, end;
-  int overflow = 0;
   *n_out = 0;
 
   end = parse_group(s, len, pos, 1, &g[0]);
@@ -372,7 +375,17 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match
     return pos + 1; /* "(" or "+" not starting a number: let the next byte try */
   ng = 1;
   /* Gaps: one space, dash or dot, or nothing next to a parenthesis. A gap is
-   * only consumed when a group follows, so "01711234567. Call" ends the run. */
+   * only consumed when a group follows, so "01711234567. Call" ends the run.
+   *
+   * A run of more than RUN_MAX_GROUPS groups (a list of numbers separated by
+   * single spaces) is read in windows of at most that many, each ending at a
+   * space (window = 1); the numbers of a window but its last are taken and
+   * scanning resumes at that last one, so every number is judged once with
+   * the groups that follow it. (Giving up on such a run left every number
+   * of a long list in clear text.) RUN_MAX_GROUPS groups without a space
+   * hold no number (MATCH_MAX_DIGITS): skipped up to the next space. A
+   * group is parsed at most RUN_MAX_GROUPS + 1 times: the scan stays linear. */
+  int skip = 0, window = 0;
   for (;;) {
     size_t i = end;
     char sep = 0;
@@ -380,22 +393,35 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match
       sep = s[i];
       i++;
     }
-    group_t tmp, *t = ng < RUN_MAX_GROUPS ? &g[ng] : &tmp;
     if (i >= len)
       break;
     if (sep == 0 && s[i] != '(' && s[end - 1] != ')')
       break;
+    if (skip && sep == ' ')
+      break;
+    group_t tmp, *t = skip || ng == RUN_MAX_GROUPS ? &tmp : &g[ng];
     size_t e = parse_group(s, len, i, 0, t);
     if (e == 0)
       break;
+    if (!skip && ng == RUN_MAX_GROUPS) {
+      size_t cut = sep == ' ' ? ng : 0;
+      for (size_t k = ng - 1; cut == 0 && k > 0; k--)
+        if (g[k].gap == ' ')
+          cut = k;
+      if (cut) {
+        ng = cut;
+        end = g[ng - 1].end;
+        window = 1;
+        break;
+      }
+      skip = 1;
+    }
     t->gap = sep;
     end = e;
-    if (ng < RUN_MAX_GROUPS)
+    if (!skip)
       ng++;
-    else
-      overflow = 1;
   }
-  if (overflow)
+  if (skip)
     return end;
 
   /* A parenthesised group is already separated from its neighbours:
@@ -449,12 +475,21 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match
       if (!alive[k] || !spaced[k] || (ma[k] == 0 && mb[k] == ng))
         continue;
       int left_ok = ma[k] == 0 || (k > 0 && alive[k - 1] && mb[k - 1] == ma[k]);
-      int right_ok = mb[k] == ng || (k + 1 < nm && alive[k + 1] && ma[k + 1] == mb[k]);
+      /* A window's last number is judged again in the next window: what
+       * follows it here is no reason to drop it (or the numbers before). */
+      int right_ok = mb[k] == ng || (window && k + 1 == nm) ||
+                     (k + 1 < nm && alive[k + 1] && ma[k + 1] == mb[k]);
       if (!left_ok || !right_ok) {
         alive[k] = 0;
         changed = 1;
       }
     }
+  }
+  /* A window's last number may go on in the next window: judged there. */
+  size_t resume = end;
+  if (window && nm >= 2) {
+    nm--;
+    resume = g[ma[nm]].start;
   }
   for (size_t k = 0; k < nm && *n_out < cap; k++) {
     if (!alive[k])
@@ -469,5 +504,5 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match
     }
     memcpy(o->e164, e164[k], PII_E164_MAX);
   }
-  return end;
+  return resume;
 }
