@@ -49,4 +49,13 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match
  * [*start, *end); else -1. */
 int pii_email_at(const char *s, size_t len, size_t at, size_t floor, size_t *start, size_t *end);
 
+/* 1 when the scrubber takes an email address starting exactly at s[pos]
+ * (found from its '@' and normalisable), else 0: the phone scanner leaves
+ * such a digit group to the address. */
+int pii_email_starts_at(const char *s, size_t len, size_t pos);
+
+/* 1 when the scrubber takes an email address whose local part holds s[pos]
+ * (pos < len), else 0: digits it holds are the address's, not a phone's. */
+int pii_email_covers(const char *s, size_t len, size_t pos);
+
 #endif

@@ -310,20 +310,6 @@ static int groups_valid(const group_t *g, size_t a, size_t b, char *e164) {
   return classify(d, n, g[a].plus, 0, e164, PII_E164_MAX) == 0;
 }
 
-/* Does the text after a number continue into an email local part? Then the
- * digits belong to the address ("01711234567.bd@gmail.com"). Bounded look. */
-static int runs_into_email(const char *s, size_t len, size_t i) {
-  for (size_t k = 0; i < len && k < 64; i++, k++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '@')
-      return 1;
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-          c == '-' || c == '+' || c == '_' || c == '%'))
-      return 0;
-  }
-  return 0;
-}
-
 /* Left context of a run: taints the first group if the run is glued to a word,
  * to another digit, to "digit-"/"digit." (ORD-2024-..., 1.2.3), or follows
  * '#', '@', '+' (hashtags, handles, sums). */
@@ -352,17 +338,31 @@ static int right_glued(const char *s, size_t len, size_t end) {
   int cls = pii_class_at(s, len, end, &n);
   if (cls == PII_CC_LETTER || cls == PII_CC_DIGIT)
     return 1;
-  char c = s[end];
-  if (c == '@' || c == '%')
+  if (s[end] == '%')
     return 1;
-  if ((c == '.' || c == '-' || c == '+') && runs_into_email(s, len, end))
-    return 1;
-  return 0;
+  /* Digits that an address the scrubber takes runs over are the address's
+   * ("01711234567.bd@gmail.com", "01711234567=@x.com": '=' is atext). Only
+   * those: a Bengali digit is no part of an address, and without an address
+   * the number stands on its own. */
+  return pii_email_covers(s, len, end - 1);
 }
 
 /* Every match of a run has at least one group of its own: with room for
  * RUN_MAX_GROUPS matches none is ever left out. */
 _Static_assert(PII_RUN_MAX_MATCHES >= RUN_MAX_GROUPS, "room for one match per group");
+
+/* Fills o with the number of groups [a, b). */
+static void emit_match(const group_t *g, size_t a, size_t b, const char *e164,
+                       pii_phone_match_t *o) {
+  o->start = g[a].start;
+  o->end = g[b - 1].end;
+  /* "(01711234567)": the parentheses are the sentence's, keep them. */
+  if (b - a == 1 && g[a].paren) {
+    o->start++;
+    o->end--;
+  }
+  memcpy(o->e164, e164, PII_E164_MAX);
+}
 
 size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match_t *m, size_t cap,
                           size_t *n_out) {
@@ -424,11 +424,25 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match
   if (skip)
     return end;
 
+  /* Groups that start an email address ("+44 20 7946 0@x.com": the local
+   * part "0", or "... 0-1-cd@x.com", "(017)4@x.com") belong to the address,
+   * which the email scanner takes once the run is passed. An address holds
+   * no space or parenthesis, so it can only start at the last group after
+   * one. The groups before it are a run of their own: left in, the
+   * address's groups would orphan them in the neighbour check below or make
+   * them no number at all, and they would stay in clear text next to the
+   * email's token. */
+  size_t cut = ng - 1;
+  while (cut > 0 && g[cut].gap != ' ' && !g[cut - 1].paren)
+    cut--;
+  if (cut > 0 && pii_email_starts_at(s, len, g[cut].start))
+    ng = cut;
+
   /* A parenthesised group is already separated from its neighbours:
    * "number(01711234567)" is a phone. */
   if (!g[0].paren && left_glued(s, pos))
     g[0].bad = 1;
-  if (!g[ng - 1].paren && right_glued(s, len, end))
+  if (!g[ng - 1].paren && right_glued(s, len, g[ng - 1].end))
     g[ng - 1].bad = 1;
 
   /* Split the run at spaces into numbers: from each split point take the
@@ -492,17 +506,26 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match
     resume = g[ma[nm]].start;
   }
   for (size_t k = 0; k < nm && *n_out < cap; k++) {
-    if (!alive[k])
+    if (alive[k]) {
+      emit_match(g, ma[k], mb[k], e164[k], &m[(*n_out)++]);
       continue;
-    pii_phone_match_t *o = &m[(*n_out)++];
-    o->start = g[ma[k]].start;
-    o->end = g[mb[k] - 1].end;
-    /* "(01711234567)": the parentheses are the sentence's, keep them. */
-    if (mb[k] - ma[k] == 1 && g[ma[k]].paren) {
-      o->start++;
-      o->end--;
     }
-    memcpy(o->e164, e164[k], PII_E164_MAX);
+    /* A spaced number dropped as a possible slice may have swallowed a
+     * compact one ("+45 20 01711-234567 07": the longest number from "+45"
+     * ran over it). A compact number stands on its own next to a space, so
+     * each space-delimited chunk inside it is still tried alone. */
+    for (size_t a = ma[k]; a < mb[k] && *n_out < cap;) {
+      size_t b = a + 1;
+      while (b < mb[k] && g[b].gap != ' ')
+        b++;
+      int ok = 1;
+      for (size_t j = a; j < b; j++)
+        ok &= !g[j].bad;
+      char num[PII_E164_MAX];
+      if (ok && groups_valid(g, a, b, num))
+        emit_match(g, a, b, num, &m[(*n_out)++]);
+      a = b;
+    }
   }
   return resume;
 }
