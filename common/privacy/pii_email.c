@@ -171,7 +171,7 @@ static int email_around(const char *s, size_t len, size_t pos, size_t floor, siz
 
 int pii_email_starts_at(const char *s, size_t len, size_t pos) {
   size_t st, en;
-  return email_around(s, len, pos, pos, &st, &en) == 0 && st == pos;
+  return email_around(s, len, pos, 0, &st, &en) == 0 && st == pos;
 }
 
 int pii_email_covers(const char *s, size_t len, size_t pos) {

@@ -49,9 +49,10 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match
  * [*start, *end); else -1. */
 int pii_email_at(const char *s, size_t len, size_t at, size_t floor, size_t *start, size_t *end);
 
-/* 1 when the scrubber takes an email address starting exactly at s[pos]
- * (found from its '@' and normalisable), else 0: the phone scanner leaves
- * such a digit group to the address. */
+/* 1 when the scrubber takes an email address whose local part starts
+ * exactly at s[pos] (found from its '@', normalisable, its local part not
+ * reaching further back), else 0: the phone scanner leaves such a digit group
+ * to the address. */
 int pii_email_starts_at(const char *s, size_t len, size_t pos);
 
 /* 1 when the scrubber takes an email address whose local part holds s[pos]

@@ -425,18 +425,17 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match
     return end;
 
   /* Groups that start an email address ("+44 20 7946 0@x.com": the local
-   * part "0", or "... 0-1-cd@x.com", "(017)4@x.com") belong to the address,
-   * which the email scanner takes once the run is passed. An address holds
-   * no space or parenthesis, so it can only start at the last group after
-   * one. The groups before it are a run of their own: left in, the
+   * part "0"; "... 0-1-cd@x.com", "(017)4@x.com", "0958\u09ed.11455@x.bd")
+   * belong to the address, which the email scanner takes once the run is
+   * passed. The groups before it are a run of their own: left in, the
    * address's groups would orphan them in the neighbour check below or make
    * them no number at all, and they would stay in clear text next to the
    * email's token. */
-  size_t cut = ng - 1;
-  while (cut > 0 && g[cut].gap != ' ' && !g[cut - 1].paren)
-    cut--;
-  if (cut > 0 && pii_email_starts_at(s, len, g[cut].start))
-    ng = cut;
+  for (size_t k = ng - 1; k > 0; k--)
+    if (pii_email_starts_at(s, len, g[k].start)) {
+      ng = k;
+      break;
+    }
 
   /* A parenthesised group is already separated from its neighbours:
    * "number(01711234567)" is a phone. */

@@ -555,6 +555,7 @@ static void test_scrub_table(void **state) {
       /* fuzz_pii: a compact number swallowed by a longer spaced one that was
        * then dropped as a possible slice stayed in clear text. */
       {"call +45 20 01711-234567 07", "call +45 20 {P:+8801711234567} 07", 1, 0},
+      {"+44 20 7946 0958\xe0\xa7\xad.11455@gck.bd", "{P:+4420794609587}.{E:11455@gck.bd}", 1, 1},
       /* fuzz_pii: Bengali digits are no part of an address after them. */
       {"\xe0\xa7\xa6\xe0\xa7\xa7\xe0\xa7\xad\xe0\xa7\xa7\xe0\xa7\xa7\xe0\xa7\xa8"
        "\xe0\xa7\xa9\xe0\xa7\xaa\xe0\xa7\xab\xe0\xa7\xac\xe0\xa7\xad.x@bar.com",
