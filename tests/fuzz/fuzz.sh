@@ -6,7 +6,7 @@
 # directory; what the run adds is kept in $SENSORY_FUZZ_WORK/NAME/corpus
 # (reused by the next run); a crash lands in $SENSORY_FUZZ_WORK/NAME/crashes/.
 #   SENSORY_FUZZ_SECONDS  how long (default 8)
-#   SENSORY_FUZZ_WORK     where corpora and crashes go (default ./fuzz-work)
+#   SENSORY_FUZZ_WORK     where corpora and crashes go (default: BUILD/fuzz-work)
 # Exit: 0 no failure, 1 a crash / failed invariant / leak / timeout (the
 # input is named), 77 the binary was not built (clang missing: skipped).
 set -euo pipefail
@@ -17,7 +17,7 @@ if [[ ! -x "$bin" ]]; then
   exit 77
 fi
 seconds="${SENSORY_FUZZ_SECONDS:-8}"
-work="${SENSORY_FUZZ_WORK:-$PWD/fuzz-work}/$name"
+work="${SENSORY_FUZZ_WORK:-${SENSORY_FUZZ_DEFAULT_WORK:-$PWD/fuzz-work}}/$name"
 mkdir -p "$work/corpus" "$work/crashes"
 seeds="$work/seeds"
 rm -rf "$seeds"
