@@ -38,11 +38,13 @@ size_t pii_digit_at(const char *s, size_t len, size_t i, char *d);
 
 /* Parses the digit run that starts at s[pos] (a digit, Bengali digit, '+' or
  * '('), stores up to cap phone matches in m (*n_out of them, in text order)
- * and returns the position where scanning must resume: always > pos, and the
- * end of the whole run so that no position inside a rejected run is tried
- * again (that is what keeps the scan linear). */
-size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match_t *m, size_t cap,
-                          size_t *n_out);
+ * and returns the position where scanning must resume: always > pos; the end
+ * of the run, or for a run longer than one window (pii_phone.c) the start of
+ * the window's last number, so that no position inside a rejected run is
+ * tried again (that is what keeps the scan linear). s[0..floor) was replaced
+ * by tokens already: a number starting at floor is not glued to it. */
+size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, size_t floor, pii_phone_match_t *m,
+                          size_t cap, size_t *n_out);
 
 /* Finds an email address around the '@' at s[at]; the local part may not reach
  * back before floor (text already replaced). On success returns 0 and sets

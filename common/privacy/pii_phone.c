@@ -313,9 +313,12 @@ static int groups_valid(const group_t *g, size_t a, size_t b, char *e164) {
 /* Left context of a run: taints the first group if the run is glued to a word,
  * to another digit, to "digit-"/"digit." (ORD-2024-..., 1.2.3), or follows
  * '#', '@', '+' (hashtags, handles, sums). */
-static int left_glued(const char *s, size_t pos) {
+static int left_glued(const char *s, size_t pos, size_t floor) {
   size_t n;
-  if (pos == 0)
+  /* Right after a number or address the scrubber replaced: what touches it
+   * is a token, not a word or a longer number ("01811234567+8801711234567"
+   * is two phones; the first one's right side was judged free already). */
+  if (pos == 0 || pos <= floor)
     return 0;
   int cls = pii_class_before(s, pos, &n);
   if (cls == PII_CC_LETTER || cls == PII_CC_DIGIT)
@@ -364,8 +367,8 @@ static void emit_match(const group_t *g, size_t a, size_t b, const char *e164,
   memcpy(o->e164, e164, PII_E164_MAX);
 }
 
-size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match_t *m, size_t cap,
-                          size_t *n_out) {
+size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, size_t floor, pii_phone_match_t *m,
+                          size_t cap, size_t *n_out) {
   group_t g[RUN_MAX_GROUPS];
   size_t ng = 0, end;
   *n_out = 0;
@@ -439,7 +442,7 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match
 
   /* A parenthesised group is already separated from its neighbours:
    * "number(01711234567)" is a phone. */
-  if (!g[0].paren && left_glued(s, pos))
+  if (!g[0].paren && left_glued(s, pos, floor))
     g[0].bad = 1;
   if (!g[ng - 1].paren && right_glued(s, len, g[ng - 1].end))
     g[ng - 1].bad = 1;

@@ -562,6 +562,10 @@ static void test_scrub_table(void **state) {
        "{P:+8801711234567}.{E:x@bar.com}", 1, 1},
       /* no address after the '@': the number is a phone (it was left in clear) */
       {"01711234567@gmail", "{P:+8801711234567}@gmail", 1, 0},
+      /* fuzz_risk_api: a number right after a replaced one is no slice of it */
+      {"01811234567+8801711234567", "{P:+8801811234567}{P:+8801711234567}", 2, 0},
+      {"a@b.com+8801711234567", "{E:a@b.com}{P:+8801711234567}", 1, 1},
+      {"ORD+8801711234567", "ORD+8801711234567", 0, 0}, /* still glued to a word */
       /* fuzz_pii: any atext character joins the digits to an address */
       {"01711234567=@gmail.com", "{E:01711234567=@gmail.com}", 0, 1},
       {"call 01711234567! or 01811234567?", "call {P:+8801711234567}! or {P:+8801811234567}?", 2,
