@@ -315,9 +315,10 @@ static int groups_valid(const group_t *g, size_t a, size_t b, char *e164) {
  * '#', '@', '+' (hashtags, handles, sums). */
 static int left_glued(const char *s, size_t pos, size_t floor) {
   size_t n;
-  /* Right after a number or address the scrubber replaced: what touches it
-   * is a token, not a word or a longer number ("01811234567+8801711234567"
-   * is two phones; the first one's right side was judged free already). */
+  /* Right after a number or address the scrubber replaced (or one '-'/'.'
+   * after it): what touches it is a token, not a word or a longer number
+   * ("01811234567+8801711234567" is two phones; the first one's right side
+   * was judged free already). */
   if (pos == 0 || pos <= floor)
     return 0;
   int cls = pii_class_before(s, pos, &n);
@@ -326,7 +327,7 @@ static int left_glued(const char *s, size_t pos, size_t floor) {
   char p = s[pos - 1];
   if (p == '#' || p == '@' || p == '+' || p == '&' || p == '$' || p == '%' || p == '\\')
     return 1;
-  if ((p == '-' || p == '.') && pos >= 2) {
+  if ((p == '-' || p == '.') && pos >= 2 && pos - 1 > floor) {
     cls = pii_class_before(s, pos - 1, &n);
     if (cls == PII_CC_DIGIT)
       return 1;

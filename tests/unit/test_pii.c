@@ -565,6 +565,8 @@ static void test_scrub_table(void **state) {
       /* fuzz_risk_api: a number right after a replaced one is no slice of it */
       {"01811234567+8801711234567", "{P:+8801811234567}{P:+8801711234567}", 2, 0},
       {"a@b.com+8801711234567", "{E:a@b.com}{P:+8801711234567}", 1, 1},
+      {"+14155550123.+8801711234567", "{P:+14155550123}.{P:+8801711234567}", 2, 0},
+      {"v1.2.01711234567", "v1.2.01711234567", 0, 0},   /* "digit." still glues */
       {"ORD+8801711234567", "ORD+8801711234567", 0, 0}, /* still glued to a word */
       /* fuzz_pii: any atext character joins the digits to an address */
       {"01711234567=@gmail.com", "{E:01711234567=@gmail.com}", 0, 1},
