@@ -457,50 +457,71 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, size_t floor, p
   size_t ma[RUN_MAX_GROUPS], mb[RUN_MAX_GROUPS], nm = 0;
   char e164[RUN_MAX_GROUPS][PII_E164_MAX];
   int spaced[RUN_MAX_GROUPS], alive[RUN_MAX_GROUPS];
-  for (size_t a = 0; a < ng;) {
-    if (a > 0 && g[a].gap != ' ') {
-      a++;
-      continue;
-    }
-    size_t best = 0, digits = 0;
-    for (size_t b = a + 1; b <= ng; b++) {
-      digits += g[b - 1].ndig;
-      if (g[b - 1].bad || digits > MATCH_MAX_DIGITS)
-        break;
-      if ((b == ng || g[b].gap == ' ') && groups_valid(g, a, b, e164[nm]))
-        best = b;
-    }
-    if (best) {
-      ma[nm] = a;
-      mb[nm] = best;
-      spaced[nm] = 0;
-      for (size_t k = a + 1; k < best; k++)
-        if (g[k].gap == ' ')
-          spaced[nm] = 1;
-      alive[nm] = 1;
-      nm++;
-      a = best;
-    } else {
-      a++;
-    }
-  }
-  /* Neighbour check to a fixed point: dropping one spaced number can orphan
-   * the next. */
-  for (int changed = 1; changed;) {
-    changed = 0;
-    for (size_t k = 0; k < nm; k++) {
-      if (!alive[k] || !spaced[k] || (ma[k] == 0 && mb[k] == ng))
+  /* forbid[a] bit b: [a, b) was dropped as a possible slice. A dropped
+   * number may have swallowed numbers that stand on their own ("+45 20
+   * 01711-234567 07": the longest number from "+45" ran over a compact BD
+   * mobile), so the run is matched again without it, until no number is
+   * dropped on its own account (one dropped only because its neighbour was
+   * may stand once that neighbour is matched anew). Each round forbids a
+   * candidate, so this ends. */
+  uint64_t forbid[RUN_MAX_GROUPS] = {0};
+  for (;;) {
+    nm = 0;
+    for (size_t a = 0; a < ng;) {
+      if (a > 0 && g[a].gap != ' ') {
+        a++;
         continue;
-      int left_ok = ma[k] == 0 || (k > 0 && alive[k - 1] && mb[k - 1] == ma[k]);
-      /* A window's last number is judged again in the next window: what
-       * follows it here is no reason to drop it (or the numbers before). */
-      int right_ok = mb[k] == ng || (window && k + 1 == nm) ||
-                     (k + 1 < nm && alive[k + 1] && ma[k + 1] == mb[k]);
-      if (!left_ok || !right_ok) {
-        alive[k] = 0;
-        changed = 1;
+      }
+      size_t best = 0, digits = 0;
+      for (size_t b = a + 1; b <= ng; b++) {
+        digits += g[b - 1].ndig;
+        if (g[b - 1].bad || digits > MATCH_MAX_DIGITS)
+          break;
+        if ((b == ng || g[b].gap == ' ') && !(forbid[a] >> b & 1) &&
+            groups_valid(g, a, b, e164[nm]))
+          best = b;
+      }
+      if (best) {
+        ma[nm] = a;
+        mb[nm] = best;
+        spaced[nm] = 0;
+        for (size_t k = a + 1; k < best; k++)
+          if (g[k].gap == ' ')
+            spaced[nm] = 1;
+        alive[nm] = 1;
+        nm++;
+        a = best;
+      } else {
+        a++;
       }
     }
+    /* Neighbour check to a fixed point: dropping one spaced number can
+     * orphan the next. A window's last number is judged again in the next
+     * window: what follows it here is no reason to drop it. */
+    int dropped = 0;
+    for (int changed = 1; changed;) {
+      changed = 0;
+      for (size_t k = 0; k < nm; k++) {
+        if (!alive[k] || !spaced[k] || (ma[k] == 0 && mb[k] == ng))
+          continue;
+        int left_ok = ma[k] == 0 || (k > 0 && alive[k - 1] && mb[k - 1] == ma[k]);
+        int right_ok = mb[k] == ng || (window && k + 1 == nm) ||
+                       (k + 1 < nm && alive[k + 1] && ma[k + 1] == mb[k]);
+        if (!left_ok || !right_ok) {
+          alive[k] = 0;
+          changed = 1;
+          /* on its own account: a neighbour it lacks is no number at all */
+          int left0 = ma[k] == 0 || (k > 0 && mb[k - 1] == ma[k]);
+          int right0 = mb[k] == ng || (window && k + 1 == nm) || (k + 1 < nm && ma[k + 1] == mb[k]);
+          if (!left0 || !right0) {
+            forbid[ma[k]] |= UINT64_C(1) << mb[k];
+            dropped = 1;
+          }
+        }
+      }
+    }
+    if (!dropped)
+      break;
   }
   /* A window's last number may go on in the next window: judged there. */
   size_t resume = end;
@@ -508,27 +529,8 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, size_t floor, p
     nm--;
     resume = g[ma[nm]].start;
   }
-  for (size_t k = 0; k < nm && *n_out < cap; k++) {
-    if (alive[k]) {
+  for (size_t k = 0; k < nm && *n_out < cap; k++)
+    if (alive[k])
       emit_match(g, ma[k], mb[k], e164[k], &m[(*n_out)++]);
-      continue;
-    }
-    /* A spaced number dropped as a possible slice may have swallowed a
-     * compact one ("+45 20 01711-234567 07": the longest number from "+45"
-     * ran over it). A compact number stands on its own next to a space, so
-     * each space-delimited chunk inside it is still tried alone. */
-    for (size_t a = ma[k]; a < mb[k] && *n_out < cap;) {
-      size_t b = a + 1;
-      while (b < mb[k] && g[b].gap != ' ')
-        b++;
-      int ok = 1;
-      for (size_t j = a; j < b; j++)
-        ok &= !g[j].bad;
-      char num[PII_E164_MAX];
-      if (ok && groups_valid(g, a, b, num))
-        emit_match(g, a, b, num, &m[(*n_out)++]);
-      a = b;
-    }
-  }
   return resume;
 }
