@@ -196,7 +196,10 @@ static void check_scrub(const char *text, size_t n) {
     }
   char *twice = pii_scrub_text(hasher, out, len, NULL, &c3);
   FUZZ_CHECK(twice != NULL, "pii_scrub_text on scrubbed text");
-  FUZZ_CHECK(c3.phones == 0 || longest_run(out, len) > 28, "a scrubbed text holds no phone");
+  /* A token followed by atext and "@x.com" reads as an address on the second
+   * pass, which changes the runs around it: only passes without one count. */
+  FUZZ_CHECK(c3.phones == 0 || c3.emails > 0 || longest_run(out, len) > 28,
+             "a scrubbed text holds no phone");
   free(twice);
   free(out);
 }
