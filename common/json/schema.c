@@ -144,7 +144,7 @@ static int verr(vctx_t *v, const char *fmt, ...) {
       o += (w > 0 && (size_t)w < cap - o) ? (size_t)w : 0;
       continue;
     }
-    size_t shown = sg->len > KEY_SHOWN ? KEY_SHOWN : sg->len;
+    size_t shown = sg->len > KEY_SHOWN ? utf8_valid_prefix(sg->key, KEY_SHOWN) : sg->len;
     for (size_t i = 0; i < shown && o + 2 < cap; i++) {
       char ch = sg->key[i];
       if (ch == '~' || ch == '/') {
@@ -169,6 +169,9 @@ static int verr(vctx_t *v, const char *fmt, ...) {
     vsnprintf(v->err + o, cap - o, fmt, ap);
     va_end(ap);
   }
+  /* Cut to fit, the message may end inside a character: it goes into JSON
+   * (dead letters, answers, logs), which must be valid UTF-8. */
+  v->err[utf8_valid_prefix(v->err, strlen(v->err))] = '\0';
   return -1;
 }
 

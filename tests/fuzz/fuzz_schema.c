@@ -13,11 +13,13 @@
  *  - a failure reads "<json-pointer>: <reason>" and never quotes a value of
  *    the record (values may be personal data): a string value of the record
  *    appears in the message only when the contract itself or a key holds it,
- *    and a key with an '@' or seven digits is withheld.
+ *    and a key with an '@' or seven digits is withheld; it is valid UTF-8
+ *    however it was cut.
  */
 #include <dirent.h>
 #include <jansson.h>
 
+#include "core/utf8.h"
 #include "fuzz.h"
 #include "json/jsonf.h"
 #include "json/schema.h"
@@ -176,6 +178,7 @@ static void check_no_value(const char *err, const jsonf_node_t *root, const stru
 }
 
 static void check_form(const char *err, size_t cap) {
+  FUZZ_CHECK(utf8_valid(err, strlen(err)), "a message is valid UTF-8 (it goes into JSON)");
   FUZZ_CHECK(err[0] == '/' || err[0] == ':', "a message starts with the pointer");
   /* A pointer that fills the buffer (a long key) leaves no room for the reason. */
   FUZZ_CHECK(strstr(err, ": ") != NULL || strlen(err) >= cap - 3,
