@@ -224,13 +224,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(json_is_string(json_object_get(e, "code")) &&
                    json_is_string(json_object_get(e, "message")) && json_object_get(e, "path"),
                "an error body is {error: {code, message, path}}");
+    /* What an error says: its message and path (the rest is fixed). */
+    char said[2048];
+    snprintf(said, sizeof(said), "%s\n%s", json_string_value(json_object_get(e, "message")),
+             json_is_string(json_object_get(e, "path"))
+                 ? json_string_value(json_object_get(e, "path"))
+                 : "");
+    size_t sl = strlen(said);
     for (size_t i = 0; i < nv; i++)
-      if (quotes(answer, alen, vals[i], lens[i]) && !in_a_key(body, vals[i], lens[i])) {
+      if (quotes(said, sl, vals[i], lens[i]) && !in_a_key(body, vals[i], lens[i])) {
         fprintf(stderr, "fuzz_risk_api: %s quotes \"%.*s\"\n", answer, (int)lens[i], vals[i]);
         FUZZ_CHECK(0, "an error never quotes the request");
       }
-    FUZZ_CHECK(!quotes(answer, alen, xkey, strlen(xkey)) &&
-                   !quotes(answer, alen, auth, strlen(auth)),
+    FUZZ_CHECK(!quotes(said, sl, xkey, strlen(xkey)) && !quotes(said, sl, auth, strlen(auth)),
                "an error never quotes a header");
   }
   /* The fields answered and published as they came (ids, platform,
