@@ -67,4 +67,41 @@ static inline int fuzz_memfile(const uint8_t *data, size_t size, char *path, siz
   return fd;
 }
 
+/* Digit groups of the longest digit run of a text, for the checks of scrubbed text (digits joined
+ * by one separator or parenthesis), roughly as the scanner counts them. A run of more than 32
+ * groups is judged in windows of 32 (pii_phone.c), whose edges depend on
+ * where the run starts: a token's trailing digits joining the run shift
+ * them, so the second-pass check holds only for shorter runs. */
+static inline size_t fuzz_digit_len(const char *s, size_t n, size_t i) {
+  if (s[i] >= '0' && s[i] <= '9')
+    return 1;
+  if (i + 2 < n && (unsigned char)s[i] == 0xE0 && (unsigned char)s[i + 1] == 0xA7 &&
+      (unsigned char)s[i + 2] >= 0xA6 && (unsigned char)s[i + 2] <= 0xAF)
+    return 3; /* Bengali digits U+09E6..U+09EF */
+  return 0;
+}
+
+static inline size_t fuzz_longest_run(const char *s, size_t n) {
+  size_t best = 0, groups = 0;
+  for (size_t i = 0; i < n;) {
+    size_t k = fuzz_digit_len(s, n, i);
+    if (k) {
+      groups++;
+      while (i < n && (k = fuzz_digit_len(s, n, i)) != 0)
+        i += k;
+      if (groups > best)
+        best = groups;
+      if (i < n && s[i] != '\0' && strchr(" -.()+", s[i]))
+        i++;
+      else
+        groups = 0;
+    } else {
+      if (s[i] == '\0' || !strchr("()+", s[i]))
+        groups = 0;
+      i++;
+    }
+  }
+  return best;
+}
+
 #endif

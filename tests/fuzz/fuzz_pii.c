@@ -105,43 +105,6 @@ static void check_email(const char *in, size_t n) {
   FUZZ_CHECK(ok1 && ok2 && strcmp(h1, h2) == 0, "an email and its normal form share a pseudonym");
 }
 
-/* Digit groups of the longest run of text (digits joined by one separator
- * or parenthesis), roughly as the scanner counts them. A run of more than 32
- * groups is judged in windows of 32 (pii_phone.c), whose edges depend on
- * where the run starts: a token's trailing digits joining the run shift
- * them, so the second-pass check holds only for shorter runs. */
-static size_t digit_len(const char *s, size_t n, size_t i) {
-  if (s[i] >= '0' && s[i] <= '9')
-    return 1;
-  if (i + 2 < n && (unsigned char)s[i] == 0xE0 && (unsigned char)s[i + 1] == 0xA7 &&
-      (unsigned char)s[i + 2] >= 0xA6 && (unsigned char)s[i + 2] <= 0xAF)
-    return 3; /* Bengali digits U+09E6..U+09EF */
-  return 0;
-}
-
-static size_t longest_run(const char *s, size_t n) {
-  size_t best = 0, groups = 0;
-  for (size_t i = 0; i < n;) {
-    size_t k = digit_len(s, n, i);
-    if (k) {
-      groups++;
-      while (i < n && (k = digit_len(s, n, i)) != 0)
-        i += k;
-      if (groups > best)
-        best = groups;
-      if (i < n && s[i] != '\0' && strchr(" -.()+", s[i]))
-        i++;
-      else
-        groups = 0;
-    } else {
-      if (s[i] == '\0' || !strchr("()+", s[i]))
-        groups = 0;
-      i++;
-    }
-  }
-  return best;
-}
-
 /* 1 when s starts with PHONE_ or EMAIL_ and 16 lower-case hex digits. */
 static int is_token(const char *s) {
   if (memcmp(s, "PHONE_", 6) != 0 && memcmp(s, "EMAIL_", 6) != 0)
@@ -198,7 +161,7 @@ static void check_scrub(const char *text, size_t n) {
   FUZZ_CHECK(twice != NULL, "pii_scrub_text on scrubbed text");
   /* A token followed by atext and "@x.com" reads as an address on the second
    * pass, which changes the runs around it: only passes without one count. */
-  FUZZ_CHECK(c3.phones == 0 || c3.emails > 0 || longest_run(out, len) > 28,
+  FUZZ_CHECK(c3.phones == 0 || c3.emails > 0 || fuzz_longest_run(out, len) > 28,
              "a scrubbed text holds no phone");
   free(twice);
   free(out);

