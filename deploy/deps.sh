@@ -20,6 +20,11 @@ packages=(
   libopenblas-dev
   # promtool: the monitoring rules' PromQL and alert tests (tests/integration/metrics_rules.sh)
   prometheus
+  # fuzzing (tests/fuzz, the "fuzz" test label): clang with its libFuzzer and
+  # sanitizer runtimes (Debian 12 ships them in libclang-rt-14-dev, which clang
+  # only recommends), llvm-symbolizer for readable crash traces, and LLVM's
+  # OpenMP, which the embedder links when the tree is compiled by clang
+  clang libclang-rt-14-dev llvm-14 libomp-14-dev
 )
 # Benchmark-only packages, with SENSORY_DEPS_BENCH=1, so the test run does not
 # install what it never uses: PyTorch (~1 GB) for the embedder's peer and golden

@@ -3,6 +3,11 @@
 # runs every test with ctest — first the release build, then the whole suite
 # again under AddressSanitizer + UndefinedBehaviorSanitizer.
 #
+# The first pass also builds the libFuzzer targets with clang (SENSORY_FUZZ,
+# under build/fuzz) and runs each for a few seconds (label "fuzz",
+# tests/fuzz/README.md); the second pass does not repeat them, since they
+# carry ASan and UBSan themselves. Both passes replay the fuzz regressions.
+#
 #   tests/run.sh              # everything
 #   tests/run.sh -L unit      # extra arguments go to both ctest runs
 #   SENSORY_SKIP_ASAN=1 tests/run.sh   # release build only
@@ -22,7 +27,7 @@ run_suite() { # BUILD_DIR CMAKE_ARGS...
 ctest_args=("$@")
 
 echo "== release build"
-run_suite build -DCMAKE_BUILD_TYPE=Release
+run_suite build -DCMAKE_BUILD_TYPE=Release -DSENSORY_FUZZ=ON
 if [[ -z "${SENSORY_SKIP_ASAN:-}" ]]; then
   echo "== sanitizer build (ASan + UBSan)"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \

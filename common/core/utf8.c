@@ -58,6 +58,22 @@ static size_t ascii_prefix(const char *s, size_t len) {
   return i;
 }
 
+size_t utf8_valid_prefix(const char *s, size_t len) {
+  size_t i = ascii_prefix(s, len);
+  uint32_t cp;
+  while (i < len) {
+    if ((unsigned char)s[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t n = utf8_decode(s + i, len - i, &cp);
+    if (n == 0)
+      break;
+    i += n;
+  }
+  return i;
+}
+
 int utf8_valid(const char *s, size_t len) {
   return utf8_length(s, len) != (size_t)-1;
 }

@@ -14,6 +14,10 @@ size_t utf8_decode(const char *s, size_t len, uint32_t *cp);
 /* Returns 1 if s[0..len) is entirely valid UTF-8, else 0. */
 int utf8_valid(const char *s, size_t len);
 
+/* Length of the longest prefix of s[0..len) that is valid UTF-8: where a
+ * text cut to fit a buffer must end so that JSON can carry it. */
+size_t utf8_valid_prefix(const char *s, size_t len);
+
 /* Number of code points in valid UTF-8 s[0..len); (size_t)-1 if invalid. */
 size_t utf8_length(const char *s, size_t len);
 

@@ -101,6 +101,29 @@ static pcre2_match_data *match_data(void) {
 
 static int verr(vctx_t *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Keys in a pointer come from the record when the schema does not declare
+ * them ("unexpected property"), and a record's key may hold personal data
+ * ({"+8801711234567": ...}). A key with an '@' or seven digits (ASCII or
+ * Bengali) is no field name: it is written as KEY_WITHHELD. Longer keys are
+ * cut at KEY_SHOWN bytes so the reason still fits. */
+#define KEY_WITHHELD "(key withheld)"
+#define KEY_SHOWN 64
+
+static int key_withheld(const char *k, size_t n) {
+  size_t digits = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)k[i];
+    if (c == '@')
+      return 1;
+    if (c >= '0' && c <= '9')
+      digits++;
+    else if (c == 0xE0 && i + 2 < n && (unsigned char)k[i + 1] == 0xA7 &&
+             (unsigned char)k[i + 2] >= 0xA6 && (unsigned char)k[i + 2] <= 0xAF)
+      digits++, i += 2;
+  }
+  return digits >= 7;
+}
+
 static int verr(vctx_t *v, const char *fmt, ...) {
   size_t o = 0, cap = v->err_size;
   va_list ap;
@@ -116,7 +139,13 @@ static int verr(vctx_t *v, const char *fmt, ...) {
       o += (w > 0 && (size_t)w < cap - o) ? (size_t)w : 0;
       continue;
     }
-    for (size_t i = 0; i < sg->len && o + 2 < cap; i++) {
+    if (key_withheld(sg->key, sg->len)) {
+      int w = snprintf(v->err + o, cap - o, "%s", KEY_WITHHELD);
+      o += (w > 0 && (size_t)w < cap - o) ? (size_t)w : 0;
+      continue;
+    }
+    size_t shown = sg->len > KEY_SHOWN ? utf8_valid_prefix(sg->key, KEY_SHOWN) : sg->len;
+    for (size_t i = 0; i < shown && o + 2 < cap; i++) {
       char ch = sg->key[i];
       if (ch == '~' || ch == '/') {
         v->err[o++] = '~';
@@ -124,6 +153,10 @@ static int verr(vctx_t *v, const char *fmt, ...) {
       } else {
         v->err[o++] = ch;
       }
+    }
+    if (shown < sg->len && o + 3 < cap) {
+      memcpy(v->err + o, "...", 3);
+      o += 3;
     }
   }
   if (o >= cap)
@@ -136,6 +169,9 @@ static int verr(vctx_t *v, const char *fmt, ...) {
     vsnprintf(v->err + o, cap - o, fmt, ap);
     va_end(ap);
   }
+  /* Cut to fit, the message may end inside a character: it goes into JSON
+   * (dead letters, answers, logs), which must be valid UTF-8. */
+  v->err[utf8_valid_prefix(v->err, strlen(v->err))] = '\0';
   return -1;
 }
 

@@ -55,6 +55,14 @@ static json_t *convert(yaml_document_t *doc, yaml_node_t *node, int depth, char 
   case YAML_SCALAR_NODE: {
     const char *s = (const char *)node->data.scalar.value;
     size_t n = node->data.scalar.length;
+    /* "\0" in a double-quoted scalar: every reader of these values takes
+     * them as C strings (a name cut at the NUL), and JSON's reader refuses
+     * \u0000 for the same reason. */
+    if (memchr(s, '\0', n)) {
+      snprintf(errstr, errstr_size, "line %zu: NUL character in a value",
+               node->start_mark.line + 1);
+      return NULL;
+    }
     json_t *v = node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? plain_scalar(s, n)
                                                                    : json_stringn(s, n);
     if (!v)

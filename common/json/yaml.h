@@ -7,7 +7,8 @@
  * core schema does: null/~/empty → null, true/false → booleans, integers
  * (decimal, fitting int64) → integers, decimal numbers → reals; anything
  * quoted, and every other plain scalar, is a string. Anchors and aliases are
- * refused (no billion laughs). Nothing here logs.
+ * refused (no billion laughs), and so is a NUL character in a value ("\0" in
+ * a double-quoted scalar), as JSON's reader refuses \u0000. Nothing here logs.
  */
 #ifndef SENSORY_JSON_YAML_H
 #define SENSORY_JSON_YAML_H

@@ -346,6 +346,10 @@ int http_link_next(const char *link, char *out, size_t out_size) {
           w++;
         if (w - v == 4 && strncasecmp(v, "next", 4) == 0)
           is_next = 1;
+        /* A '"' inside an unquoted value ends it: without this the loop
+         * never moved again (a Link header of a page hung the scraper). */
+        if (w == v)
+          break;
         v = w;
         while (quoted && v < q && *v == ' ')
           v++;

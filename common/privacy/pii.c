@@ -476,7 +476,7 @@ static int scrub(const pii_hasher_t *h, const char *text, size_t len, outbuf_t *
     }
     pii_phone_match_t m[PII_RUN_MAX_MATCHES];
     size_t n = 0;
-    size_t next = pii_phone_scan_run(text, len, i, m, PII_RUN_MAX_MATCHES, &n);
+    size_t next = pii_phone_scan_run(text, len, i, copied, m, PII_RUN_MAX_MATCHES, &n);
     for (size_t k = 0; k < n; k++) {
       if (emit(h, b, text, &copied, m[k].start, m[k].end, "phone", "PHONE_", m[k].e164,
                strlen(m[k].e164)) != 0)

@@ -155,6 +155,30 @@ int pii_email_at(const char *s, size_t len, size_t at, size_t floor, size_t *sta
   return 0;
 }
 
+/* The address the scrubber takes whose local part holds s[pos], found from
+ * the '@' after pos with its local part reaching back no further than floor:
+ * 0 and [*start, *end), or -1. */
+static int email_around(const char *s, size_t len, size_t pos, size_t floor, size_t *start,
+                        size_t *end) {
+  size_t at = pos;
+  char norm[LOCAL_MAX + 1 + DOMAIN_MAX + 1];
+  while (at < len && at - pos <= LOCAL_MAX && is_local((unsigned char)s[at]))
+    at++;
+  if (at >= len || s[at] != '@' || pii_email_at(s, len, at, floor, start, end) != 0 || *start > pos)
+    return -1;
+  return pii_email_normalize(s + *start, *end - *start, norm, sizeof(norm));
+}
+
+int pii_email_starts_at(const char *s, size_t len, size_t pos) {
+  size_t st, en;
+  return email_around(s, len, pos, 0, &st, &en) == 0 && st == pos;
+}
+
+int pii_email_covers(const char *s, size_t len, size_t pos) {
+  size_t st, en;
+  return is_local((unsigned char)s[pos]) && email_around(s, len, pos, 0, &st, &en) == 0;
+}
+
 int pii_email_normalize(const char *in, size_t len, char *out, size_t out_size) {
   if (!in || !out || out_size == 0)
     return -1;

@@ -310,26 +310,16 @@ static int groups_valid(const group_t *g, size_t a, size_t b, char *e164) {
   return classify(d, n, g[a].plus, 0, e164, PII_E164_MAX) == 0;
 }
 
-/* Does the text after a number continue into an email local part? Then the
- * digits belong to the address ("01711234567.bd@gmail.com"). Bounded look. */
-static int runs_into_email(const char *s, size_t len, size_t i) {
-  for (size_t k = 0; i < len && k < 64; i++, k++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '@')
-      return 1;
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-          c == '-' || c == '+' || c == '_' || c == '%'))
-      return 0;
-  }
-  return 0;
-}
-
 /* Left context of a run: taints the first group if the run is glued to a word,
  * to another digit, to "digit-"/"digit." (ORD-2024-..., 1.2.3), or follows
  * '#', '@', '+' (hashtags, handles, sums). */
-static int left_glued(const char *s, size_t pos) {
+static int left_glued(const char *s, size_t pos, size_t floor) {
   size_t n;
-  if (pos == 0)
+  /* Right after a number or address the scrubber replaced (or one '-'/'.'
+   * after it): what touches it is a token, not a word or a longer number
+   * ("01811234567+8801711234567" is two phones; the first one's right side
+   * was judged free already). */
+  if (pos == 0 || pos <= floor)
     return 0;
   int cls = pii_class_before(s, pos, &n);
   if (cls == PII_CC_LETTER || cls == PII_CC_DIGIT)
@@ -337,7 +327,7 @@ static int left_glued(const char *s, size_t pos) {
   char p = s[pos - 1];
   if (p == '#' || p == '@' || p == '+' || p == '&' || p == '$' || p == '%' || p == '\\')
     return 1;
-  if ((p == '-' || p == '.') && pos >= 2) {
+  if ((p == '-' || p == '.') && pos >= 2 && pos - 1 > floor) {
     cls = pii_class_before(s, pos - 1, &n);
     if (cls == PII_CC_DIGIT)
       return 1;
@@ -352,19 +342,36 @@ static int right_glued(const char *s, size_t len, size_t end) {
   int cls = pii_class_at(s, len, end, &n);
   if (cls == PII_CC_LETTER || cls == PII_CC_DIGIT)
     return 1;
-  char c = s[end];
-  if (c == '@' || c == '%')
+  if (s[end] == '%')
     return 1;
-  if ((c == '.' || c == '-' || c == '+') && runs_into_email(s, len, end))
-    return 1;
-  return 0;
+  /* Digits that an address the scrubber takes runs over are the address's
+   * ("01711234567.bd@gmail.com", "01711234567=@x.com": '=' is atext). Only
+   * those: a Bengali digit is no part of an address, and without an address
+   * the number stands on its own. */
+  return pii_email_covers(s, len, end - 1);
 }
 
-size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match_t *m, size_t cap,
-                          size_t *n_out) {
+/* Every match of a run has at least one group of its own: with room for
+ * RUN_MAX_GROUPS matches none is ever left out. */
+_Static_assert(PII_RUN_MAX_MATCHES >= RUN_MAX_GROUPS, "room for one match per group");
+
+/* Fills o with the number of groups [a, b). */
+static void emit_match(const group_t *g, size_t a, size_t b, const char *e164,
+                       pii_phone_match_t *o) {
+  o->start = g[a].start;
+  o->end = g[b - 1].end;
+  /* "(01711234567)": the parentheses are the sentence's, keep them. */
+  if (b - a == 1 && g[a].paren) {
+    o->start++;
+    o->end--;
+  }
+  memcpy(o->e164, e164, PII_E164_MAX);
+}
+
+size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, size_t floor, pii_phone_match_t *m,
+                          size_t cap, size_t *n_out) {
   group_t g[RUN_MAX_GROUPS];
   size_t ng = 0, end;
-  int overflow = 0;
   *n_out = 0;
 
   end = parse_group(s, len, pos, 1, &g[0]);
@@ -372,7 +379,17 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match
     return pos + 1; /* "(" or "+" not starting a number: let the next byte try */
   ng = 1;
   /* Gaps: one space, dash or dot, or nothing next to a parenthesis. A gap is
-   * only consumed when a group follows, so "01711234567. Call" ends the run. */
+   * only consumed when a group follows, so "01711234567. Call" ends the run.
+   *
+   * A run of more than RUN_MAX_GROUPS groups (a list of numbers separated by
+   * single spaces) is read in windows of at most that many, each ending at a
+   * space (window = 1); the numbers of a window but its last are taken and
+   * scanning resumes at that last one, so every number is judged once with
+   * the groups that follow it. (Giving up on such a run left every number
+   * of a long list in clear text.) RUN_MAX_GROUPS groups without a space
+   * hold no number (MATCH_MAX_DIGITS): skipped up to the next space. A
+   * group is parsed at most RUN_MAX_GROUPS + 1 times: the scan stays linear. */
+  int skip = 0, window = 0;
   for (;;) {
     size_t i = end;
     char sep = 0;
@@ -380,29 +397,55 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match
       sep = s[i];
       i++;
     }
-    group_t tmp, *t = ng < RUN_MAX_GROUPS ? &g[ng] : &tmp;
     if (i >= len)
       break;
     if (sep == 0 && s[i] != '(' && s[end - 1] != ')')
       break;
+    if (skip && sep == ' ')
+      break;
+    group_t tmp, *t = skip || ng == RUN_MAX_GROUPS ? &tmp : &g[ng];
     size_t e = parse_group(s, len, i, 0, t);
     if (e == 0)
       break;
+    if (!skip && ng == RUN_MAX_GROUPS) {
+      size_t cut = sep == ' ' ? ng : 0;
+      for (size_t k = ng - 1; cut == 0 && k > 0; k--)
+        if (g[k].gap == ' ')
+          cut = k;
+      if (cut) {
+        ng = cut;
+        end = g[ng - 1].end;
+        window = 1;
+        break;
+      }
+      skip = 1;
+    }
     t->gap = sep;
     end = e;
-    if (ng < RUN_MAX_GROUPS)
+    if (!skip)
       ng++;
-    else
-      overflow = 1;
   }
-  if (overflow)
+  if (skip)
     return end;
+
+  /* Groups that start an email address ("+44 20 7946 0@x.com": the local
+   * part "0"; "... 0-1-cd@x.com", "(017)4@x.com", "0958\u09ed.11455@x.bd")
+   * belong to the address, which the email scanner takes once the run is
+   * passed. The groups before it are a run of their own: left in, the
+   * address's groups would orphan them in the neighbour check below or make
+   * them no number at all, and they would stay in clear text next to the
+   * email's token. */
+  for (size_t k = ng - 1; k > 0; k--)
+    if (pii_email_starts_at(s, len, g[k].start)) {
+      ng = k;
+      break;
+    }
 
   /* A parenthesised group is already separated from its neighbours:
    * "number(01711234567)" is a phone. */
-  if (!g[0].paren && left_glued(s, pos))
+  if (!g[0].paren && left_glued(s, pos, floor))
     g[0].bad = 1;
-  if (!g[ng - 1].paren && right_glued(s, len, end))
+  if (!g[ng - 1].paren && right_glued(s, len, g[ng - 1].end))
     g[ng - 1].bad = 1;
 
   /* Split the run at spaces into numbers: from each split point take the
@@ -414,60 +457,80 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, pii_phone_match
   size_t ma[RUN_MAX_GROUPS], mb[RUN_MAX_GROUPS], nm = 0;
   char e164[RUN_MAX_GROUPS][PII_E164_MAX];
   int spaced[RUN_MAX_GROUPS], alive[RUN_MAX_GROUPS];
-  for (size_t a = 0; a < ng;) {
-    if (a > 0 && g[a].gap != ' ') {
-      a++;
-      continue;
-    }
-    size_t best = 0, digits = 0;
-    for (size_t b = a + 1; b <= ng; b++) {
-      digits += g[b - 1].ndig;
-      if (g[b - 1].bad || digits > MATCH_MAX_DIGITS)
-        break;
-      if ((b == ng || g[b].gap == ' ') && groups_valid(g, a, b, e164[nm]))
-        best = b;
-    }
-    if (best) {
-      ma[nm] = a;
-      mb[nm] = best;
-      spaced[nm] = 0;
-      for (size_t k = a + 1; k < best; k++)
-        if (g[k].gap == ' ')
-          spaced[nm] = 1;
-      alive[nm] = 1;
-      nm++;
-      a = best;
-    } else {
-      a++;
-    }
-  }
-  /* Neighbour check to a fixed point: dropping one spaced number can orphan
-   * the next. */
-  for (int changed = 1; changed;) {
-    changed = 0;
-    for (size_t k = 0; k < nm; k++) {
-      if (!alive[k] || !spaced[k] || (ma[k] == 0 && mb[k] == ng))
+  /* forbid[a] bit b: [a, b) was dropped as a possible slice. A dropped
+   * number may have swallowed numbers that stand on their own ("+45 20
+   * 01711-234567 07": the longest number from "+45" ran over a compact BD
+   * mobile), so the run is matched again without it, until no number is
+   * dropped on its own account (one dropped only because its neighbour was
+   * may stand once that neighbour is matched anew). Each round forbids a
+   * candidate, so this ends. */
+  uint64_t forbid[RUN_MAX_GROUPS] = {0};
+  for (;;) {
+    nm = 0;
+    for (size_t a = 0; a < ng;) {
+      if (a > 0 && g[a].gap != ' ') {
+        a++;
         continue;
-      int left_ok = ma[k] == 0 || (k > 0 && alive[k - 1] && mb[k - 1] == ma[k]);
-      int right_ok = mb[k] == ng || (k + 1 < nm && alive[k + 1] && ma[k + 1] == mb[k]);
-      if (!left_ok || !right_ok) {
-        alive[k] = 0;
-        changed = 1;
+      }
+      size_t best = 0, digits = 0;
+      for (size_t b = a + 1; b <= ng; b++) {
+        digits += g[b - 1].ndig;
+        if (g[b - 1].bad || digits > MATCH_MAX_DIGITS)
+          break;
+        if ((b == ng || g[b].gap == ' ') && !(forbid[a] >> b & 1) &&
+            groups_valid(g, a, b, e164[nm]))
+          best = b;
+      }
+      if (best) {
+        ma[nm] = a;
+        mb[nm] = best;
+        spaced[nm] = 0;
+        for (size_t k = a + 1; k < best; k++)
+          if (g[k].gap == ' ')
+            spaced[nm] = 1;
+        alive[nm] = 1;
+        nm++;
+        a = best;
+      } else {
+        a++;
       }
     }
-  }
-  for (size_t k = 0; k < nm && *n_out < cap; k++) {
-    if (!alive[k])
-      continue;
-    pii_phone_match_t *o = &m[(*n_out)++];
-    o->start = g[ma[k]].start;
-    o->end = g[mb[k] - 1].end;
-    /* "(01711234567)": the parentheses are the sentence's, keep them. */
-    if (mb[k] - ma[k] == 1 && g[ma[k]].paren) {
-      o->start++;
-      o->end--;
+    /* Neighbour check to a fixed point: dropping one spaced number can
+     * orphan the next. A window's last number is judged again in the next
+     * window: what follows it here is no reason to drop it. */
+    int dropped = 0;
+    for (int changed = 1; changed;) {
+      changed = 0;
+      for (size_t k = 0; k < nm; k++) {
+        if (!alive[k] || !spaced[k] || (ma[k] == 0 && mb[k] == ng))
+          continue;
+        int left_ok = ma[k] == 0 || (k > 0 && alive[k - 1] && mb[k - 1] == ma[k]);
+        int right_ok = mb[k] == ng || (window && k + 1 == nm) ||
+                       (k + 1 < nm && alive[k + 1] && ma[k + 1] == mb[k]);
+        if (!left_ok || !right_ok) {
+          alive[k] = 0;
+          changed = 1;
+          /* on its own account: a neighbour it lacks is no number at all */
+          int left0 = ma[k] == 0 || (k > 0 && mb[k - 1] == ma[k]);
+          int right0 = mb[k] == ng || (window && k + 1 == nm) || (k + 1 < nm && ma[k + 1] == mb[k]);
+          if (!left0 || !right0) {
+            forbid[ma[k]] |= UINT64_C(1) << mb[k];
+            dropped = 1;
+          }
+        }
+      }
     }
-    memcpy(o->e164, e164[k], PII_E164_MAX);
+    if (!dropped)
+      break;
   }
-  return end;
+  /* A window's last number may go on in the next window: judged there. */
+  size_t resume = end;
+  if (window && nm >= 2) {
+    nm--;
+    resume = g[ma[nm]].start;
+  }
+  for (size_t k = 0; k < nm && *n_out < cap; k++)
+    if (alive[k])
+      emit_match(g, ma[k], mb[k], e164[k], &m[(*n_out)++]);
+  return resume;
 }

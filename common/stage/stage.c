@@ -89,7 +89,7 @@ void stage_fail_from_schema(stage_fail_t *fail, const char *code, const char *pr
   /* A reason longer than the field is cut; the path below stays whole. */
   if (snprintf(fail->message, sizeof(fail->message), "%s%s", prefix, schema_error) >=
       (int)sizeof(fail->message))
-    fail->message[sizeof(fail->message) - 1] = '\0';
+    fail->message[utf8_valid_prefix(fail->message, sizeof(fail->message) - 1)] = '\0';
   const char *colon = strstr(schema_error, ": ");
   if (colon && (size_t)(colon - schema_error) < sizeof(fail->path))
     snprintf(fail->path, sizeof(fail->path), "%.*s", (int)(colon - schema_error), schema_error);
@@ -248,8 +248,17 @@ int stage_make_dead_letter(stage_runtime_t *rt, const stage_msg_t *msg, size_t o
     return -1;
   }
   snprintf(producer, sizeof(producer), "%s/%s", o->service, o->version);
-  dlq_error_t err = {o->service, fail->code ? fail->code : "error", fail->message,
-                     fail->path[0] ? fail->path : NULL};
+  /* The envelope refuses text that is not UTF-8, and a dead letter that
+   * cannot be built stops the stage: a message or path cut to fit a buffer
+   * by whatever wrote it (a store's error text) is cut further here. */
+  char message[sizeof(fail->message)], path[sizeof(fail->path)];
+  size_t ml = strnlen(fail->message, sizeof(message) - 1),
+         pl = strnlen(fail->path, sizeof(path) - 1);
+  memcpy(message, fail->message, ml);
+  message[utf8_valid_prefix(message, ml)] = '\0';
+  memcpy(path, fail->path, pl);
+  path[utf8_valid_prefix(path, pl)] = '\0';
+  dlq_error_t err = {o->service, fail->code ? fail->code : "error", message, path[0] ? path : NULL};
   dlq_origin_t origin = {msg->topic, msg->partition, msg->offset,
                          msg->key,   msg->key_len,   msg->timestamp_ms};
   /* Only an input over the size limit is cut; every other dead letter keeps

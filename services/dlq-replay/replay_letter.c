@@ -277,27 +277,46 @@ char *replay_list_line(const json_t *env, const char *where, long long max_attem
   const char *stage = str_member(err, "stage");
   const char *topic = str_member(src, "topic");
   const char *failed = str_member(env, "last_failed_at");
-  char head[1024];
-  int n = snprintf(
-      head, sizeof(head),
-      "%s  source=%s/%lld@%lld  code=%s  stage=%s  attempts=%lld  failed_at=%s  path=%s%s%s%s"
-      "  message=\"",
-      where ? where : "?", topic ? topic : "?",
-      (long long)json_integer_value(json_object_get(src, "partition")),
-      (long long)json_integer_value(json_object_get(src, "offset")), code ? code : "?",
-      stage ? stage : "?", (long long)json_integer_value(json_object_get(env, "attempts")),
-      failed ? failed : "?", path && *path ? path : "-",
-      json_object_get(env, "payload_enc") ? "  sealed" : "",
-      json_is_true(json_object_get(env, "payload_truncated")) ? "  TRUNCATED" : "",
-      replay_at_max_attempts(env, max_attempts) ? "  MAX_ATTEMPTS" : "");
+  char nums[128], counts[64];
+  snprintf(nums, sizeof(nums), "/%lld@%lld",
+           (long long)json_integer_value(json_object_get(src, "partition")),
+           (long long)json_integer_value(json_object_get(src, "offset")));
+  snprintf(counts, sizeof(counts), "  attempts=%lld",
+           (long long)json_integer_value(json_object_get(env, "attempts")));
+  /* Every text field is escaped, not only the message: a path names a key of
+   * the failed record (outside input), and a letter read from a file may
+   * hold anything; a newline there would forge a line of the listing. */
+  const char *parts[][2] = {
+      {where ? where : "?", "e"},
+      {"  source=", "r"},
+      {topic ? topic : "?", "e"},
+      {nums, "r"},
+      {"  code=", "r"},
+      {code ? code : "?", "e"},
+      {"  stage=", "r"},
+      {stage ? stage : "?", "e"},
+      {counts, "r"},
+      {"  failed_at=", "r"},
+      {failed ? failed : "?", "e"},
+      {"  path=", "r"},
+      {path && *path ? path : "-", "e"},
+      {json_object_get(env, "payload_enc") ? "  sealed" : "", "r"},
+      {json_is_true(json_object_get(env, "payload_truncated")) ? "  TRUNCATED" : "", "r"},
+      {replay_at_max_attempts(env, max_attempts) ? "  MAX_ATTEMPTS" : "", "r"},
+      {"  message=\"", "r"},
+      {str_member(err, "message"), "e"},
+      {"\"", "r"},
+  };
   size_t len = 0, cap = 0;
   char *buf = NULL;
-  size_t hn = n < 0 ? 0 : (size_t)n >= sizeof(head) ? sizeof(head) - 1 : (size_t)n;
-  if (append_raw(&buf, &len, &cap, head, hn) != 0 ||
-      append_escaped(&buf, &len, &cap, str_member(err, "message")) != 0 ||
-      append_raw(&buf, &len, &cap, "\"", 1) != 0) {
-    free(buf);
-    return NULL;
+  for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+    const char *s = parts[i][0];
+    int rc = parts[i][1][0] == 'e' ? append_escaped(&buf, &len, &cap, s)
+                                   : append_raw(&buf, &len, &cap, s, strlen(s));
+    if (rc != 0) {
+      free(buf);
+      return NULL;
+    }
   }
   return buf;
 }

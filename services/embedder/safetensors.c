@@ -173,15 +173,21 @@ st_file_t *st_open(const char *path, char *errstr, size_t errstr_size) {
     f->count++;
   }
   /* Tensors must not overlap: a header that points two names at the same
-   * bytes is corrupt even when each range is in bounds. */
+   * bytes is corrupt even when each range is in bounds. An empty tensor
+   * holds no bytes and overlaps nothing: left in, whether it collided with
+   * a tensor starting at its offset depended on qsort's order among equal
+   * offsets, i.e. on the order of the header's entries. */
   st_tensor_t *sorted = malloc((f->count ? f->count : 1) * sizeof(*sorted));
   if (!sorted) {
     snprintf(errstr, errstr_size, "out of memory");
     goto fail;
   }
-  memcpy(sorted, f->tensors, f->count * sizeof(*sorted));
-  qsort(sorted, f->count, sizeof(*sorted), by_offset);
-  for (size_t i = 1; i < f->count; i++) {
+  size_t nonempty = 0;
+  for (size_t i = 0; i < f->count; i++)
+    if (f->tensors[i].nbytes)
+      sorted[nonempty++] = f->tensors[i];
+  qsort(sorted, nonempty, sizeof(*sorted), by_offset);
+  for (size_t i = 1; i < nonempty; i++) {
     if ((const uint8_t *)sorted[i - 1].data + sorted[i - 1].nbytes >
         (const uint8_t *)sorted[i].data) {
       snprintf(errstr, errstr_size, "%s: tensors %s and %s overlap (header lies about offsets)",

@@ -140,6 +140,12 @@ int sfapi_batch_json(stage_sink_record_t *const *recs, size_t n, const stage_sin
   return rc;
 }
 
+/* In place, so the result is never longer than the input: a quoted text of
+ * n >= 1 characters (n + 2 bytes) becomes three, an empty pair stays two,
+ * and an unclosed quote with text after it becomes the quote and '?'. (The
+ * redaction wrote three bytes for every quote, also for the two of an empty
+ * pair or the one of a final quote, and so ran past the message's field:
+ * a body of 255 "''" corrupted the parse result.) */
 void sfapi_redact(char *s) {
   char *w = s;
   for (const char *r = s; *r;) {
@@ -147,8 +153,10 @@ void sfapi_redact(char *s) {
       char q = *r;
       const char *end = strchr(r + 1, q);
       *w++ = q;
-      *w++ = '?';
-      *w++ = q;
+      if (end ? end > r + 1 : r[1] != '\0')
+        *w++ = '?';
+      if (end)
+        *w++ = q;
       r = end ? end + 1 : r + strlen(r);
     } else {
       *w++ = *r++;

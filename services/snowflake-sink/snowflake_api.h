@@ -86,7 +86,8 @@ void sfapi_parse(long status, const char *body, size_t len, sfapi_result_t *out)
 void sfapi_result_free(sfapi_result_t *r);
 
 /* Replaces the text between single or double quotes by '?' (Snowflake
- * quotes values in messages: "Numeric value 'abc' is not recognized"). */
+ * quotes values in messages: "Numeric value 'abc' is not recognized"), and
+ * the text after an unclosed quote. In place: never longer than before. */
 void sfapi_redact(char *message);
 
 #endif

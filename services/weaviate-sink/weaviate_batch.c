@@ -158,15 +158,21 @@ void wv_error_redact(const char *msg, char *out, size_t out_size) {
         char quote = *q;
         const char *end = strchr(q + 1, quote);
         size_t keep = (size_t)(q - p) + 1;
-        if (end && o + keep + 5 < out_size) {
-          memcpy(out + o, p, keep);
-          o += keep;
-          memcpy(out + o, "\xe2\x80\xa6", 3); /* … */
-          o += 3;
-          out[o++] = quote;
-          p = end + 1;
-          continue;
-        }
+        /* No closing quote (the message was cut, by Weaviate or by the
+         * join of several messages): the value runs to the end. No room
+         * for the redaction: the message ends here. Either way the value
+         * is never copied. */
+        if (o + keep + 5 >= out_size)
+          break;
+        memcpy(out + o, p, keep);
+        o += keep;
+        memcpy(out + o, "\xe2\x80\xa6", 3); /* … */
+        o += 3;
+        if (!end)
+          break;
+        out[o++] = quote;
+        p = end + 1;
+        continue;
       }
     }
     out[o++] = *p++;

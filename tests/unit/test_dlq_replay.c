@@ -286,6 +286,21 @@ static void test_list_line_has_no_payload(void **state) {
   assert_null(strstr(line, "MAX_ATTEMPTS")); /* 2 attempts, cap 5 */
   free(line);
 
+  /* fuzz_dlq: the other fields broke the line too. A path names a key of the
+   * failed record, which is outside input: a newline there forged a line. */
+  json_object_set_new(json_object_get(env, "error"), "path",
+                      json_string("/a\ncode=fake  message=\"forged\""));
+  json_object_set_new(json_object_get(env, "error"), "code", json_string("sch\tema"));
+  json_object_set_new(json_object_get(env, "source"), "topic", json_string("t\r1"));
+  line = replay_list_line(env, "dlq.jsonl:3", 5);
+  assert_non_null(line);
+  for (const char *c = line; *c; c++)
+    assert_true((unsigned char)*c >= 0x20);
+  assert_non_null(strstr(line, "path=/a\\x0acode=fake  message=\\\"forged\\\""));
+  assert_non_null(strstr(line, "code=sch\\x09ema"));
+  assert_non_null(strstr(line, "source=t\\x0d1/3@42"));
+  free(line);
+
   json_t *meta = replay_envelope_meta(env, "dead-letters-market/1@9");
   char *text = json_dumps(meta, JSON_COMPACT);
   assert_null(strstr(text, "01711"));

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "json/schema.h"
 
 static schema_t *compile(const char *text) {
@@ -61,6 +62,19 @@ static const vcase_t cases[] = {
     {"{\"properties\":{\"a\":{}},\"additionalProperties\":false}", "{\"a\":1,\"x\":2}",
      "/x: unexpected property"},
     {"{\"additionalProperties\":{\"type\":\"integer\"}}", "{\"x\":\"s\"}", "/x: must be integer"},
+    /* fuzz_risk_api: an unexpected key holding a phone or an email reached the
+     * message (a 400 answer, a plaintext dead letter); long keys hid the reason. */
+    {"{\"additionalProperties\":false}", "{\"call +880 1711-234567\":1}",
+     "/(key withheld): unexpected property"},
+    {"{\"additionalProperties\":false}", "{\"a@b.co\":1}", "/(key withheld): unexpected property"},
+    {"{\"additionalProperties\":false}", "{\"order_2024_1\":1}",
+     "/order_2024_1: unexpected property"},
+    {"{\"additionalProperties\":false}",
+     "{\"k123456789012345678901234567890123456789012345678901234567890abcdefghij\":1}",
+     "/(key withheld): unexpected property"},
+    {"{\"additionalProperties\":false}",
+     "{\"kabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij\":1}",
+     "/kabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabc...: unexpected property"},
     {"{\"properties\":{\"a~b/c\":{\"type\":\"string\"}}}", "{\"a~b/c\":1}",
      "/a~0b~1c: must be string"},
     {"{\"properties\":{\"a\":false}}", "{\"a\":1}", "/a: is not allowed"},
@@ -372,6 +386,30 @@ static void test_small_error_buffer(void **state) {
   schema_destroy(s);
 }
 
+/* A message cut to fit (a long key, a small buffer) ends on a character
+ * boundary: it goes into JSON, and a dead letter with a message that is not
+ * UTF-8 could not be built, which stopped privacy-shield on one record. */
+static void test_cut_messages_stay_utf8(void **state) {
+  (void)state;
+  schema_t *s = compile("{\"additionalProperties\":false}");
+  char text[2048] = "{\"";
+  for (int i = 0; i < 200; i++)
+    strcat(text, "\xe0\xa6\x95"); /* Bengali KA, 3 bytes */
+  strcat(text, "\":1}");
+  json_t *x = json_loads(text, 0, NULL);
+  assert_non_null(x);
+  for (size_t cap = 2; cap <= 512; cap++) {
+    char err[512];
+    assert_int_equal(schema_validate(s, x, err, cap), -1);
+    assert_true(utf8_valid(err, strlen(err)));
+  }
+  char err[512];
+  schema_validate(s, x, err, sizeof(err));
+  assert_non_null(strstr(err, "...: unexpected property"));
+  json_decref(x);
+  schema_destroy(s);
+}
+
 static void test_pii_fields_and_name(void **state) {
   const schema_pii_field_t *f;
   (void)state;
@@ -460,6 +498,7 @@ int main(void) {
       cmocka_unit_test(test_deep_nesting),
       cmocka_unit_test(test_errors_never_echo_values),
       cmocka_unit_test(test_small_error_buffer),
+      cmocka_unit_test(test_cut_messages_stay_utf8),
       cmocka_unit_test(test_pii_fields_and_name),
       cmocka_unit_test(test_document_is_copied),
       cmocka_unit_test(test_concurrent_validation),

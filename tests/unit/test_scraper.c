@@ -107,6 +107,11 @@ static void test_link_next(void **state) {
   assert_int_equal(http_link_next("garbage", out, sizeof(out)), 0);
   /* does not fit */
   assert_int_equal(http_link_next("<https://x/very/long>; rel=next", out, 5), -1);
+  /* fuzz_http_client: a quote inside an unquoted rel value looped forever */
+  assert_int_equal(http_link_next("<http://x/a>; rel=a\"b", out, sizeof(out)), 0);
+  assert_int_equal(http_link_next("<http://x/a>; rel=\"", out, sizeof(out)), 0);
+  assert_int_equal(
+      http_link_next("<http://x/a>; rel=next\"x, <http://x/b>; rel=next", out, sizeof(out)), 1);
 }
 
 static void test_retry_after(void **state) {

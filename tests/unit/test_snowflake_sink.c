@@ -601,7 +601,19 @@ static void test_responses(void **state) {
   }
   char msg[] = "Numeric value 'x' is out of range for \"COL\"; '' and 'unterminated";
   sfapi_redact(msg);
-  assert_string_equal(msg, "Numeric value '?' is out of range for \"?\"; '?' and '?'");
+  assert_string_equal(msg, "Numeric value '?' is out of range for \"?\"; '' and '?");
+  /* fuzz_snowflake: every quote became three bytes, also the two of an empty
+   * pair: a message of 255 "''" ran 254 bytes past the message field and
+   * corrupted the result (ASan: heap-buffer-overflow in json_decref). */
+  char body[600] = "{\"message\":\"";
+  for (int i = 0; i < 255; i++)
+    strcat(body, "''");
+  strcat(body, "'\"}");
+  sfapi_result_t big;
+  sfapi_parse(422, body, strlen(body), &big);
+  assert_true(strlen(big.message) < sizeof(big.message));
+  assert_non_null(big.doc);
+  sfapi_result_free(&big);
 }
 
 /* ---- settings ----------------------------------------------------------- */

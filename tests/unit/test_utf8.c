@@ -60,6 +60,15 @@ static void test_length_and_valid(void **state) {
   assert_int_equal(utf8_length("ab\xE0\xA7", 4), (size_t)-1);
   /* NUL is a valid code point when the length is explicit. */
   assert_int_equal(utf8_length("a\0b", 3), 3);
+  /* Where a text cut to fit a buffer must end. */
+  assert_int_equal(utf8_valid_prefix(bn, 32), 30);
+  assert_int_equal(utf8_valid_prefix(bn, 33), 33);
+  assert_int_equal(utf8_valid_prefix("ab\xC0\xAF"
+                                     "cd",
+                                     6),
+                   2);
+  assert_int_equal(utf8_valid_prefix("", 0), 0);
+  assert_int_equal(utf8_valid_prefix(mixed, strlen(mixed)), strlen(mixed));
 }
 
 /* utf8_count_valid agrees with utf8_length on valid text of every length

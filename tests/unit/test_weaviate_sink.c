@@ -398,6 +398,17 @@ static void test_error_classes(void **state) {
   assert_non_null(strstr(out, "value is '\xe2\x80\xa6'"));
   wv_error_redact("no value here", out, sizeof(out));
   assert_string_equal(out, "no value here");
+  /* fuzz_weaviate: a value whose closing quote was cut off (a message cut
+   * by Weaviate or by joining several) was copied as it was. */
+  wv_error_redact("requires a date, but the given value is 'call 01711234567 now", out,
+                  sizeof(out));
+  assert_null(strstr(out, "01711"));
+  assert_string_equal(out, "requires a date, but the given value is '\xe2\x80\xa6");
+  /* and one that did not fit the output: the message ends before it */
+  char small[48];
+  wv_error_redact("a long prefix of text, the given value is 'call 01711234567'", small,
+                  sizeof(small));
+  assert_null(strstr(small, "01711"));
 }
 
 static void test_delete_body_and_response(void **state) {

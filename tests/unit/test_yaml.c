@@ -56,6 +56,8 @@ static void test_refused(void **state) {
       {"a: 1\na: 2\n", "line 2: duplicate or invalid key"},
       {"? [1, 2]\n: x\n", "keys must be plain text"},
       {"a: [1\n", "line"},
+      /* fuzz_yaml: a NUL in a value reached C-string readers cut short */
+      {"a: x\nb: \"topic\\0evil\"\n", "line 2: NUL character in a value"},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     char err[256] = "";
