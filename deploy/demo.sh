@@ -98,8 +98,8 @@ pipeline_settled "$dir" 90
 printf ' %d s\n' $((SECONDS - s0))
 
 say "messages per topic"
-topic_end_offsets $(sed -n 's/.*name: \([a-z.-]*\),.*/\1/p' schemas/topics.yaml) |
-  sort | awk '{printf "  %-24s %5d\n", $1, $2}'
+mapfile -t topics < <(sed -n 's/.*name: \([a-z.-]*\),.*/\1/p' schemas/topics.yaml)
+topic_end_offsets "${topics[@]}" | sort | awk '{printf "  %-24s %5d\n", $1, $2}'
 
 PSQL=("$SENSORY_PG_BIN/psql" -X -q -P footer=off "$DATABASE_URL")
 say "for analysts: the warehouse (PostgreSQL here, Snowflake in production; same tables)"

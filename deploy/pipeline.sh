@@ -91,7 +91,9 @@ pipeline_env() {
 # catalogue the enricher reads (deploy/sample/products.csv into Redis).
 pipeline_prepare() {
   local dir="${1:?pipeline_prepare DIR}"
-  "$SENSORY_BIN/snowflake-sink" --init-schema >>"$dir/logs/init-schema.log" 2>&1 ||
+  # (--init-schema serves /metrics while it runs: on the sink's own port, not 9102.)
+  METRICS_ADDR="127.0.0.1:$(_pipeline_port "$dir" snowflake-sink)" \
+    "$SENSORY_BIN/snowflake-sink" --init-schema >>"$dir/logs/init-schema.log" 2>&1 ||
     { sensory_log "snowflake-sink --init-schema failed; see $dir/logs/init-schema.log"; return 1; }
   "$SENSORY_BIN/enricher" load-products "$SENSORY_SOURCE_DIR/deploy/sample/products.csv" \
     >>"$dir/logs/load-products.log" 2>&1 ||
@@ -169,8 +171,10 @@ topic_end_offsets() {
 pipeline_settled() {
   local dir="${1:?pipeline_settled DIR}" timeout="${2:-60}" name ends ends2 m short
   local deadline=$((SECONDS + timeout))
+  local -a inputs
+  mapfile -t inputs < <(printf '%s\n' "${PIPELINE_INPUTS[@]}" | tr ' ' '\n' | sort -u)
   while :; do
-    ends="$(topic_end_offsets $(printf '%s\n' "${PIPELINE_INPUTS[@]}" | tr ' ' '\n' | sort -u) | sort)"
+    ends="$(topic_end_offsets "${inputs[@]}" | sort)"
     short=""
     for name in "${PIPELINE_PROGRAMS[@]}"; do
       m="$(pipeline_metrics "$dir" "$name")" || { short+=" $name"; continue; }
@@ -185,7 +189,7 @@ pipeline_settled() {
           if (p ~ /_sink$/ && done < all) exit 1
         }' <<<"$m" || short+=" $name"
     done
-    ends2="$(topic_end_offsets $(printf '%s\n' "${PIPELINE_INPUTS[@]}" | tr ' ' '\n' | sort -u) | sort)"
+    ends2="$(topic_end_offsets "${inputs[@]}" | sort)"
     [[ -z "$short" && "$ends" == "$ends2" ]] && return 0
     ((SECONDS < deadline)) || break
     sleep 0.3
@@ -286,7 +290,9 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   mkdir -p "$dir" && dir="$(cd "$dir" && pwd)"
   case "$cmd" in
   up)
-    [[ -f "$dir/env" ]] && recorded_pid "$dir" dev-broker >/dev/null || bash "$here/stack.sh" up "$dir" >/dev/null
+    if [[ ! -f "$dir/env" ]] || ! recorded_pid "$dir" dev-broker >/dev/null; then
+      bash "$here/stack.sh" up "$dir" >/dev/null
+    fi
     # shellcheck disable=SC1091
     source "$dir/env"
     pipeline_env "$dir"
