@@ -1,142 +1,160 @@
 #!/usr/bin/env bash
-# deploy/demo.sh — run the pipeline on the embedded local stack with the
-# bundled sample data, then say what happened.
+# deploy/demo.sh — the whole job on one machine, from the shop APIs to the
+# stores, then what each kind of user looks at.
 #
 #   deploy/demo.sh [DIR]     state under DIR (default ./.stack); stopped at the end
-#   KEEP=1 deploy/demo.sh    leave the stack and services running afterwards
+#   KEEP=1 deploy/demo.sh    leave everything running afterwards (deploy/stack.sh down DIR)
+#   DEMO_BUILD=0             use the programs in $SENSORY_BIN (default build/bin) as they
+#                            are: no package check, no build (the integration test)
 #
 # Installs missing Debian packages, builds (Release) into ./build, starts the
-# dev Kafka broker, Redis and PostgreSQL on 127.0.0.1, runs every streaming
-# service that is built over them, feeds deploy/sample/source-records.tsv
-# (social posts and marketplace orders, a few of them deliberately broken) into
-# the source topics, waits for the stream to settle and prints messages per
-# topic, the dead letters with their reasons, and where the results are.
+# dev Kafka broker, Redis and PostgreSQL on 127.0.0.1, the six streaming
+# programs (deploy/pipeline.sh) and the local API server (deploy/local-api:
+# recorded Shopify, Daraz, OpenWeatherMap, Facebook and TikTok responses of a
+# demo shop), runs scraper-ingest once as its CronJob would, waits until every
+# record is in the warehouse, the post store or a dead-letter topic, and shows
+# the warehouse, a post search, two risk-svc answers and the dead letters.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 dir="${1:-$root/.stack}"
 mkdir -p "$dir" && dir="$(cd "$dir" && pwd)"
+t0=$SECONDS
 
 say() { printf '\n== %s\n' "$*"; }
+indent() { sed 's/^/  /'; }
 
-say "dependencies"
-bash deploy/deps.sh
-say "build (Release, ./build)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >"$dir.cmake.log" 2>&1 || { cat "$dir.cmake.log"; exit 1; }
-cmake --build build -j "$(nproc)" 2>&1 | grep -Ev '^\[ *[0-9]+%\]' || true
-test "${PIPESTATUS[0]}" -eq 0
-
-export SENSORY_SOURCE_DIR="$root" SENSORY_BIN="$root/build/bin"
+if [[ "${DEMO_BUILD:-1}" != 0 ]]; then
+  say "dependencies"
+  bash deploy/deps.sh
+  say "build (Release, ./build)"
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >"$dir/cmake.log" 2>&1 || { cat "$dir/cmake.log"; exit 1; }
+  cmake --build build -j "$(nproc)" 2>&1 | grep -Ev '^\[ *[0-9]+%\]' || true
+  test "${PIPESTATUS[0]}" -eq 0
+  export SENSORY_BIN="$root/build/bin"
+fi
+t_built=$SECONDS
+export SENSORY_SOURCE_DIR="$root" SENSORY_BIN="${SENSORY_BIN:-$root/build/bin}"
 # shellcheck source=deploy/lib.sh
 source "$root/deploy/lib.sh"
+# shellcheck source=deploy/pipeline.sh
+source "$root/deploy/pipeline.sh"
+bin="$SENSORY_BIN"
 
-say "local stack in $dir"
+say "local stack in $dir: dev Kafka broker, Redis, PostgreSQL on 127.0.0.1"
 bash deploy/stack.sh down "$dir" >/dev/null 2>&1 || true
-bash deploy/stack.sh up "$dir"
-# shellcheck disable=SC1091
-source "$dir/env"
-
-# Keys as Kubernetes Secrets would mount them: made once per stack directory.
-mkdir -p "$dir/keys"
-[[ -s "$dir/keys/hmac.key" ]] || head -c 32 /dev/urandom | od -An -vtx1 | tr -d ' \n' >"$dir/keys/hmac.key"
-[[ -s "$dir/keys/dlq.key" ]] || head -c 32 /dev/urandom | od -An -vtx1 | tr -d ' \n' >"$dir/keys/dlq.key"
-chmod 600 "$dir/keys/"*.key
-export PRIVACY_HMAC_KEY_FILE="$dir/keys/hmac.key" DLQ_KEY_FILE="$dir/keys/dlq.key"
-export SCHEMAS_DIR="$root/schemas" REDIS_URL DATABASE_URL KAFKA_BROKERS
-# The embedder needs all-MiniLM-L6-v2 (config.json, vocab.txt, model.safetensors).
-# Without MODEL_DIR the demo uses the small generated test model, so the vectors
-# are real computations of a random network, not meaningful embeddings.
-if [[ -z "${MODEL_DIR:-}" ]]; then
-  export MODEL_DIR="$root/tests/fixtures/embedding/tiny" MODEL_ID="sensory-tiny-test-model"
-  model_note="small generated test model (set MODEL_DIR to an all-MiniLM-L6-v2 directory)"
-else
-  model_note="$MODEL_DIR"
-fi
-
-services=(privacy-shield enricher embedder weaviate-sink snowflake-sink risk-svc)
+# A fresh start every time (the broker forgets its topics, so the stores must
+# too); keys and the generated model are kept.
+rm -rf "${dir:?}"/{pg,redis,kafka,logs,pids,ports,local-api,env,pipeline.env,scraper-ingest.yaml}
 cleanup() {
   if [[ -z "${KEEP:-}" ]]; then
     say "stopping (KEEP=1 leaves everything running)"
-    # Services first, so they drain and commit while the broker is up.
-    local name pid
-    for name in "${services[@]}"; do
-      if pid="$(recorded_pid "$dir" "$name")"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-      fi
-      rm -f "$dir/pids/$name.pid"
-    done
-    bash "$root/deploy/stack.sh" down "$dir" >/dev/null 2>&1 || true
+    stop_all "$dir" >/dev/null 2>&1 || true
   fi
 }
 trap cleanup EXIT
+bash deploy/stack.sh up "$dir" | sed -n '2,4p'
+# shellcheck disable=SC1091
+source "$dir/env"
 
-# start_service NAME ARGS...: a streaming service in the background, recorded
-# in the stack directory so "stack.sh down" stops it too.
-declare -A metrics_port=()
-start_service() {
-  local name="$1" port
-  shift
-  [[ -x "$SENSORY_BIN/$name" ]] || return 0
-  port="$(free_port)"
-  metrics_port[$name]="$port"
-  METRICS_ADDR="127.0.0.1:$port" "$SENSORY_BIN/$name" "$@" \
-    >"$dir/logs/$name.out" 2>"$dir/logs/$name.log" &
-  record_pid "$dir" "$name" $!
-  printf '  %-16s pid %-7s metrics http://127.0.0.1:%s/metrics\n' "$name" "$!" "$port"
-}
-
-say "product catalogue into Redis (the enricher's context)"
-"$SENSORY_BIN/enricher" load-products deploy/sample/products.csv 2>"$dir/logs/load-products.log" ||
-  { tail -n 3 "$dir/logs/load-products.log"; exit 1; }
-
-say "services (embedder model: $model_note)"
-for name in "${services[@]}"; do start_service "$name"; done
-
-say "sample data: deploy/sample/source-records.tsv"
-n_in="$(grep -c . deploy/sample/source-records.tsv)"
-/usr/bin/python3 tests/tools/kafka_tool.py produce -b "$KAFKA_BROKERS" <deploy/sample/source-records.tsv
-
-# The stream has settled when every source record is accounted for: one clean
-# record or one dead letter each.
-count() { /usr/bin/python3 tests/tools/kafka_tool.py count -b "$KAFKA_BROKERS" --topics "$1"; }
-deadline=$((SECONDS + 90))
-while ((SECONDS < deadline)); do
-  done_n=$(($(count clean.social,sink.snowflake.orders) + $(count dead-letters-social,dead-letters-market)))
-  ((done_n >= n_in)) && break
-  sleep 1
+model_note="a random 384-dimensional BERT made in $dir/model (set MODEL_DIR to all-MiniLM-L6-v2 for meaningful vectors)"
+[[ -n "${MODEL_DIR:-}" ]] && model_note="$MODEL_DIR"
+say "the pipeline: six programs (deploy/pipeline.sh)"
+pipeline_env "$dir"
+pipeline_prepare "$dir"
+pipeline_start "$dir"
+for name in "${PIPELINE_PROGRAMS[@]}"; do
+  printf '  %-15s pid %-7s metrics http://127.0.0.1:%s/metrics\n' "$name" \
+    "$(recorded_pid "$dir" "$name")" "$(<"$dir/ports/$name")"
 done
-sleep 2 # let later stages catch up with the last records
+printf '  embedder model: %s\n' "$model_note"
+local_api_start "$dir"
+scraper_config "$dir"
+printf '  local API server (recorded Shopify, Daraz, OpenWeatherMap, Facebook, TikTok answers): %s\n' "$LOCAL_API_URL"
+pipeline_wait_ready "$dir" 90
+
+say "scraper-ingest: one run of the CronJob, all five sources ($dir/scraper-ingest.yaml)"
+rc=0
+scraper_run "$dir" || rc=$?
+/usr/bin/python3 - "$dir/logs/scraper-ingest.log" <<'PY'
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    try:
+        d = json.loads(line)
+    except ValueError:
+        continue
+    if d.get("event") == "source_summary":
+        print("  %-9s %-4s fetched %3d, produced %3d records, %d dead-lettered, %d requests" % (
+            d["source"], d["status"], d["fetched"], d["produced"], d["dead_lettered"],
+            d["http_requests"]))
+PY
+printf '  exit code %s (0: every source ran to completion)\n' "$rc"
+((rc == 0)) || exit 1
+
+printf '\n  waiting until every record is in a store or a dead-letter topic ...'
+s0=$SECONDS
+pipeline_settled "$dir" 90
+printf ' %d s\n' $((SECONDS - s0))
 
 say "messages per topic"
-for t in $(sed -n 's/.*name: \([a-z.-]*\),.*/\1/p' schemas/topics.yaml); do
-  printf '  %-24s %6s\n' "$t" "$(count "$t")"
-done
+mapfile -t topics < <(sed -n 's/.*name: \([a-z.-]*\),.*/\1/p' schemas/topics.yaml)
+topic_end_offsets "${topics[@]}" | sort | awk '{printf "  %-24s %5d\n", $1, $2}'
 
-say "dead letters (payloads sealed; only dlq-replay with the DLQ key reads them)"
-for t in dead-letters-social dead-letters-market; do
-  "$SENSORY_BIN/dlq-replay" list --topic "$t" 2>/dev/null | sed 's/^/  /' || true
-done
+PSQL=("$SENSORY_PG_BIN/psql" -X -q -P footer=off "$DATABASE_URL")
+say "for analysts: the warehouse (PostgreSQL here, Snowflake in production; same tables)"
+"${PSQL[@]}" -At -F ' ' -c "
+  SELECT 'orders', count(*) FROM orders UNION ALL
+  SELECT 'price_history', count(*) FROM price_history UNION ALL
+  SELECT 'weather_observations', count(*) FROM weather_observations UNION ALL
+  SELECT 'privacy_audit', count(*) FROM privacy_audit UNION ALL
+  SELECT 'risk_decisions', count(*) FROM risk_decisions UNION ALL
+  SELECT 'social_posts (post store)', count(*) FROM social_posts" |
+  awk '{n = $NF; $NF = ""; printf "  %-27s %5d rows\n", $0, n}'
+query="SELECT shipping_city,
+       count(DISTINCT order_id) AS orders,
+       round(avg(CASE WHEN payment_method = 'cod' THEN 1.0 ELSE 0 END), 2) AS cod_share,
+       round(avg(CASE WHEN order_status IN ('returned', 'failed_delivery') THEN 1.0 ELSE 0 END), 2) AS return_rate
+FROM orders GROUP BY shipping_city ORDER BY cod_share DESC;"
+printf '\n  COD share and return rate per city:\n  $ psql "$DATABASE_URL" -c "%s"\n' "$(tr -s ' \n' ' ' <<<"$query")"
+"${PSQL[@]}" -c "$query" | indent
 
-say "one record of each kind (identifiers are keyed pseudonyms, PII in text became tokens)"
-for t in sink.snowflake.orders clean.social enriched.social; do
-  printf '  %s:\n' "$t"
-  kcat -b "$KAFKA_BROKERS" -C -t "$t" -o beginning -c 1 -e -q 2>/dev/null | sed 's/^/    /'
+search="raincoat price too high"
+say "for analysts: post-search \"$search\" (keyword + vector over social_posts)"
+printf '  $ MODEL_DIR=%s build/bin/post-search "%s" --limit 5\n' "$MODEL_DIR" "$search"
+"$bin/post-search" "$search" --limit 5 2>"$dir/logs/post-search.log" | indent
+
+say "for the merchant's checkout: risk-svc (POST /api/v1/risk-score)"
+key_file="$dir/keys/risk-api.key"
+url="http://$RISK_HTTP_ADDR/api/v1/risk-score"
+score() { # LABEL BODY
+  printf '  %s\n  $ curl -s %s -H "X-API-Key: $(cat %s)" \\\n      -d '"'"'%s'"'"'\n' "$1" "$url" "$key_file" "$2"
+  curl -s "$url" -H "X-API-Key: $(<"$key_file")" -d "$2" | sed 's/^/  → /'
+  printf '\n'
+}
+score "a known customer: five COD orders on Daraz, four returned or not delivered (her phone as she writes it today):" \
+  '{"order_id":"CHK-1001","merchant_id":"dhaka-demo-shop","amount":2400,"payment_method":"cod","customer_phone":"০১৮১২৪০৭৭৩৩"}'
+score "a customer the shop has never seen:" \
+  '{"order_id":"CHK-1002","merchant_id":"dhaka-demo-shop","amount":2400,"payment_method":"cod","customer_phone":"+880 1999-000111"}'
+
+say "for operators: dead letters (reasons in plain text; payloads from before privacy-shield sealed)"
+for t in dead-letters-market dead-letters-social; do
+  "$bin/dlq-replay" list --topic "$t" 2>/dev/null | indent || true
 done
-printf '  sink.weaviate.vectors:\n'
-kcat -b "$KAFKA_BROKERS" -C -t sink.weaviate.vectors -o beginning -c 1 -e -q 2>/dev/null |
-  cut -c1-300 | sed 's/^/    /; s/$/ …/'
+cat <<MSG
+  read one (decrypts: personal data):  DLQ_KEY_FILE=$DLQ_KEY_FILE build/bin/dlq-replay show --topic dead-letters-market --partition 0 --offset 0
+  after a fix, send them back:         DLQ_KEY_FILE=$DLQ_KEY_FILE build/bin/dlq-replay replay --topic dead-letters-market
+MSG
 
 say "where things are"
 cat <<MSG
-  stack env:        source $dir/env
-  service logs:     $dir/logs/
+  environment:      source $dir/env; source $dir/pipeline.env
+  logs (JSON):      $dir/logs/<program>.log   (scraper-ingest.log, local-api.requests, postgres.log, ...)
+  metrics:          curl http://127.0.0.1:\$(cat $dir/ports/<program>)/metrics   (also /healthz, /readyz)
+                    scraper-ingest's last run: $dir/logs/scraper-ingest.prom
+  warehouse:        $SENSORY_PG_BIN/psql "\$DATABASE_URL"
   read a topic:     kcat -b \$KAFKA_BROKERS -C -t clean.social -o beginning -e
-  dead letters:     build/bin/dlq-replay list --topic dead-letters-market
-  replay them:      DLQ_KEY_FILE=$dir/keys/dlq.key build/bin/dlq-replay replay --topic dead-letters-market
+  scrape again:     deploy/pipeline.sh scrape $dir     (cursors in Redis: only what is new)
   stop everything:  deploy/stack.sh down $dir
 MSG
-if [[ -x "$SENSORY_BIN/snowflake-sink" ]]; then
-  echo "  warehouse:        psql \"\$DATABASE_URL\" -c 'select count(*) from orders'"
-fi
+printf '\ndemo done in %d s (%d s after the build)\n' $((SECONDS - t0)) $((SECONDS - t_built))

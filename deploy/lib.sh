@@ -70,13 +70,16 @@ wait_for_port() {
 }
 
 # _proc_start PID: the process start time (clock ticks since boot), which
-# together with the PID identifies one process for its whole life.
+# together with the PID identifies one process for its whole life. Fails for
+# a zombie: a process killed by another shell than its parent's stays in
+# /proc until that parent reaps it, but it is not running.
 _proc_start() {
   local stat
   stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
   stat="${stat##*) }" # the command name may contain spaces; skip past it
   # shellcheck disable=SC2086
   set -- $stat
+  [[ "$1" != Z ]] || return 1
   printf '%s\n' "${20}"
 }
 
@@ -155,15 +158,19 @@ dev_broker_ctl() {
   [[ "$reply" == ok* ]]
 }
 
-# start_redis DIR: redis-server on 127.0.0.1:<free port>, no persistence;
-# exports REDIS_URL.
+# start_redis DIR [PORT]: redis-server on 127.0.0.1:PORT (default: a free
+# one); exports REDIS_URL. No persistence, unless REDIS_APPENDONLY=yes: then
+# every write is in DIR/redis's append-only file before it is acknowledged
+# (appendfsync always), so a restart (restart_redis) keeps everything.
 start_redis() {
-  local dir="${1:?start_redis DIR}" port pid
+  local dir="${1:?start_redis DIR}" port="${2:-}" pid aof="${REDIS_APPENDONLY:-no}"
   stack_dir "$dir" || return 1
   mkdir -p "$dir/redis" || return 1
-  port="$(free_port)" || return 1
+  [[ -n "$port" ]] || port="$(free_port)" || return 1
+  printf '%s\n' "$port" >"$dir/redis/port"
+  printf '%s\n' "$aof" >"$dir/redis/appendonly"
   redis-server --bind 127.0.0.1 --port "$port" --protected-mode yes \
-    --save "" --appendonly no --dir "$dir/redis" --daemonize no \
+    --save "" --appendonly "$aof" --appendfsync always --dir "$dir/redis" --daemonize no \
     --pidfile "$dir/redis/redis.pid" --logfile "$dir/logs/redis.log" \
     </dev/null >/dev/null 2>&1 &
   pid=$!
@@ -171,6 +178,19 @@ start_redis() {
   record_pid "$dir" redis "$pid" || return 1
   REDIS_URL="redis://127.0.0.1:$port"
   export REDIS_URL
+}
+
+# restart_redis DIR [DOWN_S]: stop DIR's Redis (TERM: it finishes what it
+# is doing and exits), stay down DOWN_S seconds (default 0), start it again on
+# the same port with the same persistence. Clients see a refused connection
+# meanwhile.
+restart_redis() {
+  local dir="${1:?restart_redis DIR}" port aof
+  port="$(<"$dir/redis/port")" || return 1
+  aof="$(<"$dir/redis/appendonly")" || return 1
+  _stop_names "$dir" 15 redis
+  sleep "${2:-0}"
+  REDIS_APPENDONLY="$aof" start_redis "$dir" "$port"
 }
 
 # _pg_user: the OS and database superuser PostgreSQL runs as. initdb refuses
@@ -215,12 +235,8 @@ start_postgres() {
       { sensory_log "initdb failed; see $dir/logs/initdb.log"; tail -n 5 "$dir/logs/initdb.log" >&2; return 1; }
   fi
   port="$(free_port)" || return 1
-  _as_pg "$user" "$SENSORY_PG_BIN/pg_ctl" -D "$data" -l "$dir/logs/postgres.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k '$dir/pg/sock' -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-    start >/dev/null ||
-    { sensory_log "postgres did not start; see $dir/logs/postgres.log"; tail -n 5 "$dir/logs/postgres.log" >&2; return 1; }
-  pid="$(head -n 1 "$data/postmaster.pid")" || return 1
-  record_pid "$dir" postgres "$pid" || return 1
+  printf '%s\n' "$port" >"$dir/pg/port"
+  _pg_ctl_start "$dir" "$user" "$port" || return 1
   if ! "$psql" -X -q -h 127.0.0.1 -p "$port" -U "$user" -d postgres -tAc \
     "SELECT 1 FROM pg_database WHERE datname = 'sensory'" | grep -q 1; then
     "$psql" -X -q -h 127.0.0.1 -p "$port" -U "$user" -d postgres -c 'CREATE DATABASE sensory' ||
@@ -231,6 +247,32 @@ start_postgres() {
   "$psql" -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -f "$SENSORY_SOURCE_DIR/deploy/sql/postgres.sql" \
     >"$dir/logs/schema.log" 2>&1 ||
     { sensory_log "schema failed; see $dir/logs/schema.log"; tail -n 5 "$dir/logs/schema.log" >&2; return 1; }
+}
+
+# _pg_ctl_start DIR USER PORT: start DIR's cluster and record it.
+_pg_ctl_start() {
+  local dir="$1" user="$2" port="$3" pid
+  _as_pg "$user" "$SENSORY_PG_BIN/pg_ctl" -D "$dir/pg/data" -l "$dir/logs/postgres.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k '$dir/pg/sock' -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >/dev/null ||
+    { sensory_log "postgres did not start; see $dir/logs/postgres.log"; tail -n 5 "$dir/logs/postgres.log" >&2; return 1; }
+  pid="$(head -n 1 "$dir/pg/data/postmaster.pid")" || return 1
+  record_pid "$dir" postgres "$pid"
+}
+
+# restart_postgres DIR [DOWN_S [MODE]]: stop DIR's PostgreSQL (pg_ctl stop -m
+# MODE, default immediate: every connection dropped at once, as in a crash;
+# with fsync=off the data survives because the machine does not go down),
+# stay down DOWN_S seconds, start it again on the same port.
+restart_postgres() {
+  local dir="${1:?restart_postgres DIR}" user port
+  user="$(_pg_user)" || return 1
+  port="$(<"$dir/pg/port")" || return 1
+  _as_pg "$user" "$SENSORY_PG_BIN/pg_ctl" -D "$dir/pg/data" -m "${3:-immediate}" -w -t 30 stop \
+    >/dev/null || return 1
+  rm -f "$dir/pids/postgres.pid"
+  sleep "${2:-0}"
+  _pg_ctl_start "$dir" "$user" "$port"
 }
 
 # _stop_names DIR TIMEOUT NAME...: TERM the recorded processes NAME..., wait

@@ -36,7 +36,9 @@ static const conf_entry_t entries[] = {
      .offset = offsetof(scr_config_t, stdio),
      .doc = "write records to stdout and dead letters to --dlq-file; no Kafka, no Redis"},
     S("dlq_file", NULL, NULL, dlq_file, "with --stdio: file for dead-letter envelopes"),
-    I("kafka.timeout_ms", "KAFKA_TIMEOUT_MS", "30000", kafka_timeout_ms, 100, 600000,
+    /* Not KAFKA_TIMEOUT_MS: KAFKA_<PROPERTY> is every program's librdkafka pass-through,
+     * so a shared environment would hand the others a property "timeout.ms". */
+    I("kafka.timeout_ms", "SCRAPER_KAFKA_TIMEOUT_MS", "30000", kafka_timeout_ms, 100, 600000,
       "bounded wait for the broker (metadata at start, acknowledgements per checkpoint)"),
     I("message.max_bytes", "MESSAGE_MAX_BYTES", "1048576", max_message_bytes, 1024,
       64 * 1024 * 1024, "records larger than this are dead-lettered as too_large"),

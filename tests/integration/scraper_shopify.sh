@@ -190,7 +190,7 @@ check "lock lost: logged as such" grep -q 'lock lost' "$T/logs/run6c.log"
 
 # ---- 6. unreachable Kafka, unreachable API, bad config --------------------------
 before="$("${REDIS_CLI[@]}" GET t1:cursor:shopify:orders)"
-KAFKA_BROKERS="127.0.0.1:$(free_port)" KAFKA_TIMEOUT_MS=1500 \
+KAFKA_BROKERS="127.0.0.1:$(free_port)" SCRAPER_KAFKA_TIMEOUT_MS=1500 \
   scr run7 --sources shopify --redis-prefix t1
 check_eq "Kafka unreachable: exit 5" 5 "$SCR_RC"
 check_eq "Kafka unreachable: cursor unchanged" "$before" "$("${REDIS_CLI[@]}" GET t1:cursor:shopify:orders)"

@@ -117,13 +117,14 @@ def cmd_gen(a):
 FINAL = {"delivered", "returned", "failed_delivery", "cancelled"}
 
 
-def cmd_recount(a):
+def recount(orders_seen):
+    """The counters risk-svc's update script keeps, from clean orders (dicts
+    with customer_phone_hash, platform, order_id, order_status,
+    payment_method) in the order it consumed them: one count per status an
+    order went through, a repeated status changing nothing. Returns
+    {pseudonym: counters}."""
     cust, orders = {}, {}
-    for line in open(a.inp, encoding="utf-8"):
-        if not line.strip():
-            continue
-        rec = json.loads(line)
-        o = json.loads(rec["value"]) if "value" in rec else rec
+    for o in orders_seen:
         h = o.get("customer_phone_hash")
         if not h:
             continue
@@ -155,6 +156,17 @@ def cmd_recount(a):
             elif not s["final"] and s["out"] is None:
                 s["out"] = 1
                 c["cod_outstanding"] += 1
+    return cust
+
+
+def cmd_recount(a):
+    def records():
+        for line in open(a.inp, encoding="utf-8"):
+            if line.strip():
+                rec = json.loads(line)
+                yield json.loads(rec["value"]) if "value" in rec else rec
+
+    cust = recount(records())
     for h in sorted(cust):
         print(json.dumps(dict(customer_phone_hash=h, **cust[h]), sort_keys=True))
     return 0

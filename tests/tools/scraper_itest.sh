@@ -15,15 +15,15 @@ export WEATHER_API_KEY_FILE="$T/owm.key" FACEBOOK_TOKEN_FILE="$T/fb.token"
 export TIKTOK_TOKEN_FILE="$T/tt.token"
 # Fast failure paths: a test must not wait for production time-outs.
 export HTTP_TIMEOUT_MS=1500 HTTP_CONNECT_TIMEOUT_MS=1000 HTTP_BACKOFF_MS=50 HTTP_RETRIES=3
-export KAFKA_TIMEOUT_MS=10000
+export SCRAPER_KAFKA_TIMEOUT_MS=10000
 
-# start_mock NAME ARGS...: tests/tools/mock_api.py in the background; sets
+# start_mock NAME ARGS...: deploy/local-api/server.py in the background; sets
 # MOCK_URL and MOCK_LOG.
 start_mock() {
   local name="$1" i
   shift
   rm -f "$T/$name.port"
-  $PY "$TOOLS/mock_api.py" --fixtures "$SENSORY_SOURCE_DIR/tests/fixtures/api" \
+  $PY "$SENSORY_SOURCE_DIR/deploy/local-api/server.py" --fixtures "$SENSORY_SOURCE_DIR/tests/fixtures/api" \
     --port-file "$T/$name.port" --log "$T/$name.requests" "$@" \
     >>"$T/logs/$name.log" 2>&1 &
   record_pid "$T" "$name" $!

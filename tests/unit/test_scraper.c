@@ -505,8 +505,22 @@ static void test_file_source_stdio(void **state) {
   unlink(in);
 }
 
+/* KAFKA_<PROPERTY> in the environment is every program's librdkafka
+ * pass-through (common/core/config.c): a setting of scraper-ingest's own named
+ * KAFKA_TIMEOUT_MS, exported for a scraper run, stopped every other program of
+ * the same environment with exit 2 ("No such configuration property:
+ * timeout.ms"). Only the shared settings (KAFKA_BROKERS) may use the prefix. */
+static void test_settings_leave_kafka_env_to_librdkafka(void **state) {
+  (void)state;
+  for (const conf_entry_t *e = scr_config_entries(); e->key; e++)
+    if (e->env && strncmp(e->env, "KAFKA_", 6) == 0)
+      fail_msg("setting %s uses env %s, which other programs read as a librdkafka property", e->key,
+               e->env);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_settings_leave_kafka_env_to_librdkafka),
       cmocka_unit_test(test_daraz_sign_vector),
       cmocka_unit_test(test_link_next),
       cmocka_unit_test(test_retry_after),

@@ -1,20 +1,32 @@
 #!/usr/bin/python3
-"""Recorded-response HTTP server for scraper-ingest tests: Shopify, Daraz,
-OpenWeatherMap, Facebook Graph and TikTok Research endpoints on 127.0.0.1
-(ephemeral port), serving pages built from the documented payloads in
-tests/fixtures/api/ and checking what it receives (auth headers, Daraz
-signatures, paging parameters). Never talks to a real host.
+"""The local API server: Shopify Admin REST, Daraz Open Platform, OpenWeatherMap,
+Facebook Graph and TikTok Research endpoints on 127.0.0.1, answering with
+recorded, documented-shape responses, so scraper-ingest can run its real
+requests against it (the demo, the chaos test and the scraper's tests). It
+checks what it receives as the APIs do (auth headers, Daraz signatures,
+paging parameters) and never talks to a real host.
 
-  mock_api.py --fixtures DIR --port-file F --log F [--orders N] [--bad K]
-              [--fault KIND:N ...] [--slow-page N:SECONDS]
+  server.py --dataset demo --port-file F [--log F] [--port N]
+  server.py --dataset generated --fixtures DIR --port-file F [--log F]
+            [--orders N] [--bad K] [--id-base N] [--slim]
+            [--fault KIND:N ...] [--slow-page N:SECONDS]
+
+--dataset demo serves the demo shop of demo_shop.py (customers with BD
+phones, order histories, comments and videos, five cities' weather; a few
+records deliberately broken). --dataset generated (the tests' default)
+renumbers the documented payloads in --fixtures (tests/fixtures/api): --orders
+of each kind, every --bad'th Shopify order with a line item of quantity 0.
 
 --fault 429:2 answers request #2 (per endpoint family) with 429 + Retry-After: 1,
 500:2 with a 500, timeout:2 sleeps 3 s before answering, malformed:3 serves a
 body that is not JSON (every time that page is asked for), junk:2 puts a
 non-object item into Shopify page 2. --slow-page N:S
 delays Shopify page N by S seconds (a test kills the client meanwhile).
-Every request is logged as one JSON line; a request that breaks the API's
-rules is logged with "violation": "...". Stop it with SIGTERM.
+Every request is logged as one JSON line to --log; a request that breaks the
+API's rules is logged with "violation": "...". Stop it with SIGTERM.
+
+Credentials it accepts (local values, not secrets): the constants below;
+scraper-ingest reads them from files as it reads real ones.
 """
 import argparse
 import base64
@@ -22,6 +34,7 @@ import copy
 import hashlib
 import hmac
 import json
+import os
 import sys
 import threading
 import time
@@ -46,27 +59,15 @@ def unb64(s):
     return json.loads(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)))
 
 
-class State:
+class Generated:
+    """The tests' data: the documented payloads renumbered, --orders of each
+    kind, built on demand (a benchmark asks for 100,000 Shopify line items)."""
+
     def __init__(self, a):
         self.a = a
-        self.lock = threading.Lock()
-        self.counts = {}
-        self.faults = {}
-        for f in a.fault or []:
-            kind, n = f.split(":")
-            self.faults.setdefault(int(n), []).append(kind)
-        self.slow = {}
-        for s in a.slow_page or []:
-            n, secs = s.split(":")
-            self.slow[int(n)] = float(secs)
-        self.log = open(a.log, "a", buffering=1)
         fx = a.fixtures
-        single = json.load(open(fx + "/shopify_order_single.json"))["order"]
-        self.weather = json.load(open(fx + "/openweathermap_current_weather.json"))
-        # Shopify orders: the documented order, renumbered (built on demand, so a
-        # benchmark can ask for 100,000 line items); every --bad'th has a line
-        # item with quantity 0 (the contract refuses it).
-        self.single = single
+        self.single = json.load(open(fx + "/shopify_order_single.json"))["order"]
+        self.weather_doc = json.load(open(fx + "/openweathermap_current_weather.json"))
         if a.slim:
             for k in ("fulfillments", "tax_lines", "shipping_lines", "client_details",
                       "payment_details", "discount_codes", "note_attributes", "customer"):
@@ -76,6 +77,8 @@ class State:
                     if k not in ("id", "product_id", "variant_id", "sku", "title", "name",
                                  "quantity", "price"):
                         del li[k]
+        self.shopify_id_base = a.id_base
+        self.shopify_count = a.orders
         # Daraz orders, created one minute apart.
         self.daraz = []
         for i in range(a.orders):
@@ -97,7 +100,7 @@ class State:
                         "like_count": i, "comment_count": 1, "share_count": 0,
                         "hashtag_names": ["eid"]} for i in range(a.orders)]
 
-    def order(self, i):
+    def shopify_order(self, i):
         a = self.a
         o = copy.deepcopy(self.single)
         o["id"] = a.id_base + i
@@ -109,6 +112,42 @@ class State:
         if a.bad and i % a.bad == a.bad - 1:
             o["line_items"][0]["quantity"] = 0
         return o
+
+    def daraz_items(self, order_id):
+        return [{"order_item_id": order_id * 10, "sku": "P-SARI-07", "name": "Jamdani saree",
+                 "item_price": "1,500.00", "currency": "BDT",
+                 "status": "delivered" if order_id % 3 else "failed"}]
+
+    def comments_of(self, post_id):
+        return self.comments
+
+    def weather(self, city):
+        w = copy.deepcopy(self.weather_doc)
+        w["name"] = city
+        w["main"]["temp"] = 41.5 if city == "Rajshahi" else 29.0
+        return w
+
+
+class State:
+    def __init__(self, a):
+        self.a = a
+        self.lock = threading.Lock()
+        self.counts = {}
+        self.faults = {}
+        for f in a.fault or []:
+            kind, n = f.split(":")
+            self.faults.setdefault(int(n), []).append(kind)
+        self.slow = {}
+        for s in a.slow_page or []:
+            n, secs = s.split(":")
+            self.slow[int(n)] = float(secs)
+        self.log = open(a.log, "a", buffering=1)
+        if a.dataset == "demo":
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            import demo_shop
+            self.data = demo_shop.DemoShop()
+        else:
+            self.data = Generated(a)
 
     def next_count(self, family):
         with self.lock:
@@ -225,13 +264,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, None, raw=b'{"orders": [ {"id": 1, "truncated')
         if page in st.slow:
             time.sleep(st.slow.pop(page))  # once: the retry after a crash is served at once
-        first = max(after + 1 - st.a.id_base, 0)
-        last = min(first + limit, st.a.orders)
-        chunk = [st.order(i) for i in range(first, last)]
+        d = st.data
+        first = max(after + 1 - d.shopify_id_base, 0)
+        last = min(first + limit, d.shopify_count)
+        chunk = [d.shopify_order(i) for i in range(first, last)]
         if "junk:%d" % page in (st.a.fault or []):
             chunk.insert(1, "not an order")  # an item no mapper can read
         headers = {}
-        if last < st.a.orders:
+        if last < d.shopify_count:
             host = "http://%s:%d" % self.server.server_address[:2]
             nxt = "%s%s?limit=%d&page_info=%s" % (host, urllib.parse.urlsplit(self.path).path, limit,
                                                   b64({"after": chunk[-1]["id"], "page": page + 1}))
@@ -288,7 +328,7 @@ class Handler(BaseHTTPRequestHandler):
         if len(ca) > 19 and ca[19] in "+-":
             sign = 1 if ca[19] == "+" else -1
             t0 -= sign * (int(ca[20:22]) * 3600 + int(ca[-2:]) * 60)
-        rows = [o for o in st.daraz if o["_t"] > t0]
+        rows = [o for o in st.data.daraz if o["_t"] > t0]
         off, lim = int(q["offset"]), int(q["limit"])
         page = [{k: v for k, v in o.items() if k != "_t"} for o in rows[off:off + lim]]
         self.send_json(200, {"code": "0", "data": {"count": len(page), "countTotal": len(rows),
@@ -296,9 +336,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def serve_daraz_items(self, q, body, n):
         ids = json.loads(q["order_ids"])
-        data = [{"order_id": i, "order_items": [
-            {"order_item_id": i * 10, "sku": "P-SARI-07", "name": "Jamdani saree", "item_price": "1,500.00",
-             "currency": "BDT", "status": "delivered" if i % 3 else "failed"}]} for i in ids]
+        data = [{"order_id": i, "order_items": self.server.st.data.daraz_items(i)} for i in ids]
         self.send_json(200, {"code": "0", "data": data})
 
     # ---- OpenWeatherMap -------------------------------------------------
@@ -310,10 +348,9 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     def serve_weather(self, q, body, n):
-        w = copy.deepcopy(self.server.st.weather)
-        city = q["q"].split(",")[0]
-        w["name"] = city
-        w["main"]["temp"] = 41.5 if city == "Rajshahi" else 29.0
+        w = self.server.st.data.weather(q["q"].split(",")[0])
+        if w is None:
+            return self.send_json(404, {"cod": "404", "message": "city not found"})
         self.send_json(200, w)
 
     # ---- Facebook -------------------------------------------------------
@@ -328,12 +365,13 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.st
         start = unb64(q["after"])["i"] if "after" in q else 0
         lim = int(q.get("limit", "25"))
-        data = st.comments[start:start + lim]
+        comments = st.data.comments_of(self.path.split("?")[0].rstrip("/").split("/")[-2])
+        data = comments[start:start + lim]
         end = start + len(data)
         paging = {}
         if data:
             paging["cursors"] = {"before": b64({"i": start}), "after": b64({"i": end})}
-            if end < len(st.comments):
+            if end < len(comments):
                 paging["next"] = "https://graph.facebook.com/never-followed?after=" + b64({"i": end})
         self.send_json(200, {"data": data, "paging": paging})
 
@@ -360,17 +398,20 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(400, {"data": {}, "error": {"code": "invalid_params",
                                                               "message": "search_id expired"}})
         cur, lim = b.get("cursor", 0), b["max_count"]
-        vids = st.videos[cur:cur + lim]
-        self.send_json(200, {"data": {"cursor": cur + len(vids), "has_more": cur + len(vids) < len(st.videos),
+        videos = st.data.videos
+        vids = videos[cur:cur + lim]
+        self.send_json(200, {"data": {"cursor": cur + len(vids), "has_more": cur + len(vids) < len(videos),
                                       "search_id": "search-1", "videos": vids},
                              "error": {"code": "ok", "message": "", "log_id": "l%d" % n}})
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--fixtures", required=True)
+    ap.add_argument("--dataset", choices=["generated", "demo"], default="generated")
+    ap.add_argument("--fixtures", help="documented payloads (generated dataset)")
     ap.add_argument("--port-file", required=True)
-    ap.add_argument("--log", required=True)
+    ap.add_argument("--port", type=int, default=0, help="0: any free port")
+    ap.add_argument("--log", default=os.devnull)
     ap.add_argument("--orders", type=int, default=600)
     ap.add_argument("--bad", type=int, default=0)
     ap.add_argument("--id-base", type=int, default=1000)
@@ -378,12 +419,13 @@ def main():
     ap.add_argument("--fault", action="append")
     ap.add_argument("--slow-page", action="append")
     a = ap.parse_args()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if a.dataset == "generated" and not a.fixtures:
+        ap.error("--dataset generated needs --fixtures DIR")
+    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
     srv.st = State(a)
     with open(a.port_file + ".tmp", "w") as f:
         f.write("%d\n" % srv.server_address[1])
-    import os
     os.rename(a.port_file + ".tmp", a.port_file)
     try:
         srv.serve_forever()
