@@ -7,6 +7,10 @@
 # (reused by the next run); a crash lands in $SENSORY_FUZZ_WORK/NAME/crashes/.
 #   SENSORY_FUZZ_SECONDS  how long (default 8)
 #   SENSORY_FUZZ_WORK     where corpora and crashes go (default: BUILD/fuzz-work)
+#   SENSORY_FUZZ_SEED     libFuzzer's -seed (default 1: the test run explores the
+#                         same inputs every time, so a commit's CI verdict does
+#                         not depend on luck; 0 = a new random seed each run,
+#                         for the nightly run that is meant to find new things)
 # Exit: 0 no failure, 1 a crash / failed invariant / leak / timeout (the
 # input is named), 77 the binary was not built (clang missing: skipped).
 set -euo pipefail
@@ -28,7 +32,7 @@ while IFS= read -r -d '' f; do
   cp "$f" "$seeds/${sum%% *}"
 done < <(find "$@" -type f -print0)
 
-args=(-max_total_time="$seconds" -max_len="$max_len" -timeout=20 -rss_limit_mb=2048
+args=(-max_total_time="$seconds" -seed="${SENSORY_FUZZ_SEED:-1}" -max_len="$max_len" -timeout=20 -rss_limit_mb=2048
   -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1
   -artifact_prefix="$work/crashes/")
 [[ "$dict" == "-" ]] || args+=(-dict="$dict")
