@@ -11,11 +11,12 @@
 # their program still registers them. Also: every topic a running program reports consuming
 # or producing is granted by its KafkaUser (k8s/base/kafka-users.yaml).
 #
-# The start-up below is this test's own; once the shared pipeline starter
-# of deploy/ (the demo's) lands, it should start the programs instead.
+# The programs start as the demo starts them (deploy/pipeline.sh), with the
+# demo's 384-dimensional model, so posts reach the post store.
 set -euo pipefail
 source "$SENSORY_SOURCE_DIR/tests/tools/itest.sh"
-for p in privacy-shield enricher embedder snowflake-sink weaviate-sink risk-svc scraper-ingest; do
+source "$SENSORY_SOURCE_DIR/deploy/pipeline.sh"
+for p in "${PIPELINE_PROGRAMS[@]}" scraper-ingest; do
   [[ -x "$SENSORY_BIN/$p" ]] || { echo "SKIP: $p not built"; exit 77; }
 done
 SRC="$SENSORY_SOURCE_DIR"
@@ -23,28 +24,13 @@ SRC="$SENSORY_SOURCE_DIR"
 start_dev_broker "$T"
 start_redis "$T"
 start_postgres "$T"
-"$SENSORY_BIN/enricher" load-products "$SRC/deploy/sample/products.csv" \
-  >/dev/null 2>>"$T/logs/load.log"
-check "warehouse schema" "$SENSORY_BIN/snowflake-sink" --init-schema --metrics-addr "" \
-  2>>"$T/logs/init.log"
-
-# risk-svc's API key (a scoring request makes its request histogram exist)
-KEY="$(head -c 16 /dev/urandom | od -An -vtx1 | tr -d ' \n')"
-printf 'gateway score,admin %s\n' "$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)" >"$T/api-keys.txt"
-API="$(free_port)"
-
-# The dev broker answers a waiting fetch only at fetch.wait.max.ms: short
-# waits keep each hop quick (a mock limitation, not a production setting).
-export KAFKA_CONSUMER_FETCH_WAIT_MAX_MS=10 SINK_BATCH_AGE_MS=200 SINK_BATCH_MAX_AGE_MS=200
-start_shield
-start_svc enricher enricher
-MODEL_DIR="$SRC/tests/fixtures/embedding/tiny" MODEL_ID=tiny-test start_svc embedder embedder
-start_svc snowflake-sink snowflake-sink
-start_svc weaviate-sink weaviate-sink
-RISK_API_KEYS_FILE="$T/api-keys.txt" RISK_HTTP_ADDR="127.0.0.1:$API" start_svc risk-svc risk-svc
-for p in privacy-shield enricher embedder snowflake-sink weaviate-sink risk-svc; do
-  check "$p ready" wait_ready "$p" 90
-done
+# Short sink batches: the test waits for what the sinks wrote.
+export SINK_BATCH_AGE_MS=200 SINK_BATCH_MAX_AGE_MS=200
+pipeline_env "$T"
+check "warehouse schema and product catalogue" pipeline_prepare "$T"
+pipeline_start "$T"
+check "all six programs ready" pipeline_wait_ready "$T" 90
+KEY="$(<"$T/keys/risk-api.key")" # a scoring request makes risk-svc's request histogram exist
 
 # Source records through scraper-ingest (its produce stamps the records'
 # entry time, which the sinks' end-to-end histograms measure), 2 % poison.
@@ -70,19 +56,19 @@ check "weaviate-sink wrote the posts" wait_sink_done weaviate-sink weaviate_sink
 code="$(curl -s -o "$T/score.json" -w '%{http_code}' -H "X-API-Key: $KEY" \
   -H 'Content-Type: application/json' --data-binary \
   '{"order_id":"live-1","merchant_id":"m-001","customer_phone":"01711-234567","amount":1200,"payment_method":"cod"}' \
-  "http://127.0.0.1:$API/api/v1/risk-score")"
+  "http://$RISK_HTTP_ADDR/api/v1/risk-score")"
 check_eq "risk-svc scores one order" 200 "$code"
 
 # Consumer lag comes from librdkafka's statistics, every 5 s once partitions
 # are assigned: wait for each program's first report.
-has_lag() { curl -sf "http://127.0.0.1:$(<"$T/$1.port")/metrics" | grep -q "^${1//-/_}_consumer_lag{"; }
+has_lag() { pipeline_metrics "$T" "$1" | grep -q "^${1//-/_}_consumer_lag{"; }
 wait_lag() {
   local deadline=$((SECONDS + 30))
   until has_lag "$1"; do ((SECONDS < deadline)) || return 1; sleep 0.5; done
 }
-for p in privacy-shield enricher embedder snowflake-sink weaviate-sink risk-svc; do
+for p in "${PIPELINE_PROGRAMS[@]}"; do
   check "$p reports consumer lag" wait_lag "$p"
-  curl -sf "http://127.0.0.1:$(<"$T/$p.port")/metrics" >"$T/scrapes/$p.prom"
+  pipeline_metrics "$T" "$p" >"$T/scrapes/$p.prom"
 done
 scrapes=()
 for f in "$T"/scrapes/*.prom; do scrapes+=(--scrape "$f"); done

@@ -50,10 +50,16 @@ stop_programs() {
   done
 }
 
+# svc_port NAME: the metrics port of service NAME, started by start_svc below
+# ($T/NAME.port) or by deploy/pipeline.sh's pipeline_start ($T/ports/NAME).
+svc_port() {
+  if [[ -s "$T/ports/$1" ]]; then cat "$T/ports/$1"; else cat "$T/$1.port"; fi
+}
+
 # metric_sum METRIC NAME: the sum of METRIC's series (e.g.
 # snowflake_sink_messages_in_total over its topics) from service NAME's /metrics.
 metric_sum() {
-  curl -s "http://127.0.0.1:$(<"$T/$2.port")/metrics" |
+  curl -s "http://127.0.0.1:$(svc_port "$2")/metrics" |
     awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {print s + 0}'
 }
 
@@ -101,7 +107,7 @@ wait_count() {
 # wait_ready NAME [TIMEOUT]: until NAME's /readyz answers 200 (partitions assigned).
 wait_ready() {
   local port deadline=$((SECONDS + ${2:-60}))
-  port="$(<"$T/$1.port")"
+  port="$(svc_port "$1")"
   while ((SECONDS < deadline)); do
     curl -sf "http://127.0.0.1:$port/readyz" -o /dev/null && return 0
     sleep 0.2
