@@ -20,8 +20,11 @@ run_suite() { # BUILD_DIR CMAKE_ARGS...
   local dir="$1"
   shift
   cmake -S . -B "$dir" "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
-  cmake --build "$dir" -j "$jobs" 2>&1 | grep -Ev '^\[ *[0-9]+%\]' || true
-  test "${PIPESTATUS[0]}" -eq 0
+  # (the build's own status: with pipefail, "| grep || true" would hide it)
+  local rc=0
+  cmake --build "$dir" -j "$jobs" >"$dir.build.log" 2>&1 || rc=$?
+  grep -Ev '^\[ *[0-9]+%\]' "$dir.build.log" || true
+  ((rc == 0)) || { echo "build failed in $dir (exit $rc); log: $dir.build.log"; return 1; }
   (cd "$dir" && ctest --output-on-failure -j "$jobs" "${ctest_args[@]}")
 }
 ctest_args=("$@")

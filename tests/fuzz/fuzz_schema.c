@@ -90,7 +90,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
       abort();
     }
     c->text = slurp(path, &c->text_len);
-    snprintf(c->name, sizeof(c->name), "%s", e->d_name);
+    memcpy(c->name, e->d_name, n + 1); /* n < sizeof(c->name), checked above */
     ncontracts++;
   }
   closedir(d);
