@@ -86,6 +86,46 @@ static int shared_entries(unsigned uses, conf_entry_t *out) {
   return n;
 }
 
+/* The sink's batch thresholds, with the program's defaults (as text in
+ * defs, which must outlive the settings' loading). */
+static void sink_entries(const app_sink_batch_t *d, char defs[3][24], conf_entry_t *out) {
+  snprintf(defs[0], 24, "%lld", (long long)(d->records > 0 ? d->records : 500));
+  snprintf(defs[1], 24, "%lld", (long long)(d->bytes > 0 ? d->bytes : 4194304));
+  snprintf(defs[2], 24, "%lld", (long long)(d->age_ms > 0 ? d->age_ms : 1000));
+  out[0] = (conf_entry_t){.key = "sink.batch_records",
+                          .env = "SINK_BATCH_RECORDS",
+                          .type = CONF_INT,
+                          .def = defs[0],
+                          .offset = offsetof(app_sink_batch_t, records),
+                          .min = 1,
+                          .max = 100000,
+                          .doc = "a batch is written to the store when it holds this many records"};
+  out[1] = (conf_entry_t){.key = "sink.batch_bytes",
+                          .env = "SINK_BATCH_BYTES",
+                          .type = CONF_INT,
+                          .def = defs[1],
+                          .offset = offsetof(app_sink_batch_t, bytes),
+                          .min = 4096,
+                          .max = 1073741824,
+                          .doc = "... or this many bytes of records"};
+  out[2] = (conf_entry_t){.key = "sink.batch_age_ms",
+                          .env = "SINK_BATCH_AGE_MS",
+                          .type = CONF_INT,
+                          .def = defs[2],
+                          .offset = offsetof(app_sink_batch_t, age_ms),
+                          .min = 1,
+                          .max = 600000,
+                          .doc = "... or when its oldest record has waited this long (latency "
+                                 "against statements per second)"};
+  out[3] = (conf_entry_t){.key = NULL};
+}
+
+void app_sink_limits(const app_t *app, stage_sink_t *sink) {
+  sink->max_records = (size_t)app->sink_batch.records;
+  sink->max_bytes = (size_t)app->sink_batch.bytes;
+  sink->max_age_ms = (int)app->sink_batch.age_ms;
+}
+
 /* Every input topic (and the --stdio topic) must be routed by topics.yaml,
  * or its bad messages would have nowhere to go. */
 static int check_input_topics(const app_t *app, char *errstr, size_t errstr_size) {
@@ -126,14 +166,17 @@ int app_init(app_t *app, const app_spec_t *spec, int argc, char **argv) {
    * a SIGPIPE (a command may talk to Redis before any stage loop runs). */
   signals_install();
   unsigned uses = spec->uses;
+  if (uses & APP_SINK)
+    uses |= APP_STAGE;
   if (uses & APP_STAGE)
     uses |= APP_KAFKA | APP_SCHEMAS;
 
   /* 1. settings: shared, stage, the program's own */
-  static conf_entry_t shared[8], stage[16];
+  static conf_entry_t shared[8], stage[16], sink[4];
+  static char sink_defs[3][24];
   shared_entries(uses, shared);
   size_t nsec = 0;
-  conf_section_t *sec = calloc(spec->nsections + 2, sizeof(*sec));
+  conf_section_t *sec = calloc(spec->nsections + 3, sizeof(*sec));
   if (!sec) {
     app->exit_code = 1;
     return -1;
@@ -148,6 +191,10 @@ int app_init(app_t *app, const app_spec_t *spec, int argc, char **argv) {
     stage[STAGE_ENTRY_GROUP].def = spec->name;
     stage[STAGE_ENTRY_TOPICS].def = spec->default_topics;
     sec[nsec++] = (conf_section_t){stage, &app->stage};
+  }
+  if (uses & APP_SINK) {
+    sink_entries(&spec->sink_batch, sink_defs, sink);
+    sec[nsec++] = (conf_section_t){sink, &app->sink_batch};
   }
   for (size_t i = 0; i < spec->nsections; i++)
     sec[nsec++] = spec->sections[i];

@@ -7,8 +7,9 @@
  *   1. reads every setting — the shared ones declared here once
  *      (kafka.brokers, log.level, dlq.key_file, schemas.dir, topics.file,
  *      metrics.addr; each only when the program uses it), the stage's
- *      (APP_STAGE), and the program's sections — from defaults, --config
- *      YAML, environment and flags (core/config.h), printing --help/--version;
+ *      (APP_STAGE), a sink's batch thresholds (APP_SINK), and the program's
+ *      sections — from defaults, --config YAML, environment and flags
+ *      (core/config.h), printing --help/--version;
  *   2. sets the log level; checks librdkafka pass-through properties for both
  *      client roles (APP_KAFKA);
  *   3. loads the dead-letter key (APP_DLQ_KEY: when set; APP_DLQ_KEY_REQUIRED:
@@ -42,7 +43,15 @@ enum {
   APP_STAGE = 1 << 5,            /* the stage loop's settings; implies KAFKA, SCHEMAS */
   APP_ARGS = 1 << 6,             /* free positional arguments (post-search's query):
                                     left in conf.args for the program to check */
+  APP_SINK = 1 << 7,             /* a stage that writes a store: sink.batch_records,
+                                    sink.batch_bytes, sink.batch_age_ms; implies STAGE */
 };
+
+/* When a sink writes its batch (APP_SINK): at this many records, this many
+ * bytes, or when its oldest record has waited this long. */
+typedef struct app_sink_batch {
+  int64_t records, bytes, age_ms;
+} app_sink_batch_t;
 
 typedef struct app_spec {
   const char *name;               /* "privacy-shield": logs, metrics prefix, consumer group */
@@ -53,6 +62,8 @@ typedef struct app_spec {
   size_t nsections;
   const char *const *commands; /* positional commands the program accepts
                                   (NULL-terminated, may be NULL) */
+  app_sink_batch_t sink_batch; /* APP_SINK: the program's defaults (0: the stage's,
+                                  500 records, 4 MiB, 1000 ms) */
 } app_spec_t;
 
 /* The shared settings; NULL/empty when the program does not use them. */
@@ -68,13 +79,14 @@ typedef struct app_settings {
 typedef struct app {
   const app_spec_t *spec;
   app_settings_t settings;
-  stage_config_t stage; /* APP_STAGE */
-  conf_result_t conf;   /* librdkafka pass-through and positional arguments */
-  const char *command;  /* args[0] when it is one of spec->commands, else NULL */
-  dlq_key_t *dlq_key;   /* NULL unless loaded */
-  topics_t *topics;     /* APP_SCHEMAS */
-  metrics_t *metrics;   /* always (a CronJob pushes it, a CLI may ignore it) */
-  int exit_code;        /* set when app_init() fails or asks to exit */
+  stage_config_t stage;        /* APP_STAGE */
+  app_sink_batch_t sink_batch; /* APP_SINK */
+  conf_result_t conf;          /* librdkafka pass-through and positional arguments */
+  const char *command;         /* args[0] when it is one of spec->commands, else NULL */
+  dlq_key_t *dlq_key;          /* NULL unless loaded */
+  topics_t *topics;            /* APP_SCHEMAS */
+  metrics_t *metrics;          /* always (a CronJob pushes it, a CLI may ignore it) */
+  int exit_code;               /* set when app_init() fails or asks to exit */
 } app_t;
 
 /* Runs the start-up described above. Returns 0 to go on, or -1 with
@@ -85,6 +97,9 @@ int app_init(app_t *app, const app_spec_t *spec, int argc, char **argv);
 /* Fills the stage options every program shares (service name, version,
  * metrics, dead-letter key, topic routing, pass-through properties). */
 void app_stage_options(const app_t *app, stage_options_t *opts);
+
+/* Sets a sink's flush thresholds from the sink.batch_* settings (APP_SINK). */
+void app_sink_limits(const app_t *app, stage_sink_t *sink);
 
 /* The path of a contract in schemas.dir (schemas.dir + "/" + file) in out.
  * Returns out, or NULL when it does not fit. */

@@ -32,7 +32,8 @@ int main(int argc, char **argv) {
   conf_section_t own[] = {{sink_config_entries(), &cfg}, {pg_conf_entries(), &pgs}};
   app_spec_t spec = {.name = "snowflake-sink",
                      .usage = usage,
-                     .uses = APP_STAGE | APP_DLQ_KEY | APP_METRICS,
+                     .uses = APP_SINK | APP_DLQ_KEY | APP_METRICS,
+                     .sink_batch = {.records = 2000, .bytes = 4194304, .age_ms = 1000},
                      .default_topics = SINK_DEFAULT_TOPICS,
                      .sections = own,
                      .nsections = 2};
@@ -70,9 +71,9 @@ int main(int argc, char **argv) {
   sink_options_t so = {.schemas_dir = app.settings.schemas_dir,
                        .tables = cfg.tables,
                        .name = group,
-                       .max_records = (size_t)cfg.batch_records,
-                       .max_bytes = (size_t)cfg.batch_bytes,
-                       .max_age_ms = (int)cfg.batch_age_ms};
+                       .max_records = (size_t)app.sink_batch.records,
+                       .max_bytes = (size_t)app.sink_batch.bytes,
+                       .max_age_ms = (int)app.sink_batch.age_ms};
   if (!(sink = sink_new(&so, store, app.metrics, errstr, sizeof(errstr)))) {
     log_error("config", "%s", errstr);
     goto out;

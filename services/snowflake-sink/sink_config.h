@@ -1,6 +1,6 @@
-/* sink_config — snowflake-sink's own settings (the stage's shared ones and
- * pg_conf_entries() come on top): backend, routes, batch thresholds and the
- * Snowflake connection. One table drives defaults, YAML, environment, flags
+/* sink_config — snowflake-sink's own settings (the stage's shared ones, the
+ * sink's batch thresholds and pg_conf_entries() come on top): backend, routes
+ * and the Snowflake connection. One table drives defaults, YAML, environment, flags
  * and --help. */
 #ifndef SNOWFLAKE_SINK_CONFIG_H
 #define SNOWFLAKE_SINK_CONFIG_H
@@ -15,7 +15,6 @@
 typedef struct sink_config {
   char *backend; /* "postgres" | "snowflake" */
   char *tables;  /* topic=table,... */
-  int64_t batch_records, batch_bytes, batch_age_ms;
   int init_schema;
   /* snowflake.* */
   char *sf_account, *sf_user, *sf_key_file, *sf_passphrase_file;

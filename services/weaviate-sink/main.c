@@ -22,7 +22,8 @@ int main(int argc, char **argv) {
       {post_sink_conf_entries(), &cfg}, {weaviate_conf_entries(), &wv}, {pg_conf_entries(), &pg}};
   app_spec_t spec = {.name = "weaviate-sink",
                      .usage = usage,
-                     .uses = APP_STAGE | APP_DLQ_KEY | APP_METRICS,
+                     .uses = APP_SINK | APP_DLQ_KEY | APP_METRICS,
+                     .sink_batch = {.records = 500, .bytes = 8388608, .age_ms = 1000},
                      .default_topics = "sink.weaviate.vectors",
                      .sections = own,
                      .nsections = 3};
@@ -40,6 +41,7 @@ int main(int argc, char **argv) {
   }
   stage_sink_t st;
   post_sink_stage(sink, &st);
+  app_sink_limits(&app, &st);
   stage_options_t opts = {.sink = &st, .ctx = sink};
   app_stage_options(&app, &opts);
   app.exit_code = stage_run(&app.stage, &opts);

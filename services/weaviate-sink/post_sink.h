@@ -22,7 +22,6 @@
 
 typedef struct post_sink_config {
   char *backend; /* weaviate | postgres */
-  int64_t batch_records, batch_bytes, batch_age_ms;
   int64_t wv_batch_objects, wv_max_request_bytes, wv_object_retries, wv_startup_wait_ms;
 } post_sink_config_t;
 
@@ -43,7 +42,8 @@ post_sink_t *post_sink_new(const post_sink_config_t *c, const char *contract,
                            const char *group, metrics_t *m, int *exit_code, char *errstr,
                            size_t errstr_size);
 
-/* Fills the stage's sink callbacks and thresholds (ctx: the post_sink). */
+/* Fills the stage's sink callbacks (ctx: the post_sink); the thresholds are the
+ * sink.batch_* settings (app_sink_limits). */
 void post_sink_stage(post_sink_t *s, stage_sink_t *out);
 
 void post_sink_destroy(post_sink_t *s);

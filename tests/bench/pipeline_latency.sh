@@ -77,7 +77,7 @@ echo "|---|---|---:|---|---|"
 pass "lat1" "defaults (batch age 1 s)"
 # The same pipeline, the two sinks restarted with a shorter batch age.
 _stop_names "$T" 25 snowflake-sink weaviate-sink
-SINK_BATCH_AGE_MS="$AGE" SINK_BATCH_MAX_AGE_MS="$AGE" pipeline_start "$T" snowflake-sink weaviate-sink
+SINK_BATCH_AGE_MS="$AGE" pipeline_start "$T" snowflake-sink weaviate-sink
 pipeline_wait_ready "$T" 60 snowflake-sink weaviate-sink
 pass "lat2" "batch age $AGE ms"
 echo

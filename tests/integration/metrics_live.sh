@@ -25,7 +25,7 @@ start_dev_broker "$T"
 start_redis "$T"
 start_postgres "$T"
 # Short sink batches: the test waits for what the sinks wrote.
-export SINK_BATCH_AGE_MS=200 SINK_BATCH_MAX_AGE_MS=200
+export SINK_BATCH_AGE_MS=200
 pipeline_env "$T"
 check "warehouse schema and product catalogue" pipeline_prepare "$T"
 pipeline_start "$T"

@@ -20,7 +20,7 @@ source "$SENSORY_SOURCE_DIR/tests/tools/itest.sh"
 start_dev_broker "$T"
 TOPIC=sink.snowflake.orders
 G=test-sink
-export TEST_SINK_DIR="$T/store" TEST_SINK_MAX_RECORDS=100 INPUT_TOPICS=$TOPIC
+export TEST_SINK_DIR="$T/store" SINK_BATCH_RECORDS=100 INPUT_TOPICS=$TOPIC
 # Records: ids r-<n>; every 97th has no id (prepare refuses it), every 89th
 # asks the store to reject it.
 gen() { # FIRST COUNT

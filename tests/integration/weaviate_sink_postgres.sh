@@ -81,7 +81,7 @@ wait_stored() { # N TIMEOUT
   echo "wait_stored: $(stored) of $1" >&2
   return 1
 }
-SINK_BATCH_MAX_RECORDS=200 start_svc sink-b weaviate-sink
+SINK_BATCH_RECORDS=200 start_svc sink-b weaviate-sink
 pid="$(recorded_pid "$T" sink-b)"
 wait_stored 12000 120 || true
 kill -9 "$pid"

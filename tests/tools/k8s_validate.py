@@ -122,7 +122,7 @@ ALLOWED_CONFIG_KEYS = {
     "weaviate-sink": {
         "kafka.brokers", "kafka.group_id", "input.topics", "schemas.dir", "dlq.key_file",
         "log.level", "metrics.addr", "message.max_bytes", "sink.backend",
-        "sink.batch.max_records", "sink.batch.max_bytes", "sink.batch.max_age_ms",
+        "sink.batch_records", "sink.batch_bytes", "sink.batch_age_ms",
         "weaviate.url", "weaviate.api_key_file", "weaviate.class", "weaviate.consistency_level",
         "weaviate.timeout_ms", "weaviate.connect_timeout_ms", "weaviate.retries",
         "weaviate.batch_objects", "weaviate.max_request_bytes", "weaviate.object_retries",

@@ -11,6 +11,9 @@
  * Records: {"id": "...", ...}. prepare() dead-letters a record without a
  * string id; write() rejects (per record) one with "reject": true.
  *
+ * Batches: the sinks' common settings (SINK_BATCH_RECORDS, ...), here 100
+ * records or 200 ms by default.
+ *
  * Faults (environment):
  *   TEST_SINK_DOWN_FILE=PATH   while PATH exists, write() answers STAGE_RETRY
  *   TEST_SINK_CRASH_AFTER=N    after committing its N-th batch, _exit(9)
@@ -170,8 +173,9 @@ int main(int argc, char **argv) {
   store.crash_after = crash ? strtol(crash, NULL, 10) : 0;
   app_spec_t spec = {.name = "test-sink",
                      .usage = "test-sink (tests only)",
-                     .uses = APP_STAGE | APP_DLQ_KEY | APP_METRICS,
-                     .default_topics = "sink.snowflake.orders"};
+                     .uses = APP_SINK | APP_DLQ_KEY | APP_METRICS,
+                     .default_topics = "sink.snowflake.orders",
+                     .sink_batch = {.records = 100, .age_ms = 200}};
   app_t app;
   if (app_init(&app, &spec, argc, argv) != 0)
     goto out;
@@ -180,12 +184,8 @@ int main(int argc, char **argv) {
     app.exit_code = 2;
     goto out;
   }
-  const char *max = getenv("TEST_SINK_MAX_RECORDS");
-  stage_sink_t sink = {.prepare = prepare,
-                       .write = write_batch,
-                       .stored_offset = stored_offset,
-                       .max_records = max ? (size_t)strtoul(max, NULL, 10) : 100,
-                       .max_age_ms = 200};
+  stage_sink_t sink = {.prepare = prepare, .write = write_batch, .stored_offset = stored_offset};
+  app_sink_limits(&app, &sink);
   stage_options_t opts = {.sink = &sink, .ctx = &store};
   app_stage_options(&app, &opts);
   app.exit_code = stage_run(&app.stage, &opts);
