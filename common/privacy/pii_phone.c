@@ -368,6 +368,33 @@ static void emit_match(const group_t *g, size_t a, size_t b, const char *e164,
   memcpy(o->e164, e164, PII_E164_MAX);
 }
 
+/* Splits groups [a, r) wholly into valid numbers, each starting at a space
+ * (or the run's start) and ending at one (or the run's end), the longest
+ * first; next[k] gets the end of the number starting at group k. Returns 1
+ * when it can. dead: starts known not to (keeps this quadratic). */
+static int tile(const group_t *g, size_t ng, size_t a, size_t r, uint64_t *dead, size_t *next) {
+  if (a == r)
+    return 1;
+  if ((*dead >> a & 1) || (a > 0 && g[a].gap != ' '))
+    return 0;
+  size_t digits = 0, bmax = a;
+  for (size_t b = a + 1; b <= r; b++) {
+    digits += g[b - 1].ndig;
+    if (g[b - 1].bad || digits > MATCH_MAX_DIGITS)
+      break;
+    bmax = b;
+  }
+  char e164[PII_E164_MAX];
+  for (size_t b = bmax; b > a; b--)
+    if ((b == ng || g[b].gap == ' ') && groups_valid(g, a, b, e164) &&
+        tile(g, ng, b, r, dead, next)) {
+      next[a] = b;
+      return 1;
+    }
+  *dead |= UINT64_C(1) << a;
+  return 0;
+}
+
 size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, size_t floor, pii_phone_match_t *m,
                           size_t cap, size_t *n_out) {
   group_t g[RUN_MAX_GROUPS];
@@ -431,12 +458,14 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, size_t floor, p
   /* Groups that start an email address ("+44 20 7946 0@x.com": the local
    * part "0"; "... 0-1-cd@x.com", "(017)4@x.com", "0958\u09ed.11455@x.bd")
    * belong to the address, which the email scanner takes once the run is
-   * passed. The groups before it are a run of their own: left in, the
+   * passed; so does a dash before a group, where the address starts
+   * ("(785090)-1f@gc.xk": '-' is atext). The groups before it are a run of their own: left in, the
    * address's groups would orphan them in the neighbour check below or make
    * them no number at all, and they would stay in clear text next to the
    * email's token. */
   for (size_t k = ng - 1; k > 0; k--)
-    if (pii_email_starts_at(s, len, g[k].start)) {
+    if (pii_email_starts_at(s, len, g[k].start) ||
+        (g[k].gap == '-' && pii_email_starts_at(s, len, g[k].start - 1))) {
       ng = k;
       break;
     }
@@ -529,8 +558,39 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, size_t floor, p
     nm--;
     resume = g[ma[nm]].start;
   }
-  for (size_t k = 0; k < nm && *n_out < cap; k++)
-    if (alive[k])
+  if (window) {
+    for (size_t k = 0; k < nm && *n_out < cap; k++)
+      if (alive[k])
+        emit_match(g, ma[k], mb[k], e164[k], &m[(*n_out)++]);
+    return resume;
+  }
+  /* The rounds judge a number by neighbours that a later round may drop, so
+   * they can forbid one that stands, with its neighbours matched anew, in a
+   * chain of numbers ("+7603429134 880 44049 29134 880 44049 88 488": taking
+   * "+7603429134 880" first made both BD mobiles after it look like slices).
+   * So a span of groups no kept number covers — between kept numbers or the
+   * run's edges — that splits wholly into valid numbers is taken as those
+   * numbers: a span covered wholly is the evidence the neighbour rule asks
+   * for. (Not in a window, whose end is no edge of the run.) */
+  size_t next[RUN_MAX_GROUPS], k = 0;
+  uint64_t dead = 0;
+  for (size_t p = 0; p < ng && *n_out < cap;) {
+    while (k < nm && (!alive[k] || ma[k] < p))
+      k++;
+    if (k < nm && ma[k] == p) {
       emit_match(g, ma[k], mb[k], e164[k], &m[(*n_out)++]);
+      p = mb[k];
+      continue;
+    }
+    size_t r = k < nm ? ma[k] : ng; /* the span [p, r) no kept number covers */
+    if (tile(g, ng, p, r, &dead, next)) {
+      for (size_t a = p; a < r && *n_out < cap; a = next[a]) {
+        char t[PII_E164_MAX];
+        groups_valid(g, a, next[a], t);
+        emit_match(g, a, next[a], t, &m[(*n_out)++]);
+      }
+    }
+    p = r;
+  }
   return resume;
 }

@@ -573,6 +573,13 @@ static void test_scrub_table(void **state) {
       {"call 01711234567! or 01811234567?", "call {P:+8801711234567}! or {P:+8801811234567}?", 2,
        0},
       {"+44 20 7946 0958 0@x", "+44 20 7946 0958 0@x", 0, 0}, /* no address: as before */
+      /* fuzz_risk_api: numbers that tile a run wholly are numbers, however the
+       * longest first match misaligned them ("+7603429134 880" taken first) */
+      {"+7603429134 880 44049 29134 880 44049 88 488",
+       "{P:+7603429134} {P:+8804404929134} {P:+8804404988488}", 3, 0},
+      {"4111 880 44049 29134 9999", "4111 880 44049 29134 9999", 0, 0}, /* still a slice */
+      /* fuzz_pii: an address may start at the dash before a group */
+      {"+44 20 7946 (785090)-1f@gc.xk", "{P:+44207946785090}{E:-1f@gc.xk}", 1, 1},
       {"", "", 0, 0},
   };
   pii_hasher_t *h = new_hasher();
