@@ -85,6 +85,26 @@ static int in_a_key(const json_t *v, const char *s, size_t n) {
   return 0;
 }
 
+/* Masks every key of v in text (a pointer names keys by design): what is
+ * left of a value there is no quote of it. ("224+76:" is found in
+ * "/tt224+76: unexpected property" only through the key "tt224+76".) */
+static void mask_keys(const json_t *v, char *text, size_t tlen) {
+  const char *k;
+  json_t *m;
+  size_t i;
+  if (json_is_object(v)) {
+    json_object_foreach((json_t *)v, k, m) {
+      size_t kl = strlen(k);
+      for (char *at = kl ? memmem(text, tlen, k, kl) : NULL; at;
+           at = memmem(at + 1, tlen - (size_t)(at + 1 - text), k, kl))
+        memset(at, 1, kl);
+      mask_keys(m, text, tlen);
+    }
+  } else if (json_is_array(v)) {
+    json_array_foreach(v, i, m) mask_keys(m, text, tlen);
+  }
+}
+
 /* Every string value in v, for quotes(). */
 static void collect(const json_t *v, const char **vals, size_t *lens, size_t *n, size_t cap) {
   if (json_is_string(v) && *n < cap) {
@@ -165,8 +185,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                  ? json_string_value(json_object_get(e, "path"))
                  : "");
     size_t sl = strlen(said);
+    char unkeyed[sizeof(said)];
+    memcpy(unkeyed, said, sl + 1);
+    mask_keys(body, unkeyed, sl);
     for (size_t i = 0; i < nv; i++)
-      if (quotes(said, sl, vals[i], lens[i]) && !in_a_key(body, vals[i], lens[i])) {
+      if (quotes(unkeyed, sl, vals[i], lens[i])) {
         fprintf(stderr, "fuzz_risk_api: %s quotes \"%.*s\"\n", answer, (int)lens[i], vals[i]);
         FUZZ_CHECK(0, "an error never quotes the request");
       }
@@ -183,7 +206,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         json_is_string(v) && fuzz_contains(json_string_value(v), json_string_length(v), ph, phl);
   }
   if (ph && !echoed && !in_a_key(body, ph, phl)) {
-    FUZZ_CHECK(!quotes(answer, alen, ph, phl), "the raw phone is not answered");
+    char *unkeyed = strdup(answer);
+    mask_keys(body, unkeyed, alen);
+    FUZZ_CHECK(!quotes(unkeyed, alen, ph, phl), "the raw phone is not answered");
+    free(unkeyed);
     FUZZ_CHECK(!published || !quotes(published, strlen(published), ph, phl),
                "the raw phone is not published");
   }
@@ -200,10 +226,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (note) {
     /* Scrubbed once, nothing left: a second pass over the note takes no
      * phone. (Addresses it may take: a token and the "@x.com" after it read
-     * as one, and a token is no personal data.) */
+     * as one, and a token is no personal data; such an address changes the
+     * context of what follows it — "@b.coorm+52068468" is a word's digits
+     * on the first pass, a number after an address on the second — so, as
+     * in fuzz_pii, only passes without one count.) */
     pii_counts_t c = {0, 0};
     char *again = pii_scrub_text(hasher, note, strlen(note), NULL, &c);
-    FUZZ_CHECK(c.phones == 0 || fuzz_longest_run(note, strlen(note)) > 28,
+    FUZZ_CHECK(c.phones == 0 || c.emails > 0 || fuzz_longest_run(note, strlen(note)) > 28,
                "a blacklist note holds no phone");
     free(again);
   }
