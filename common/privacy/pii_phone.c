@@ -558,7 +558,15 @@ size_t pii_phone_scan_run(const char *s, size_t len, size_t pos, size_t floor, p
     nm--;
     resume = g[ma[nm]].start;
   }
-  if (window) {
+  /* Without a dropped number no span can be tiled (no valid number starts
+   * where an uncovered span does): the common case, a run of prices or dates,
+   * ends here. */
+  int dropped_any = 0;
+  for (size_t k = 0; k < nm; k++)
+    dropped_any |= !alive[k];
+  for (size_t a = 0; a < ng; a++)
+    dropped_any |= forbid[a] != 0;
+  if (window || !dropped_any) {
     for (size_t k = 0; k < nm && *n_out < cap; k++)
       if (alive[k])
         emit_match(g, ma[k], mb[k], e164[k], &m[(*n_out)++]);
