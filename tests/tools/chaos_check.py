@@ -254,6 +254,23 @@ def cmd_check(a):
     count("posts in social_posts (valid ones, each once)", len(posts), len(rows))
     count("posts missing", 0, len(posts - set(rows)))
     count("rows that are no valid post", 0, len(set(rows) - posts))
+    missing = posts - set(rows)
+    if missing:  # where they stopped: the last topic that holds them tells the hop
+        pid_re = re.compile(rb'"post_id"\s*:\s*"([^"]+)"')
+        for t in ("source.social.facebook", "source.social.tiktok", "clean.social",
+                  "enriched.social", "sink.weaviate.vectors"):
+            at = {}
+            for p, off, _, v in msgs.get(t, []):
+                m = pid_re.search(v or b"")
+                if m and m.group(1).decode() in missing:
+                    at.setdefault(p, []).append(off)
+            fact("  missing posts in %s (partition: offsets)" % t,
+                 sum(len(o) for o in at.values()))
+            for p in sorted(at):
+                report.append("       %d: %d..%d" % (p, min(at[p]), max(at[p])))
+        for r in sql(a.db, "SELECT sink, topic, partition, next_offset FROM sink_offsets "
+                           "WHERE topic = 'sink.weaviate.vectors' ORDER BY partition"):
+            report.append("       sink_offsets %s" % " ".join(r))
     weather = {(c_, int(t)) for c_, t in truth["weather"]}
     rows = {(c_, int(float(t))) for c_, t in
             sql(a.db, "SELECT city, extract(epoch FROM observed_at) FROM weather_observations")}
