@@ -11,6 +11,10 @@
 #                         same inputs every time, so a commit's CI verdict does
 #                         not depend on luck; 0 = a new random seed each run,
 #                         for the nightly run that is meant to find new things)
+#   SENSORY_FUZZ_RUNS     at most this many inputs (default: the target's own
+#                         count from CMakeLists.txt, about 4 s here, so that with
+#                         the fixed seed the run is the same on any machine up to
+#                         twice slower; -1 = no limit but the time, for nightly)
 # Exit: 0 no failure, 1 a crash / failed invariant / leak / timeout (the
 # input is named), 77 the binary was not built (clang missing: skipped).
 set -euo pipefail
@@ -32,7 +36,8 @@ while IFS= read -r -d '' f; do
   cp "$f" "$seeds/${sum%% *}"
 done < <(find "$@" -type f -print0)
 
-args=(-max_total_time="$seconds" -seed="${SENSORY_FUZZ_SEED:-1}" -max_len="$max_len" -timeout=20 -rss_limit_mb=2048
+runs="${SENSORY_FUZZ_RUNS:-${SENSORY_FUZZ_DEFAULT_RUNS:--1}}"
+args=(-max_total_time="$seconds" -runs="$runs" -seed="${SENSORY_FUZZ_SEED:-1}" -max_len="$max_len" -timeout=20 -rss_limit_mb=2048
   -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1
   -artifact_prefix="$work/crashes/")
 [[ "$dict" == "-" ]] || args+=(-dict="$dict")

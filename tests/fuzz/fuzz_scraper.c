@@ -28,6 +28,9 @@
 #include "json/jsonf.h"
 
 #define SECRET "fuzz-credential-7f3a"
+/* The API's own answer holds the credential's text (the fuzzer learns it):
+ * then it is the page's data, and finding it in a record says nothing. */
+static int secret_in_input;
 #define BASE "http://api.test"
 
 static scr_config_t cfg;
@@ -136,7 +139,8 @@ static void check_records(scr_run_t *run, const char *topic, char *buf, size_t l
     p = nl + 1;
   }
   FUZZ_CHECK(lines == want, "produced counts the records");
-  FUZZ_CHECK(!fuzz_contains(buf, len, SECRET, strlen(SECRET)), "no credential in a record");
+  FUZZ_CHECK(secret_in_input || !fuzz_contains(buf, len, SECRET, strlen(SECRET)),
+             "no credential in a record");
 }
 
 static void check_letters(char *buf, size_t len, uint64_t want) {
@@ -163,7 +167,8 @@ static void check_letters(char *buf, size_t len, uint64_t want) {
     p = nl + 1;
   }
   FUZZ_CHECK(lines == want, "dead counts the letters");
-  FUZZ_CHECK(!fuzz_contains(buf, len, SECRET, strlen(SECRET)), "no credential in a dead letter");
+  FUZZ_CHECK(secret_in_input || !fuzz_contains(buf, len, SECRET, strlen(SECRET)),
+             "no credential in a dead letter");
 }
 
 static void run_source(const char *name, responses_t *r) {
@@ -189,7 +194,7 @@ static void run_source(const char *name, responses_t *r) {
   r->requests = 0;
   def->run(&run, &st);
   FUZZ_CHECK(st.status >= SCR_SRC_OK && st.status <= SCR_SRC_STATE, "a known status");
-  FUZZ_CHECK(!strstr(st.error, SECRET), "no credential in the run's error");
+  FUZZ_CHECK(secret_in_input || !strstr(st.error, SECRET), "no credential in the run's error");
   scr_sink_destroy(run.sink);
   fclose(fo);
   fclose(fd);
@@ -202,6 +207,7 @@ static void run_source(const char *name, responses_t *r) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   responses_t r = {0};
+  secret_in_input = fuzz_contains((const char *)data, size, SECRET, strlen(SECRET));
   const char *p = (const char *)data, *end = p + size;
   while (r.count < 4) {
     const char *sep = memmem(p, (size_t)(end - p), "\n--\n", 4);
