@@ -68,17 +68,16 @@ int main(int argc, char **argv) {
     app.exit_code = n < 0 ? 1 : 0;
     goto out;
   }
-  sink_options_t so = {.schemas_dir = app.settings.schemas_dir,
-                       .tables = cfg.tables,
-                       .name = group,
-                       .max_records = (size_t)app.sink_batch.records,
-                       .max_bytes = (size_t)app.sink_batch.bytes,
-                       .max_age_ms = (int)app.sink_batch.age_ms};
+  sink_options_t so = {
+      .schemas_dir = app.settings.schemas_dir, .tables = cfg.tables, .name = group};
   if (!(sink = sink_new(&so, store, app.metrics, errstr, sizeof(errstr)))) {
     log_error("config", "%s", errstr);
     goto out;
   }
-  stage_options_t opts = {.sink = sink_stage(sink), .ctx = sink};
+  stage_sink_t st;
+  sink_stage(sink, &st);
+  app_sink_limits(&app, &st);
+  stage_options_t opts = {.sink = &st, .ctx = sink};
   app_stage_options(&app, &opts);
   app.exit_code = stage_run(&app.stage, &opts);
 out:

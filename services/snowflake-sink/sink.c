@@ -125,10 +125,7 @@ sink_t *sink_new(const sink_options_t *o, store_t *store, metrics_t *metrics, ch
   s->cb = (stage_sink_t){.prepare = sink_prepare,
                          .write = sink_write,
                          .stored_offset = sink_stored_offset,
-                         .release = sink_release,
-                         .max_records = o->max_records,
-                         .max_bytes = o->max_bytes,
-                         .max_age_ms = o->max_age_ms};
+                         .release = sink_release};
   conf_list_free(list);
   return s;
 fail:
@@ -157,8 +154,8 @@ void sink_destroy(sink_t *s) {
   free(s);
 }
 
-const stage_sink_t *sink_stage(sink_t *s) {
-  return &s->cb;
+void sink_stage(const sink_t *s, stage_sink_t *out) {
+  *out = s->cb;
 }
 
 /* A dead letter's reason: "<what> <topic>" (topic names carry no personal

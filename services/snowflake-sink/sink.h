@@ -42,9 +42,6 @@ typedef struct sink_options {
   const char *schemas_dir; /* the contracts */
   const char *tables;      /* "topic=table,..." */
   const char *name;        /* whose offsets the store keeps: the consumer group */
-  size_t max_records;      /* flush thresholds handed to the stage (0: its defaults) */
-  size_t max_bytes;
-  int max_age_ms;
   /* How a rejected record is dead-lettered; NULL: stage_sink_reject (tests
    * that drive write() without a stage put their own here). */
   int (*reject)(stage_sink_batch_t *batch, size_t i);
@@ -62,8 +59,9 @@ sink_t *sink_new(const sink_options_t *o, store_t *store, metrics_t *metrics, ch
 /* Frees s and any rows it still holds; NULL is accepted. */
 void sink_destroy(sink_t *s);
 
-/* The callbacks for stage_options_t.sink (ctx: s), owned by s. */
-const stage_sink_t *sink_stage(sink_t *s);
+/* The stage's callbacks (ctx: s); the thresholds are the sink.batch_*
+ * settings (app_sink_limits). */
+void sink_stage(const sink_t *s, stage_sink_t *out);
 
 /* The stage_sink_t callbacks, exposed for tests that drive batches
  * directly. */
